@@ -1,0 +1,44 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+
+	"github.com/sbshim/sbshim/shim"
+)
+
+// listFlag is a repeatable string flag.
+type listFlag struct{ v *[]string }
+
+func (l listFlag) String() string {
+	if l.v == nil {
+		return ""
+	}
+	return strings.Join(*l.v, ",")
+}
+
+func (l listFlag) Set(s string) error { *l.v = append(*l.v, s); return nil }
+
+// runFlags declares the flags of run and policy on fs, filling o.
+func runFlags(fs *flag.FlagSet, o *shim.Options) {
+	fs.StringVar(&o.Profile, "profile", "", "profile `NAME` (built-in or ~/.config/sbshim/profiles/NAME.json) or a JSON file")
+	fs.StringVar(&o.Name, "name", "", "server `NAME` for the audit log and private cache (default: derived from COMMAND)")
+	fs.StringVar(&o.Workspace, "workspace", "", "the `DIR` $WORKSPACE stands for (default: the working directory)")
+	fs.BoolVar(&o.Strict, "strict", false, "refuse to run when an isolation layer is unavailable")
+	fs.StringVar(&o.Flags.Net, "net", "", "network `MODE`: none, proxy or host")
+	fs.Var(listFlag{&o.Flags.AllowNet}, "allow-net", "allow `HOST[:PORT]` (repeatable)")
+	fs.Var(listFlag{&o.Flags.DenyNet}, "deny-net", "deny `HOST[:PORT]` (repeatable)")
+	fs.Var(listFlag{&o.Flags.AllowWrite}, "allow-write", "make `PATH` writable (repeatable)")
+	fs.Var(listFlag{&o.Flags.DenyRead}, "deny-read", "hide `PATH` (repeatable)")
+	fs.Var(listFlag{&o.Flags.DenyWrite}, "deny-write", "keep `PATH` read-only (repeatable)")
+	fs.Var(listFlag{&o.Flags.UnixSockets}, "allow-unix-socket", "allow connecting to the unix socket at `PATH` (repeatable)")
+	fs.Var(listFlag{&o.Flags.EnvPass}, "env-pass", "pass environment variable `NAME` (repeatable; beats the deny patterns)")
+	fs.Var(listFlag{&o.Flags.EnvSet}, "env-set", "set `NAME=VALUE` in the command's environment (repeatable)")
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}

@@ -1,0 +1,69 @@
+// Command sbshim runs a command — an MCP server, an AI coding agent — in an
+// OS sandbox, relays its stdio unchanged, and reports what the sandbox
+// blocked. See the README for the command line.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/sbshim/sbshim/isolation"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case isolation.InitArg:
+			isolation.InitMain()
+		case isolation.ProbeArg:
+			os.Exit(0)
+		}
+	}
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// subcommands maps the names sbshim takes as its first argument.
+func subcommands() map[string]func(args []string, stdout, stderr io.Writer) int {
+	return map[string]func([]string, io.Writer, io.Writer) int{
+		"run":     cmdRun,
+		"policy":  cmdPolicy,
+		"doctor":  cmdDoctor,
+		"version": cmdVersion,
+		"help":    cmdHelp,
+	}
+}
+
+// dispatch runs a subcommand, or the drop-in form: sbshim [run-flags] [--]
+// COMMAND [ARGS...].
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if f, ok := subcommands()[args[0]]; ok {
+			return f(args[1:], stdout, stderr)
+		}
+		switch args[0] {
+		case "-h", "-help", "--help":
+			return cmdHelp(nil, stdout, stderr)
+		case "-version", "--version":
+			return cmdVersion(nil, stdout, stderr)
+		}
+	}
+	return cmdRun(args, stdout, stderr)
+}
+
+func cmdHelp(_ []string, stdout, _ io.Writer) int {
+	fmt.Fprint(stdout, usage)
+	return 0
+}
+
+const usage = `sbshim runs a command in an OS sandbox and reports what it blocked.
+
+Usage:
+  sbshim [run-flags] [--] COMMAND [ARGS...]   run COMMAND sandboxed (the drop-in form)
+  sbshim run [run-flags] [--] COMMAND ...     the same, explicit
+  sbshim policy [run-flags] [-- COMMAND ...]  print the effective, merged policy
+  sbshim doctor                               which isolation layers this host supports
+  sbshim version
+
+Run flags:
+`

@@ -1,0 +1,334 @@
+package isolation
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// initFD is the descriptor on which the init talks to its parent: a unix
+// stream socket carrying length-prefixed JSON, and the seccomp listener as
+// SCM_RIGHTS.
+const initFD = 3
+
+// initSpec is everything the init needs, as plain data.
+type initSpec struct {
+	Argv []string `json:"argv"`
+	Env  []string `json:"env"`
+	Dir  string   `json:"dir"`
+	// Mounts is nil when the sandbox has no mount namespace (degraded).
+	Mounts    *mountPlan   `json:"mounts,omitempty"`
+	Landlock  landlockSpec `json:"landlock"`
+	Supervise bool         `json:"supervise"`
+	NetNS     bool         `json:"netns"`
+	Pids      int          `json:"pids"`
+	MemoryMB  int          `json:"memoryMB"`
+}
+
+// initStatus is the init's one report to its parent: the command started,
+// or set-up failed.
+type initStatus struct {
+	OK     bool   `json:"ok"`
+	Layers Layers `json:"layers"`
+	Code   int    `json:"code,omitempty"`
+	Layer  string `json:"layer,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// InitMain is the sandbox's init. It never returns: it exits with the
+// command's status (128+N if a signal N ended it) or, when set-up failed,
+// with ExitSetup / ExitNotExecutable / ExitNotFound after telling its
+// parent why.
+func InitMain() {
+	// The command must not inherit the channel to sbshim.
+	unix.CloseOnExec(initFD)
+	conn := os.NewFile(initFD, "sbshim-init")
+	var spec initSpec
+	if err := readMsg(conn, &spec); err != nil {
+		fmt.Fprintf(os.Stderr, "sbshim: init: read spec: %v\n", err)
+		os.Exit(ExitSetup)
+	}
+	pid, layers, err := startInside(conn, &spec)
+	if err != nil {
+		var se *SetupError
+		if !errors.As(err, &se) {
+			se = &SetupError{Code: ExitSetup, Err: err}
+		}
+		_ = writeMsg(conn, initStatus{Code: se.Code, Layer: se.Layer, Error: se.Err.Error()}, -1)
+		os.Exit(se.Code)
+	}
+	if err := writeMsg(conn, initStatus{OK: true, Layers: layers}, -1); err != nil {
+		// The parent is gone; so are we (its death signal follows).
+		os.Exit(ExitSetup)
+	}
+	conn.Close()
+	os.Exit(superviseChild(pid, spec.Mounts == nil))
+}
+
+// startInside builds the sandbox around the calling process and starts the
+// command in it.
+func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
+	layers := Layers{UserNS: spec.Mounts != nil, NetNS: spec.NetNS}
+	fail := func(layer string, err error) (int, Layers, error) {
+		return 0, layers, &SetupError{Code: ExitSetup, Layer: layer, Err: err}
+	}
+	if spec.Mounts != nil {
+		if err := buildRoot(*spec.Mounts); err != nil {
+			return fail("mount", err)
+		}
+	}
+	if spec.NetNS {
+		if err := loopbackUp(); err != nil {
+			return fail("netns", err)
+		}
+	}
+	if err := os.Chdir(spec.Dir); err != nil {
+		return fail("workdir", fmt.Errorf("the working directory is not reachable in the sandbox: %w", err))
+	}
+	if err := setLimits(spec.Pids, spec.MemoryMB); err != nil {
+		return fail("limits", err)
+	}
+	abi, err := applyLandlock(spec.Landlock)
+	if err != nil {
+		return fail("landlock", err)
+	}
+	layers.Landlock = abi
+	if err := dropPrivileges(); err != nil {
+		return fail("capabilities", err)
+	}
+	prog, err := buildSeccompFilter(seccompOptions{Supervise: spec.Supervise})
+	if err != nil {
+		return fail("seccomp", err)
+	}
+	listener, err := installSeccomp(prog, spec.Supervise)
+	if err != nil {
+		return fail("seccomp", err)
+	}
+	layers.Seccomp = true
+	if listener >= 0 {
+		err := writeMsg(conn, "listener", listener)
+		unix.Close(listener)
+		if err != nil {
+			return fail("seccomp", fmt.Errorf("hand the listener to sbshim: %w", err))
+		}
+		layers.Supervisor = true
+	}
+	path, err := lookPath(spec.Argv[0], spec.Env)
+	if err != nil {
+		return 0, layers, err
+	}
+	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: spec.Env, Files: []uintptr{0, 1, 2}}
+	if spec.Mounts == nil {
+		// Without a pid namespace the command leads its own process
+		// group, so that the group can be ended with it.
+		attr.Sys = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	}
+	pid, err := syscall.ForkExec(path, spec.Argv, attr)
+	if err != nil {
+		return 0, layers, execError(spec.Argv[0], err)
+	}
+	return pid, layers, nil
+}
+
+// lookPath finds the command as a shell would, with the command's own PATH,
+// inside the sandbox.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, checkExecutable(name, name)
+	}
+	pathVar := "/usr/local/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathVar = v
+		}
+	}
+	var denied error
+	for _, dir := range filepath.SplitList(pathVar) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err != nil {
+			continue // missing, or a directory on PATH this user cannot search: a shell skips it too
+		}
+		err := checkExecutable(name, p)
+		if err == nil {
+			return p, nil
+		}
+		var se *SetupError
+		if errors.As(err, &se) && se.Code == ExitNotExecutable && denied == nil {
+			denied = err
+		}
+	}
+	if denied != nil {
+		return "", denied
+	}
+	return "", &SetupError{Code: ExitNotFound, Layer: "exec", Err: fmt.Errorf("%s: command not found", name)}
+}
+
+func checkExecutable(name, p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return &SetupError{Code: ExitNotFound, Layer: "exec", Err: fmt.Errorf("%s: no such file or directory", name)}
+		}
+		return &SetupError{Code: ExitNotExecutable, Layer: "exec", Err: fmt.Errorf("%s: %w", name, err)}
+	}
+	if fi.IsDir() {
+		return &SetupError{Code: ExitNotExecutable, Layer: "exec", Err: fmt.Errorf("%s: is a directory", name)}
+	}
+	if err := unix.Access(p, unix.X_OK); err != nil {
+		return &SetupError{Code: ExitNotExecutable, Layer: "exec", Err: fmt.Errorf("%s: permission denied", name)}
+	}
+	return nil
+}
+
+func execError(name string, err error) error {
+	code := ExitNotExecutable
+	if errors.Is(err, unix.ENOENT) {
+		code = ExitNotFound
+	}
+	return &SetupError{Code: code, Layer: "exec", Err: fmt.Errorf("%s: %w", name, err)}
+}
+
+// forwardedSignals are passed on to the command.
+func forwardedSignals() []os.Signal {
+	return []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1,
+		unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT, unix.SIGALRM}
+}
+
+// superviseChild is the init's life after the command started: it passes
+// signals on, reaps every process that is reparented to it, and returns the
+// command's status once the command is gone. When the init exits, the
+// kernel ends every other process of the pid namespace.
+func superviseChild(pid int, ownGroup bool) int {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, append(forwardedSignals(), unix.SIGCHLD)...)
+	target := pid
+	if ownGroup {
+		target = -pid
+	}
+	for {
+		if code, done := reap(pid); done {
+			if ownGroup {
+				_ = unix.Kill(-pid, unix.SIGKILL)
+			}
+			return code
+		}
+		sig := <-sigs
+		if sig == unix.SIGCHLD {
+			continue
+		}
+		_ = unix.Kill(target, sig.(syscall.Signal))
+	}
+}
+
+// reap collects every exited child without blocking and reports the
+// command's status once it has exited.
+func reap(pid int) (int, bool) {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || got <= 0 {
+			return 0, false
+		}
+		if got != pid {
+			continue
+		}
+		if ws.Signaled() {
+			return 128 + int(ws.Signal()), true
+		}
+		return ws.ExitStatus(), true
+	}
+}
+
+// loopbackUp brings up "lo" in a fresh network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("get lo flags: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	return nil
+}
+
+// setLimits applies the policy's process and memory limits. Both are
+// counted per user namespace, so in a full sandbox they bound the sandbox
+// alone.
+func setLimits(pids, memoryMB int) error {
+	if pids > 0 {
+		if err := unix.Setrlimit(unix.RLIMIT_NPROC, &unix.Rlimit{Cur: uint64(pids), Max: uint64(pids)}); err != nil {
+			return fmt.Errorf("pids: %w", err)
+		}
+	}
+	if memoryMB > 0 {
+		b := uint64(memoryMB) << 20
+		if err := unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: b, Max: b}); err != nil {
+			return fmt.Errorf("memory: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeMsg sends v as length-prefixed JSON, with fd attached as SCM_RIGHTS
+// when fd ≥ 0.
+func writeMsg(conn *os.File, v any, fd int) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	msg := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(body)), uint32(len(body)))
+	msg = append(msg, body...)
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	n, err := unix.SendmsgN(int(conn.Fd()), msg, oob, nil, 0)
+	if err != nil {
+		return err
+	}
+	if n < len(msg) {
+		_, err = conn.Write(msg[n:])
+	}
+	return err
+}
+
+// readMsg reads one length-prefixed JSON message into v.
+func readMsg(r io.Reader, v any) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > 64<<20 {
+		return fmt.Errorf("message of %d bytes is too large", n)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return err
+	}
+	return json.Unmarshal(body, v)
+}

@@ -1,0 +1,498 @@
+package isolation
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountPlan is the mount tree of a sandbox as plain data. The parent builds
+// it from the Policy (planMounts); the sandbox's init carries it out
+// (buildRoot). Every path is an absolute host path, which is also its path
+// inside the sandbox.
+type mountPlan struct {
+	// Writable are bound read-write, parents before children.
+	Writable []string `json:"writable"`
+	// Masked are hidden: a directory behind an empty tmpfs, a file behind
+	// an empty unreadable file; both read-only.
+	Masked []string `json:"masked"`
+	// ReadOnly are re-bound read-only on top of a writable tree (denyWrite
+	// and the always-protected paths).
+	ReadOnly []string `json:"readOnly"`
+	// TmpSizeMB sizes the private /tmp; TmpWritable says whether it is
+	// writable at all.
+	TmpSizeMB   int  `json:"tmpSizeMB"`
+	TmpWritable bool `json:"tmpWritable"`
+}
+
+// planMounts turns a Policy into a mountPlan.
+func planMounts(p *Policy) mountPlan {
+	plan := mountPlan{TmpSizeMB: p.Limits.TmpSizeMB}
+	tmp := p.Vars.Tmp
+	if tmp == "" {
+		tmp = "/tmp"
+	}
+	var writable []string
+	for _, w := range p.Filesystem.AllowWrite {
+		if w == tmp {
+			plan.TmpWritable = true
+			continue
+		}
+		writable = append(writable, w)
+	}
+	plan.Writable = outermostFirst(writable)
+	plan.Masked = dropNested(outermostFirst(p.Filesystem.DenyRead))
+	var ro []string
+	for _, d := range append(append([]string(nil), p.Filesystem.DenyWrite...), p.ProtectedPaths()...) {
+		if underAny(d, plan.Masked) {
+			continue // already hidden
+		}
+		if underAny(d, plan.Writable) || (plan.TmpWritable && isUnder(d, tmp)) {
+			ro = append(ro, d)
+		}
+	}
+	plan.ReadOnly = dropNested(outermostFirst(ro))
+	return plan
+}
+
+// outermostFirst returns the clean paths sorted so that a parent comes
+// before anything below it, duplicates dropped.
+func outermostFirst(paths []string) []string {
+	seen := make(map[string]bool, len(paths))
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		p = filepath.Clean(p)
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sortByDepth(out)
+	return out
+}
+
+func sortByDepth(paths []string) {
+	depth := func(p string) int { return strings.Count(p, "/") }
+	// Insertion sort: the lists are short and stability keeps the
+	// policy's order among equals.
+	for i := 1; i < len(paths); i++ {
+		for j := i; j > 0 && (depth(paths[j]) < depth(paths[j-1]) ||
+			depth(paths[j]) == depth(paths[j-1]) && paths[j] < paths[j-1]); j-- {
+			paths[j], paths[j-1] = paths[j-1], paths[j]
+		}
+	}
+}
+
+// dropNested drops every path that lies under an earlier one (the input is
+// sorted outermost first).
+func dropNested(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if !underAny(p, out) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// isUnder says whether p is base or lies below it, component-wise.
+func isUnder(p, base string) bool {
+	if base == "/" {
+		return strings.HasPrefix(p, "/")
+	}
+	return p == base || strings.HasPrefix(p, base+"/")
+}
+
+func underAny(p string, bases []string) bool {
+	for _, b := range bases {
+		if isUnder(p, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// rootBuilder carries out a mountPlan inside fresh user and mount
+// namespaces. It builds the new root as a detached read-only copy of the
+// host's tree, attaches it under a private staging tmpfs, adds the private
+// /proc, /dev and /tmp, the writable binds, the masks and the read-only
+// re-binds, and pivots into it.
+//
+// Every mount target inside the new root is opened with RESOLVE_IN_ROOT and
+// mounted through its /proc/self/fd link, so a symlink planted in a
+// writable tree can never redirect a mount outside the sandbox's view.
+type rootBuilder struct {
+	plan    mountPlan
+	staging string // where the staging tmpfs is mounted
+	root    string // staging/root: the new root before pivot_root
+	rootFD  int
+	// sources are O_PATH fds of bind sources, opened before anything is
+	// mounted over the host's paths.
+	sources map[string]int
+	devices map[string]int
+}
+
+// devNodes are the device nodes the sandbox's /dev offers, bound from the
+// host's.
+func devNodes() []string { return []string{"null", "zero", "full", "random", "urandom", "tty"} }
+
+// buildRoot carries out plan and leaves the calling thread inside the new
+// root with "/" as its working directory.
+func buildRoot(plan mountPlan) (err error) {
+	b := &rootBuilder{plan: plan, sources: map[string]int{}, devices: map[string]int{}, rootFD: -1}
+	defer b.closeFDs()
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	if err := b.openSources(); err != nil {
+		return err
+	}
+	// Clone the host's tree before the staging tmpfs hides anything.
+	tree, err := unix.OpenTree(unix.AT_FDCWD, "/", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return fmt.Errorf("clone the host's mount tree (open_tree, Linux ≥ 5.2): %w", err)
+	}
+	defer unix.Close(tree)
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE,
+		&unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID}); err != nil {
+		return fmt.Errorf("make the host's tree read-only (mount_setattr, Linux ≥ 5.12): %w", err)
+	}
+	if err := b.mountStaging(); err != nil {
+		return err
+	}
+	if err := unix.MoveMount(tree, "", unix.AT_FDCWD, b.root, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach the new root: %w", err)
+	}
+	b.rootFD, err = unix.Open(b.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open the new root: %w", err)
+	}
+	steps := []struct {
+		what string
+		do   func() error
+	}{
+		{"private /tmp", b.mountTmp},
+		{"writable binds", b.bindWritable},
+		{"/proc", b.mountProc},
+		{"/dev", b.mountDev},
+		{"masks", b.mask},
+		{"read-only re-binds", b.rebindReadOnly},
+		{"pivot_root", b.pivot},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			return fmt.Errorf("%s: %w", s.what, err)
+		}
+	}
+	return nil
+}
+
+func (b *rootBuilder) closeFDs() {
+	for _, fd := range b.sources {
+		unix.Close(fd)
+	}
+	for _, fd := range b.devices {
+		unix.Close(fd)
+	}
+	if b.rootFD >= 0 {
+		unix.Close(b.rootFD)
+	}
+}
+
+func (b *rootBuilder) openSources() error {
+	for _, w := range b.plan.Writable {
+		fd, err := unix.Open(w, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) {
+			continue // nothing to bind; it cannot be created from inside either
+		}
+		if err != nil {
+			return fmt.Errorf("open writable path %s: %w", w, err)
+		}
+		b.sources[w] = fd
+	}
+	for _, d := range devNodes() {
+		fd, err := unix.Open("/dev/"+d, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue // a host without it gets a sandbox without it
+		}
+		b.devices[d] = fd
+	}
+	return nil
+}
+
+// mountStaging mounts a small private tmpfs over a directory of the host
+// (visible only in this mount namespace) to hold the new root's mount point
+// and the empty file that masks unreadable files.
+func (b *rootBuilder) mountStaging() error {
+	var errs []error
+	for _, dir := range []string{"/tmp", "/mnt", "/var/tmp", "/run"} {
+		err := unix.Mount("sbshim", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=64k,mode=0700")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", dir, err))
+			continue
+		}
+		b.staging = dir
+		b.root = filepath.Join(dir, "root")
+		if err := os.Mkdir(b.root, 0o755); err != nil {
+			return fmt.Errorf("staging: %w", err)
+		}
+		f, err := os.OpenFile(filepath.Join(dir, "empty"), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0)
+		if err != nil {
+			return fmt.Errorf("staging: %w", err)
+		}
+		return f.Close()
+	}
+	return fmt.Errorf("no directory to stage the new root in: %w", errors.Join(errs...))
+}
+
+// openIn opens p inside the new root, resolving symlinks and ".." as the
+// sandbox will see them, never escaping it.
+func (b *rootBuilder) openIn(p string, flags uint64) (int, error) {
+	return unix.Openat2(b.rootFD, p, &unix.OpenHow{
+		Flags:   flags | unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+}
+
+func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+
+// mountAt mounts a filesystem on the target p inside the new root.
+func (b *rootBuilder) mountAt(p, fstype string, flags uintptr, data string) error {
+	fd, err := b.openIn(p, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", p, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Mount(fstype, fdPath(fd), fstype, flags, data); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", fstype, p, err)
+	}
+	return nil
+}
+
+// bindFD attaches a copy of the mount tree at srcFD onto the target p
+// inside the new root, read-only if ro.
+func (b *rootBuilder) bindFD(srcFD int, p string, ro, recursive bool) error {
+	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_EMPTY_PATH)
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	tree, err := unix.OpenTree(srcFD, "", flags)
+	if err != nil {
+		return fmt.Errorf("clone %s: %w", p, err)
+	}
+	defer unix.Close(tree)
+	if ro {
+		setFlags := uint(unix.AT_EMPTY_PATH)
+		if recursive {
+			setFlags |= unix.AT_RECURSIVE
+		}
+		if err := unix.MountSetattr(tree, "", setFlags, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+			return fmt.Errorf("make %s read-only: %w", p, err)
+		}
+	}
+	dst, err := b.openIn(p, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", p, err)
+	}
+	defer unix.Close(dst)
+	if err := unix.MoveMount(tree, "", dst, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("bind %s: %w", p, err)
+	}
+	return nil
+}
+
+func (b *rootBuilder) mountTmp() error {
+	data := "mode=1777"
+	if b.plan.TmpSizeMB > 0 {
+		data += ",size=" + strconv.Itoa(b.plan.TmpSizeMB) + "m"
+	}
+	var flags uintptr = unix.MS_NOSUID | unix.MS_NODEV
+	if !b.plan.TmpWritable {
+		flags |= unix.MS_RDONLY
+	}
+	return b.mountAt("/tmp", "tmpfs", flags, data)
+}
+
+// ensureMountPoint makes p exist inside the new root so that something of
+// kind dir (or file) can be bound on it. Only places that are writable
+// during set-up — the private tmpfs mounts — can get new entries; a path
+// of the read-only host tree that does not exist is an error.
+func (b *rootBuilder) ensureMountPoint(p string, dir bool) error {
+	if fd, err := b.openIn(p, 0); err == nil {
+		unix.Close(fd)
+		return nil
+	}
+	parent := filepath.Dir(p)
+	if parent != p {
+		if err := b.ensureMountPoint(parent, true); err != nil {
+			return err
+		}
+	}
+	pfd, err := b.openIn(parent, unix.O_DIRECTORY)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", parent, err)
+	}
+	defer unix.Close(pfd)
+	// mkdirat and openat on an O_PATH fd go through /proc/self/fd, which
+	// is the exact directory resolved above.
+	name := filepath.Base(p)
+	if dir {
+		err = unix.Mkdirat(unix.AT_FDCWD, fdPath(pfd)+"/"+name, 0o755)
+	} else {
+		var fd int
+		fd, err = unix.Open(fdPath(pfd)+"/"+name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+		if err == nil {
+			unix.Close(fd)
+		}
+	}
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("create mount point %s: %w", p, err)
+	}
+	return nil
+}
+
+func (b *rootBuilder) bindWritable() error {
+	for _, w := range b.plan.Writable {
+		src, ok := b.sources[w]
+		if !ok {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(src, &st); err != nil {
+			return fmt.Errorf("stat %s: %w", w, err)
+		}
+		if err := b.ensureMountPoint(w, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
+			return err
+		}
+		if err := b.bindFD(src, w, false, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *rootBuilder) mountProc() error {
+	return b.mountAt("/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+}
+
+// mountDev gives the sandbox a minimal /dev: a few device nodes bound from
+// the host, its own devpts instance, a private /dev/shm, the usual links.
+func (b *rootBuilder) mountDev() error {
+	if err := b.mountAt("/dev", "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
+		return err
+	}
+	for _, d := range devNodes() {
+		src, ok := b.devices[d]
+		if !ok {
+			continue
+		}
+		if err := b.ensureMountPoint("/dev/"+d, false); err != nil {
+			return err
+		}
+		if err := b.bindFD(src, "/dev/"+d, false, false); err != nil {
+			return err
+		}
+	}
+	for _, dir := range []string{"/dev/pts", "/dev/shm"} {
+		if err := b.ensureMountPoint(dir, true); err != nil {
+			return err
+		}
+	}
+	if err := b.mountAt("/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+		return err
+	}
+	if err := b.mountAt("/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+		return err
+	}
+	links := [][2]string{{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}}
+	dev, err := b.openIn("/dev", unix.O_DIRECTORY)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dev)
+	for _, l := range links {
+		if err := unix.Symlinkat(l[0], unix.AT_FDCWD, fdPath(dev)+"/"+l[1]); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("link /dev/%s: %w", l[1], err)
+		}
+	}
+	// The tmpfs itself is read-only from here on; pts and shm stay writable.
+	if err := unix.MountSetattr(dev, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+		return fmt.Errorf("make /dev read-only: %w", err)
+	}
+	return nil
+}
+
+// mask hides each denyRead path that exists in the new root.
+func (b *rootBuilder) mask() error {
+	empty, err := unix.Open(filepath.Join(b.staging, "empty"), unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open the empty file: %w", err)
+	}
+	defer unix.Close(empty)
+	for _, m := range b.plan.Masked {
+		fd, err := b.openIn(m, 0)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EACCES) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open %s: %w", m, err)
+		}
+		var st unix.Stat_t
+		err = unix.Fstat(fd, &st)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", m, err)
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			err = b.mountAt(m, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=0000")
+		} else {
+			err = b.bindFD(empty, m, true, false)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebindReadOnly binds each existing denyWrite or protected path onto
+// itself, read-only. Paths that do not exist yet are kept from being
+// created by the supervisor.
+func (b *rootBuilder) rebindReadOnly() error {
+	for _, p := range b.plan.ReadOnly {
+		fd, err := b.openIn(p, 0)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EACCES) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open %s: %w", p, err)
+		}
+		err = b.bindFD(fd, p, true, true)
+		unix.Close(fd)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pivot makes the new root the root and detaches the old one, staging
+// tmpfs and all.
+func (b *rootBuilder) pivot() error {
+	if err := unix.Fchdir(b.rootFD); err != nil {
+		return err
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach the old root: %w", err)
+	}
+	return unix.Chdir("/")
+}

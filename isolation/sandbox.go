@@ -1,0 +1,91 @@
+package isolation
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Config is what a sandbox needs to run one command.
+type Config struct {
+	Policy *Policy
+	// Argv is the command and its arguments, byte for byte as given.
+	Argv []string
+	// Dir is the working directory; host paths keep their names inside.
+	Dir string
+	// Stdin, Stdout and Stderr are handed to the command as they are.
+	Stdin, Stdout, Stderr *os.File
+	// Strict refuses to run when a layer is unavailable instead of
+	// degrading.
+	Strict bool
+	// Report receives every blocked attempt a layer saw. It may be called
+	// from several goroutines at once.
+	Report func(Event)
+	// Warn receives one-line notices for the user (a degraded layer).
+	Warn func(msg string)
+}
+
+// Layers says which isolation layers are in force for a session.
+type Layers struct {
+	UserNS     bool `json:"userns"`
+	Landlock   int  `json:"landlock"` // the ABI version applied, 0 if none
+	Seccomp    bool `json:"seccomp"`
+	NetNS      bool `json:"netns"`
+	Supervisor bool `json:"supervisor"` // sbshim checks creates and unix connects itself
+	Observer   bool `json:"observer"`
+}
+
+// Exit statuses of sbshim's own failures, as DESIGN.md fixes them.
+const (
+	ExitSetup         = 125 // sbshim failed before the command started
+	ExitNotExecutable = 126
+	ExitNotFound      = 127
+)
+
+// SetupError is a failure before the command started. Code is the exit
+// status sbshim ends with: ExitSetup, ExitNotExecutable or ExitNotFound.
+type SetupError struct {
+	Code  int
+	Layer string // which part failed: "policy", "userns", "mount", "landlock", "seccomp", "exec", …
+	Err   error
+}
+
+func (e *SetupError) Error() string {
+	if e.Layer == "" {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%s: %v", e.Layer, e.Err)
+}
+
+func (e *SetupError) Unwrap() error { return e.Err }
+
+// ExitCode returns the exit status that err calls for: a SetupError's code,
+// otherwise ExitSetup.
+func ExitCode(err error) int {
+	var se *SetupError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return ExitSetup
+}
+
+// ErrUnsupported is returned by Start on platforms without a sandbox yet.
+var ErrUnsupported = errors.New("sandboxing is not supported on this platform yet")
+
+// InitArg is the hidden first argument with which sbshim re-executes itself
+// (through /proc/self/exe) as the sandbox's init: Go cannot run code
+// between fork and exec, so the set-up runs in a fresh process that is
+// already inside the new namespaces.
+const InitArg = "__sbshim_init"
+
+// ProbeArg is the hidden first argument of the process that Probe starts in
+// new namespaces to see whether the host allows them; it exits at once.
+const ProbeArg = "__sbshim_probe"
+
+// LayerCheck is one line of `sbshim doctor`.
+type LayerCheck struct {
+	Layer     string `json:"layer"`
+	Available bool   `json:"available"`
+	Detail    string `json:"detail"`
+	Fix       string `json:"fix,omitempty"`
+}

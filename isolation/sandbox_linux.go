@@ -1,0 +1,323 @@
+package isolation
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Process is a command running in a sandbox.
+type Process struct {
+	cmd    *exec.Cmd
+	layers Layers
+	stop   context.CancelFunc
+	supErr chan error
+	exited chan struct{} // closed when the init has been waited for
+	sigs   chan os.Signal
+	once   sync.Once
+}
+
+// Layers reports the isolation layers in force.
+func (p *Process) Layers() Layers { return p.layers }
+
+// Pid is the host pid of the sandbox's init.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the command (through the sandbox's init).
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits for the command and returns its exit status: its own code,
+// 128+N if signal N ended it. When it returns, nothing of the sandbox is
+// left running.
+func (p *Process) Wait() (int, error) {
+	err := p.cmd.Wait()
+	close(p.exited)
+	p.release()
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return ExitSetup, fmt.Errorf("wait for the sandbox: %w", err)
+		}
+		ws := ee.Sys().(syscall.WaitStatus)
+		switch {
+		case ws.Signaled():
+			code = 128 + int(ws.Signal())
+		default:
+			code = ws.ExitStatus()
+		}
+	}
+	return code, nil
+}
+
+func (p *Process) release() {
+	p.once.Do(func() {
+		if p.sigs != nil {
+			signal.Stop(p.sigs)
+			close(p.sigs)
+		}
+		if p.stop != nil {
+			p.stop()
+			<-p.supErr
+		}
+	})
+}
+
+// Start runs cfg.Argv in a sandbox built from cfg.Policy. The signals
+// SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH that
+// reach sbshim are passed on to the command. If sbshim dies, even by
+// SIGKILL, everything in the sandbox dies with it.
+func Start(cfg Config) (*Process, error) {
+	if len(cfg.Argv) == 0 {
+		return nil, &SetupError{Code: ExitSetup, Layer: "exec", Err: errors.New("no command given")}
+	}
+	if cfg.Policy == nil {
+		return nil, &SetupError{Code: ExitSetup, Layer: "policy", Err: errors.New("no policy")}
+	}
+	spec := buildInitSpec(cfg, true)
+	p, err := startInit(cfg, spec, true)
+	if err != nil && isNamespaceRefusal(err) {
+		if cfg.Strict {
+			return nil, &SetupError{Code: ExitSetup, Layer: "userns", Err: fmt.Errorf(
+				"cannot create user namespaces (%v); --strict refuses to run without them (see 'sbshim doctor')", err)}
+		}
+		if cfg.Warn != nil {
+			cfg.Warn(fmt.Sprintf("user namespaces are unavailable (%v): running with Landlock, seccomp and the supervisor only, without a private mount tree, /tmp or network namespace; see 'sbshim doctor'", err))
+		}
+		spec = buildInitSpec(cfg, false)
+		p, err = startInit(cfg, spec, false)
+	}
+	if err != nil {
+		var se *SetupError
+		if !errors.As(err, &se) {
+			err = &SetupError{Code: ExitSetup, Layer: "userns", Err: err}
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// isNamespaceRefusal says whether starting the init failed because the
+// host does not let this user create namespaces.
+func isNamespaceRefusal(err error) bool {
+	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) ||
+		errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EUSERS)
+}
+
+// buildInitSpec turns the Config into the init's plain-data spec.
+func buildInitSpec(cfg Config, namespaces bool) *initSpec {
+	pol := cfg.Policy
+	spec := &initSpec{
+		Argv:      cfg.Argv,
+		Env:       pol.Environ(os.Environ()),
+		Dir:       cfg.Dir,
+		Supervise: true,
+		Pids:      pol.Limits.Pids,
+		MemoryMB:  pol.Limits.MemoryMB,
+	}
+	if spec.Dir == "" {
+		spec.Dir, _ = os.Getwd()
+	}
+	write := append([]string(nil), pol.Filesystem.AllowWrite...)
+	spec.Landlock = landlockSpec{Write: write, UnixSockets: pol.Network.AllowUnixSockets}
+	if namespaces {
+		plan := planMounts(pol)
+		spec.Mounts = &plan
+		spec.NetNS = pol.Network.Mode != NetHost
+	}
+	return spec
+}
+
+// startInit starts sbshim's init, in new namespaces when namespaces is
+// true, and waits until it reports that the command started.
+func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("socketpair: %w", err)}
+	}
+	parentConn := os.NewFile(uintptr(pair[0]), "sbshim-init-parent")
+	childConn := os.NewFile(uintptr(pair[1]), "sbshim-init-child")
+	defer parentConn.Close()
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{"sbshim-init", InitArg},
+		Env:        []string{},
+		Stdin:      cfg.Stdin,
+		Stdout:     cfg.Stdout,
+		Stderr:     cfg.Stderr,
+		ExtraFiles: []*os.File{childConn},
+		SysProcAttr: &syscall.SysProcAttr{
+			// The init must die with sbshim; it is PID 1 of its pid
+			// namespace, so everything inside dies with it.
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if cmd.Stdin == nil {
+		cmd.Stdin = os.Stdin
+	}
+	if cmd.Stdout == nil {
+		cmd.Stdout = os.Stdout
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	if namespaces {
+		uid, gid := os.Getuid(), os.Getgid()
+		flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
+			unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP)
+		if spec.NetNS {
+			flags |= unix.CLONE_NEWNET
+		}
+		cmd.SysProcAttr.Cloneflags = flags
+		// The user keeps their own uid and gid inside; files they
+		// create belong to them.
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
+		if uid != 0 {
+			// A non-root init would lose its capabilities in the new
+			// namespace at exec; it keeps just those it needs to build
+			// the sandbox, and drops them before the command runs.
+			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN}
+		}
+	}
+	p := &Process{cmd: cmd, exited: make(chan struct{})}
+	// The kernel sends Pdeathsig when the thread that forked the child
+	// exits, not the process: fork from a locked thread that stays alive
+	// until the init has been waited for.
+	started := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			<-p.exited
+		}
+	}()
+	err = <-started
+	childConn.Close()
+	if err != nil {
+		if namespaces {
+			return nil, fmt.Errorf("start the sandbox: %w", err)
+		}
+		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("start the sandbox: %w", err)}
+	}
+	fail := func(err error) (*Process, error) {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		close(p.exited)
+		return nil, err
+	}
+	if err := writeMsg(parentConn, spec, -1); err != nil {
+		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
+	}
+	rd := &msgReader{fd: pair[0]}
+	for {
+		body, fds, err := rd.next()
+		if err != nil {
+			return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("the sandbox's init ended during set-up: %w", err)})
+		}
+		if len(fds) > 0 {
+			if !spec.Supervise || p.stop != nil {
+				closeAll(fds)
+				continue
+			}
+			p.startSupervisor(fds[0], cfg)
+			closeAll(fds[1:])
+			continue
+		}
+		var st initStatus
+		if err := json.Unmarshal(body, &st); err != nil {
+			return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("bad report from init: %w", err)})
+		}
+		if !st.OK {
+			_ = cmd.Wait()
+			close(p.exited)
+			p.release()
+			return nil, &SetupError{Code: st.Code, Layer: st.Layer, Err: errors.New(st.Error)}
+		}
+		p.layers = st.Layers
+		break
+	}
+	p.sigs = make(chan os.Signal, 16)
+	signal.Notify(p.sigs, forwardedSignals()...)
+	go func() {
+		for sig := range p.sigs {
+			_ = cmd.Process.Signal(sig)
+		}
+	}()
+	return p, nil
+}
+
+func (p *Process) startSupervisor(listener int, cfg Config) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	p.supErr = make(chan error, 1)
+	report := cfg.Report
+	if report == nil {
+		report = func(Event) {}
+	}
+	sup := newSupervisor(listener, cfg.Policy, report)
+	go func() { p.supErr <- sup.Run(ctx) }()
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// msgReader reads the init's length-prefixed messages and the descriptors
+// that come with them.
+type msgReader struct {
+	fd  int
+	buf []byte
+}
+
+func (r *msgReader) next() ([]byte, []int, error) {
+	var fds []int
+	for {
+		if len(r.buf) >= 4 {
+			n := int(binary.BigEndian.Uint32(r.buf))
+			if len(r.buf) >= 4+n {
+				body := r.buf[4 : 4+n]
+				r.buf = r.buf[4+n:]
+				return body, fds, nil
+			}
+		}
+		chunk := make([]byte, 64<<10)
+		oob := make([]byte, unix.CmsgSpace(4*4))
+		n, oobn, _, _, err := unix.Recvmsg(r.fd, chunk, oob, unix.MSG_CMSG_CLOEXEC)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, fds, err
+		}
+		if oobn > 0 {
+			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+			if err == nil {
+				for _, m := range msgs {
+					if got, err := unix.ParseUnixRights(&m); err == nil {
+						fds = append(fds, got...)
+					}
+				}
+			}
+		}
+		if n == 0 {
+			return nil, fds, errors.New("connection closed")
+		}
+		r.buf = append(r.buf, chunk[:n]...)
+	}
+}

@@ -1,0 +1,227 @@
+package shim
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/sbshim/sbshim/isolation"
+)
+
+// Options is what the command line asks of one session.
+type Options struct {
+	// Argv is the command to sandbox, byte for byte as given.
+	Argv []string
+	// Name is the server name for the audit log and $CACHE; derived from
+	// Argv when empty.
+	Name string
+	// Profile is --profile: a profile name or a JSON file.
+	Profile string
+	// Workspace is $WORKSPACE; the working directory when empty.
+	Workspace string
+	// Strict refuses to run with a layer missing.
+	Strict bool
+	// Flags are the policy settings given as flags.
+	Flags FlagLayer
+}
+
+// FlagLayer holds the policy settings that flags add on top of every
+// profile. Lists are appended to what the profiles say.
+type FlagLayer struct {
+	Net         string
+	AllowNet    []string
+	DenyNet     []string
+	AllowWrite  []string
+	DenyRead    []string
+	DenyWrite   []string
+	UnixSockets []string
+	EnvPass     []string
+	EnvSet      []string // K=V
+}
+
+// profileJSON renders the flags as a profile layer, so that they are
+// validated by the same rules, with the same messages, as a profile file.
+func (f FlagLayer) profileJSON() ([]byte, error) {
+	layer := map[string]map[string]any{}
+	put := func(section, key string, v any) {
+		if layer[section] == nil {
+			layer[section] = map[string]any{}
+		}
+		layer[section][key] = v
+	}
+	lists := []struct {
+		section, key string
+		v            []string
+	}{
+		{"filesystem", "allowWrite", f.AllowWrite}, {"filesystem", "denyRead", f.DenyRead},
+		{"filesystem", "denyWrite", f.DenyWrite}, {"network", "allow", f.AllowNet},
+		{"network", "deny", f.DenyNet}, {"network", "allowUnixSockets", f.UnixSockets},
+		{"env", "pass", f.EnvPass},
+	}
+	for _, l := range lists {
+		if len(l.v) > 0 {
+			put(l.section, l.key, l.v)
+		}
+	}
+	if f.Net != "" {
+		put("network", "mode", f.Net)
+	}
+	if len(f.EnvSet) > 0 {
+		set := map[string]string{}
+		for _, kv := range f.EnvSet {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return nil, fmt.Errorf("--env-set %q: expected NAME=VALUE", kv)
+			}
+			set[k] = v
+		}
+		put("env", "set", set)
+	}
+	return json.Marshal(layer)
+}
+
+// ServerName derives the name a server's audit log and cache go by from
+// its command: the package a runner (npx, uvx, …) starts, the module or
+// script an interpreter runs, else the program's base name.
+func ServerName(argv []string) string {
+	if len(argv) == 0 {
+		return "unnamed"
+	}
+	prog := filepath.Base(argv[0])
+	rest := argv[1:]
+	pick := ""
+	switch prog {
+	case "npx", "bunx", "uvx", "pipx", "pnpx":
+		pick = firstOperand(rest)
+	case "pnpm", "yarn", "bun", "npm":
+		if len(rest) > 0 && (rest[0] == "dlx" || rest[0] == "exec" || rest[0] == "x") {
+			pick = firstOperand(rest[1:])
+		}
+	case "uv":
+		if len(rest) > 1 && rest[0] == "tool" && rest[1] == "run" {
+			pick = firstOperand(rest[2:])
+		}
+	case "docker", "podman":
+		pick = ""
+	default:
+		if strings.HasPrefix(prog, "python") || prog == "node" || prog == "deno" || prog == "ruby" {
+			for i, a := range rest {
+				if a == "-m" && i+1 < len(rest) {
+					pick = rest[i+1]
+					break
+				}
+			}
+			if pick == "" {
+				if op := firstOperand(rest); op != "" {
+					pick = strings.TrimSuffix(filepath.Base(op), filepath.Ext(op))
+				}
+			}
+		}
+	}
+	if pick == "" {
+		pick = prog
+	}
+	return sanitizeName(packageBase(pick))
+}
+
+func firstOperand(args []string) string {
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+	}
+	return ""
+}
+
+// packageBase turns "@scope/name@1.2" into "name" and "name@latest" into
+// "name".
+func packageBase(p string) string {
+	if strings.HasPrefix(p, "@") {
+		if i := strings.Index(p, "/"); i >= 0 {
+			p = p[i+1:]
+		}
+	}
+	if i := strings.Index(p, "@"); i > 0 {
+		p = p[:i]
+	}
+	if i := strings.LastIndex(p, "/"); i >= 0 && i < len(p)-1 {
+		p = p[i+1:]
+	}
+	return p
+}
+
+var unsafeNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func sanitizeName(s string) string {
+	s = unsafeNameChars.ReplaceAllString(s, "-")
+	s = strings.Trim(s, ".-")
+	if s == "" {
+		return "unnamed"
+	}
+	return s
+}
+
+// vars computes the path variables for a session.
+func (o Options) vars(name string) (isolation.Vars, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return isolation.Vars{}, fmt.Errorf("home directory: %w", err)
+	}
+	ws := o.Workspace
+	if ws == "" {
+		if ws, err = os.Getwd(); err != nil {
+			return isolation.Vars{}, fmt.Errorf("working directory: %w", err)
+		}
+	}
+	if ws, err = filepath.Abs(ws); err != nil {
+		return isolation.Vars{}, err
+	}
+	cacheHome := os.Getenv("XDG_CACHE_HOME")
+	if cacheHome == "" {
+		cacheHome = filepath.Join(home, ".cache")
+	}
+	return isolation.Vars{
+		Home:      home,
+		Workspace: ws,
+		Tmp:       "/tmp",
+		Cache:     filepath.Join(cacheHome, "sbshim", name),
+		ConfigDir: ConfigDir(home),
+	}, nil
+}
+
+// ConfigDir is sbshim's own configuration folder.
+func ConfigDir(home string) string {
+	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" {
+		return filepath.Join(x, "sbshim")
+	}
+	return filepath.Join(home, ".config", "sbshim")
+}
+
+// Policy loads the effective policy of a session.
+func (o Options) Policy() (*isolation.Policy, error) {
+	name := o.Name
+	if name == "" {
+		name = ServerName(o.Argv)
+	}
+	vars, err := o.vars(name)
+	if err != nil {
+		return nil, err
+	}
+	flagJSON, err := o.Flags.profileJSON()
+	if err != nil {
+		return nil, err
+	}
+	flags, err := isolation.ParseProfile("flags", flagJSON)
+	if err != nil {
+		return nil, err
+	}
+	return isolation.Load(isolation.LoadOptions{
+		Profile:       o.Profile,
+		UserConfigDir: vars.ConfigDir,
+		Flags:         flags,
+		Vars:          vars,
+	})
+}
