@@ -21,7 +21,7 @@ func installSeccomp(prog []unix.SockFilter, listener bool) (int, error) {
 type supervisor struct{}
 
 func newSupervisor(listener int, rules *Policy, report func(Event)) *supervisor { return nil }
-func (s *supervisor) Run(ctx context.Context) error                               { return nil }
+func (s *supervisor) Run(ctx context.Context) error                             { return nil }
 
 func ParseProfile(source string, data []byte) (*Profile, error) { return &Profile{}, nil }
 

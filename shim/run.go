@@ -29,7 +29,7 @@ func Run(o Options, stderr io.Writer) int {
 		Argv:   o.Argv,
 		Strict: o.Strict,
 		Stdin:  os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Warn:   func(msg string) { fmt.Fprintf(stderr, "sbshim: warning: %s\n", msg) },
+		Warn: func(msg string) { fmt.Fprintf(stderr, "sbshim: warning: %s\n", msg) },
 		Report: func(ev isolation.Event) {
 			if pol.Report.Stderr {
 				fmt.Fprintf(stderr, "sbshim: blocked %s %s %s (pid %d %s, %s)\n", ev.Kind, ev.Op, ev.Target, ev.PID, ev.Exe, ev.Rule)
