@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -49,6 +50,10 @@ type initStatus struct {
 // with ExitSetup / ExitNotExecutable / ExitNotFound after telling its
 // parent why.
 func InitMain() {
+	// Every per-thread restriction (capabilities, no_new_privs, Landlock,
+	// seccomp) is applied to this one thread, and the command is forked
+	// from it.
+	runtime.LockOSThread()
 	// The command must not inherit the channel to sbshim.
 	unix.CloseOnExec(initFD)
 	conn := os.NewFile(initFD, "sbshim-init")
@@ -97,14 +102,14 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 	if err := setLimits(spec.Pids, spec.MemoryMB); err != nil {
 		return fail("limits", err)
 	}
+	if err := dropPrivileges(); err != nil {
+		return fail("capabilities", err)
+	}
 	abi, err := applyLandlock(spec.Landlock)
 	if err != nil {
 		return fail("landlock", err)
 	}
 	layers.Landlock = abi
-	if err := dropPrivileges(); err != nil {
-		return fail("capabilities", err)
-	}
 	prog, err := buildSeccompFilter(seccompOptions{Supervise: spec.Supervise})
 	if err != nil {
 		return fail("seccomp", err)

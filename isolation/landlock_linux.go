@@ -1,9 +1,10 @@
 package isolation
 
 import (
+	"errors"
 	"fmt"
 
-	"github.com/landlock-lsm/go-landlock/landlock"
+	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,40 +21,105 @@ type landlockSpec struct {
 // landlockABI returns the Landlock ABI version of the running kernel, 0 if
 // it has none (or it is disabled).
 func landlockABI() int {
-	v, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, 1 /* LANDLOCK_CREATE_RULESET_VERSION */)
-	if errno != 0 {
+	v, err := ll.LandlockGetABIVersion()
+	if err != nil {
 		return 0
 	}
-	return int(v)
+	return v
 }
 
-// applyLandlock restricts every thread of the calling process, in one
-// Restrict call, as far as the kernel's ABI allows. TCP is not handled: the
-// network namespace decides that. Signals and abstract unix sockets are
-// scoped to the sandbox (ABI ≥ 6); pathname unix sockets outside the
-// listed trees are refused (ABI ≥ 9). It returns the ABI applied.
+// fsRights returns every filesystem right an ABI version knows.
+func fsRights(abi int) uint64 {
+	switch {
+	case abi >= 9:
+		return 1<<17 - 1
+	case abi >= 5:
+		return 1<<16 - 1
+	case abi >= 3:
+		return 1<<15 - 1
+	case abi == 2:
+		return 1<<14 - 1
+	case abi == 1:
+		return 1<<13 - 1
+	}
+	return 0
+}
+
+// applyLandlock restricts the calling thread — the one that will fork the
+// command, which inherits the restriction — with one landlock_restrict_self
+// call, as far as the kernel's ABI allows. TCP is not handled: the network
+// namespace decides that. Signals and abstract unix sockets are scoped to
+// the sandbox (ABI ≥ 6); pathname unix sockets outside the listed trees are
+// refused (ABI ≥ 9). The caller must have set no_new_privs on this thread
+// and locked it. It returns the ABI applied.
 func applyLandlock(s landlockSpec) (int, error) {
 	abi := landlockABI()
 	if abi == 0 {
 		return 0, nil
 	}
-	cfg := landlock.Config{
-		HandledAccessFS: landlock.V11.HandledAccessFS,
-		Scoped:          landlock.V11.Scoped,
+	all := fsRights(abi)
+	attr := ll.RulesetAttr{HandledAccessFS: all}
+	if abi >= 6 {
+		attr.Scoped = ll.ScopeAbstractUnixSocket | ll.ScopeSignal
 	}
-	rules := []landlock.Rule{
-		landlock.RODirs("/"),
-		// Terminals and the null devices need ioctls and writes.
-		landlock.RWDirs("/dev").WithIoctlDev().IgnoreIfMissing(),
+	rs, err := ll.LandlockCreateRuleset(&attr, 0)
+	if err != nil {
+		return 0, fmt.Errorf("landlock_create_ruleset (ABI %d): %w", abi, err)
 	}
-	if len(s.Write) > 0 {
-		rules = append(rules, landlock.RWDirs(s.Write...).WithRefer().WithResolveUnix().IgnoreIfMissing())
+	defer unix.Close(rs)
+	read := uint64(ll.AccessFSExecute | ll.AccessFSReadFile | ll.AccessFSReadDir)
+	rules := []struct {
+		paths  []string
+		access uint64
+	}{
+		{[]string{"/"}, read},
+		// Terminals and the null devices need writes and ioctls; the
+		// sandbox's /dev is a read-only tmpfs, so nothing can be made
+		// there.
+		{[]string{"/dev"}, all},
+		{s.Write, all},
+		{s.UnixSockets, ll.AccessFSResolveUnix},
 	}
-	if len(s.UnixSockets) > 0 {
-		rules = append(rules, landlock.PathAccess(0, s.UnixSockets...).WithResolveUnix().IgnoreIfMissing())
+	for _, r := range rules {
+		access := r.access & all
+		if access == 0 {
+			continue
+		}
+		for _, p := range r.paths {
+			if err := addPathRule(rs, p, access); err != nil {
+				return 0, err
+			}
+		}
 	}
-	if err := cfg.BestEffort().Restrict(rules...); err != nil {
-		return 0, fmt.Errorf("landlock (ABI %d): %w", abi, err)
+	if err := ll.LandlockRestrictSelf(rs, 0); err != nil {
+		return 0, fmt.Errorf("landlock_restrict_self: %w", err)
 	}
 	return abi, nil
+}
+
+// addPathRule allows access beneath p. A missing path is skipped: there is
+// nothing to allow.
+func addPathRule(rs int, p string, access uint64) error {
+	fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.ENOTDIR) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("landlock rule for %s: %w", p, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("landlock rule for %s: %w", p, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		// Rights that only make sense on directories are refused on
+		// files (EINVAL).
+		access &= ll.AccessFSExecute | ll.AccessFSWriteFile | ll.AccessFSReadFile |
+			ll.AccessFSTruncate | ll.AccessFSIoctlDev | ll.AccessFSResolveUnix
+	}
+	if err := ll.LandlockAddPathBeneathRule(rs, &ll.PathBeneathAttr{AllowedAccess: access, ParentFd: fd}, 0); err != nil {
+		return fmt.Errorf("landlock rule for %s: %w", p, err)
+	}
+	return nil
 }
