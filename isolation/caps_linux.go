@@ -41,6 +41,12 @@ func capLastCap() int {
 // permitted and effective sets; securebits that make uid 0 ordinary and
 // are locked; no_new_privs.
 func dropPrivileges() error {
+	if !hasCapabilities() {
+		// Nothing to drop, and no CAP_SETPCAP to drop it with (sbshim
+		// inside sbshim, or a host without user namespaces): lock what
+		// can be locked.
+		return thisThread("set no_new_privs", unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0)
+	}
 	for c := 0; c <= capLastCap(); c++ {
 		err := thisThread("drop capability bounding set", unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0)
 		if err != nil && c <= unix.CAP_LAST_CAP {
@@ -66,4 +72,15 @@ func dropPrivileges() error {
 	runtime.KeepAlive(&hdr)
 	runtime.KeepAlive(&data)
 	return err
+}
+
+// hasCapabilities says whether the calling thread holds any capability
+// in its permitted or ambient set.
+func hasCapabilities() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return true // assume so; the drop will say what fails
+	}
+	return data[0].Permitted|data[1].Permitted|data[0].Inheritable|data[1].Inheritable != 0
 }

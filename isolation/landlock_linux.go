@@ -3,6 +3,8 @@ package isolation
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
@@ -16,6 +18,9 @@ type landlockSpec struct {
 	// UnixSockets lists the trees whose pathname unix sockets may be
 	// connected to (enforced from ABI 9 on).
 	UnixSockets []string `json:"unixSockets"`
+	// ReadDeny, set only when there is no mount namespace to hide them,
+	// lists paths Landlock itself must keep unreadable.
+	ReadDeny []string `json:"readDeny,omitempty"`
 }
 
 // landlockABI returns the Landlock ABI version of the running kernel, 0 if
@@ -68,11 +73,16 @@ func applyLandlock(s landlockSpec) (int, error) {
 	}
 	defer unix.Close(rs)
 	read := uint64(ll.AccessFSExecute | ll.AccessFSReadFile | ll.AccessFSReadDir)
+	readable, listable := []string{"/"}, []string(nil)
+	if len(s.ReadDeny) > 0 {
+		readable, listable = readAllowList(s.ReadDeny)
+	}
 	rules := []struct {
 		paths  []string
 		access uint64
 	}{
-		{[]string{"/"}, read},
+		{readable, read},
+		{listable, ll.AccessFSReadDir},
 		// Terminals and the null devices need writes and ioctls; the
 		// sandbox's /dev is a read-only tmpfs, so nothing can be made
 		// there.
@@ -122,4 +132,45 @@ func addPathRule(rs int, p string, access uint64) error {
 		return fmt.Errorf("landlock rule for %s: %w", p, err)
 	}
 	return nil
+}
+
+// readAllowList expresses "everything but deny" in Landlock's allow-only
+// terms: it descends from / along the paths to the denied entries and
+// returns the entries beside them, readable in full, and the directories
+// on the way, listable only. Landlock rights reach everything beneath a
+// rule, so a denied entry must never lie under a granted one; as a
+// consequence, names created later directly in such a directory are not
+// readable, and the names (not the contents) in denied directories can be
+// listed.
+func readAllowList(deny []string) (readable, listable []string) {
+	var walk func(dir string)
+	walk = func(dir string) {
+		listable = append(listable, dir)
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range ents {
+			p := filepath.Join(dir, e.Name())
+			switch {
+			case underAny(p, deny):
+			case ancestorOfAny(p, deny):
+				walk(p)
+			default:
+				readable = append(readable, p)
+			}
+		}
+	}
+	walk("/")
+	return readable, listable
+}
+
+// ancestorOfAny says whether some path in paths lies strictly below dir.
+func ancestorOfAny(dir string, paths []string) bool {
+	for _, p := range paths {
+		if p != dir && isUnder(p, dir) {
+			return true
+		}
+	}
+	return false
 }

@@ -130,6 +130,9 @@ func buildInitSpec(cfg Config, namespaces bool) *initSpec {
 	}
 	write := append([]string(nil), pol.Filesystem.AllowWrite...)
 	spec.Landlock = landlockSpec{Write: write, UnixSockets: pol.Network.AllowUnixSockets}
+	if !namespaces {
+		spec.Landlock.ReadDeny = pol.Filesystem.DenyRead
+	}
 	if namespaces {
 		plan := planMounts(pol)
 		spec.Mounts = &plan
@@ -193,6 +196,11 @@ func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
 		}
 	}
 	p := &Process{cmd: cmd, exited: make(chan struct{})}
+	// Catch the forwarded signals before the command can run, so that
+	// none of them ends sbshim instead of reaching the command; they are
+	// passed on once the init is there to receive them.
+	p.sigs = make(chan os.Signal, 16)
+	signal.Notify(p.sigs, forwardedSignals()...)
 	// The kernel sends Pdeathsig when the thread that forked the child
 	// exits, not the process: fork from a locked thread that stays alive
 	// until the init has been waited for.
@@ -208,6 +216,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
 	err = <-started
 	childConn.Close()
 	if err != nil {
+		p.release()
 		if namespaces {
 			return nil, fmt.Errorf("start the sandbox: %w", err)
 		}
@@ -217,6 +226,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		close(p.exited)
+		p.release()
 		return nil, err
 	}
 	if err := writeMsg(parentConn, spec, -1); err != nil {
@@ -250,8 +260,6 @@ func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
 		p.layers = st.Layers
 		break
 	}
-	p.sigs = make(chan os.Signal, 16)
-	signal.Notify(p.sigs, forwardedSignals()...)
 	go func() {
 		for sig := range p.sigs {
 			_ = cmd.Process.Signal(sig)

