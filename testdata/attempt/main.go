@@ -6,7 +6,7 @@
 //
 //	attempt read PATH | write PATH TEXT | append PATH TEXT | mkdir PATH
 //	attempt symlink TARGET LINK | link OLD NEW | rename OLD NEW | unlink PATH
-//	attempt connect-unix PATH | connect-tcp HOST:PORT | listen-unix PATH
+//	attempt connect-unix PATH | connect-tcp HOST:PORT | serve-unix PATH
 //	attempt ptrace PID | kill PID | tiocsti | io-uring | userns | mount
 //	attempt env | pids | netns | sleep-tree TOKEN
 package main
@@ -98,6 +98,20 @@ func run(action string, args []string) result {
 		buf := make([]byte, 64)
 		n, _ := c.Read(buf)
 		return outcome(string(buf[:n]), nil)
+	case "serve-unix":
+		// Plays a host service (a Docker socket, say) until killed.
+		l, err := net.Listen("unix", arg(args, 0))
+		if err != nil {
+			return outcome("", err)
+		}
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return outcome("", err)
+			}
+			_, _ = c.Write([]byte("host-service"))
+			c.Close()
+		}
 	case "connect-tcp":
 		c, err := net.Dial("tcp", arg(args, 0))
 		if err != nil {
