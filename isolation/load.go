@@ -1,0 +1,286 @@
+package isolation
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/sbshim/sbshim/configs"
+)
+
+// LoadOptions says which layers make up a policy and how to expand it.
+type LoadOptions struct {
+	// Profile is the --profile value: a name (a user profile
+	// UserConfigDir/profiles/NAME.json, else a built-in one) or, if it
+	// holds a / or ends in .json, a file path. Empty means none.
+	Profile string
+	// UserConfigDir is sbshim's config folder, holding config.json and
+	// profiles/. Empty means the OS user config folder + "/sbshim".
+	UserConfigDir string
+	// Flags is the layer made of command-line flags; nil means none.
+	Flags *Profile
+	// Vars are the values of ~, $WORKSPACE, $TMP and $CACHE. Empty fields
+	// get defaults: the user's home, the working directory, /tmp, the OS
+	// user cache folder + "/sbshim/default", and UserConfigDir.
+	Vars Vars
+}
+
+// Load builds the effective policy. Layers, in order: the built-in
+// "default" profile; UserConfigDir/config.json if it exists; the --profile
+// layer; the flags. See mergeLayers for how they merge. Then every path is
+// expanded (variables, * globs matched against the filesystem now, symlinks
+// of existing paths resolved with both forms kept), made absolute and
+// clean, and host patterns lower-cased.
+func Load(o LoadOptions) (*Policy, error) {
+	userDir, err := userConfigDir(o.UserConfigDir)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := fillVars(o.Vars, userDir)
+	if err != nil {
+		return nil, err
+	}
+	base, err := builtinLayer("default")
+	if err != nil {
+		return nil, err
+	}
+	layers := []layer{base}
+	name := "default"
+
+	userFile := filepath.Join(userDir, "config.json")
+	if l, err := fileLayer(userFile); err == nil {
+		layers = append(layers, l)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+
+	if o.Profile != "" {
+		l, chain, err := profileLayer(o.Profile, userDir, vars.Home)
+		if err != nil {
+			return nil, err
+		}
+		// The built-in default is already the base.
+		if l.source != base.source {
+			layers = append(layers, l)
+			if chain != "default" {
+				name += "+" + chain
+			}
+		}
+	}
+
+	if o.Flags != nil {
+		if err := o.Flags.Validate("flags"); err != nil {
+			return nil, err
+		}
+		layers = append(layers, layer{source: "flags", profile: o.Flags, flags: true})
+	}
+
+	pol := resolve(mergeLayers(layers), vars)
+	pol.Name = name
+	for _, l := range layers {
+		pol.Sources = append(pol.Sources, l.source)
+	}
+	return pol, nil
+}
+
+func userConfigDir(dir string) (string, error) {
+	if dir == "" {
+		d, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("finding the user config folder: %w", err)
+		}
+		dir = filepath.Join(d, "sbshim")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("user config folder %q: %w", dir, err)
+	}
+	return abs, nil
+}
+
+// fillVars gives every empty variable its default and checks that all are
+// absolute.
+func fillVars(v Vars, userDir string) (Vars, error) {
+	var err error
+	if v.Home == "" {
+		if v.Home, err = os.UserHomeDir(); err != nil {
+			return v, fmt.Errorf("finding the home folder for ~: %w", err)
+		}
+	}
+	if v.Workspace == "" {
+		if v.Workspace, err = os.Getwd(); err != nil {
+			return v, fmt.Errorf("finding the working directory for $WORKSPACE: %w", err)
+		}
+	}
+	if v.Tmp == "" {
+		v.Tmp = "/tmp"
+	}
+	if v.Cache == "" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return v, fmt.Errorf("finding the user cache folder for $CACHE: %w", err)
+		}
+		v.Cache = filepath.Join(d, "sbshim", "default")
+	}
+	if v.ConfigDir == "" {
+		v.ConfigDir = userDir
+	}
+	for _, f := range []struct {
+		name string
+		val  *string
+	}{{"~", &v.Home}, {"$WORKSPACE", &v.Workspace}, {"$TMP", &v.Tmp}, {"$CACHE", &v.Cache}, {"config folder", &v.ConfigDir}} {
+		if !filepath.IsAbs(*f.val) {
+			return v, fmt.Errorf("value of %s: %q is not an absolute path", f.name, *f.val)
+		}
+		*f.val = filepath.Clean(*f.val)
+	}
+	return v, nil
+}
+
+func builtinLayer(name string) (layer, error) {
+	data, err := configs.Read(name)
+	if err != nil {
+		return layer{}, err
+	}
+	source := "built-in:" + name
+	p, err := ParseProfile(source, data)
+	if err != nil {
+		return layer{}, err
+	}
+	return layer{source: source, profile: p}, nil
+}
+
+// fileLayer reads a profile file; a missing file gives an error that wraps
+// fs.ErrNotExist.
+func fileLayer(path string) (layer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return layer{}, fmt.Errorf("reading profile: %w", err)
+	}
+	p, err := ParseProfile(path, data)
+	if err != nil {
+		return layer{}, err
+	}
+	return layer{source: path, profile: p}, nil
+}
+
+// profileLayer finds the --profile layer and the name it adds to the chain.
+func profileLayer(value, userDir, home string) (layer, string, error) {
+	if strings.Contains(value, "/") || strings.HasSuffix(value, ".json") {
+		path := value
+		if path == "~" || strings.HasPrefix(path, "~/") {
+			path = home + path[1:]
+		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return layer{}, "", fmt.Errorf("profile %q: %w", value, err)
+		}
+		l, err := fileLayer(abs)
+		if err != nil {
+			return layer{}, "", fmt.Errorf("profile %q: %w", value, err)
+		}
+		return l, strings.TrimSuffix(filepath.Base(abs), ".json"), nil
+	}
+	l, err := fileLayer(filepath.Join(userDir, "profiles", value+".json"))
+	if err == nil {
+		return l, value, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return layer{}, "", err
+	}
+	l, err = builtinLayer(value)
+	if err == nil {
+		return l, value, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return layer{}, "", err
+	}
+	return layer{}, "", fmt.Errorf("unknown profile %q; available: %s", value, strings.Join(availableProfiles(userDir), ", "))
+}
+
+// availableProfiles lists the built-in and user profile names, sorted.
+func availableProfiles(userDir string) []string {
+	names := configs.Names()
+	entries, _ := os.ReadDir(filepath.Join(userDir, "profiles"))
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// resolve turns the merged layers into a Policy with everything expanded.
+func resolve(m *Profile, v Vars) *Policy {
+	p := &Policy{Vars: v}
+	if m.Description != nil {
+		p.Description = *m.Description
+	}
+	p.Filesystem = FilesystemPolicy{
+		DenyRead:   expandPaths(m.Filesystem.DenyRead, v),
+		AllowWrite: expandPaths(m.Filesystem.AllowWrite, v),
+		DenyWrite:  expandPaths(m.Filesystem.DenyWrite, v),
+	}
+	n := m.Network
+	p.Network = NetworkPolicy{
+		Mode:             NetNone,
+		Allow:            lowerAll(n.Allow),
+		Deny:             lowerAll(n.Deny),
+		AllowUnixSockets: expandPaths(n.AllowUnixSockets, v),
+	}
+	if n.Mode != nil {
+		p.Network.Mode = *n.Mode
+	}
+	p.Network.AllowPackageRegistries = deref(n.AllowPackageRegistries)
+	p.Env = EnvPolicy{
+		Pass: union([]string{}, m.Env.Pass),
+		Deny: union([]string{}, m.Env.Deny),
+		Set:  map[string]string{},
+	}
+	for k, val := range m.Env.Set {
+		p.Env.Set[k] = expandValue(val, v)
+	}
+	p.Limits = LimitsPolicy{
+		TmpSizeMB: deref(m.Limits.TmpSizeMB),
+		Pids:      deref(m.Limits.Pids),
+		MemoryMB:  deref(m.Limits.MemoryMB),
+	}
+	p.Report = ReportPolicy{
+		Stderr:   deref(m.Report.Stderr),
+		Notify:   deref(m.Report.Notify),
+		Annotate: deref(m.Report.Annotate),
+	}
+	p.Audit = AuditPolicy{Arguments: deref(m.Audit.Arguments)}
+	return p
+}
+
+func expandPaths(list []string, v Vars) []string {
+	out := []string{}
+	for _, raw := range list {
+		for _, p := range expandPath(raw, v) {
+			out = appendUnique(out, p)
+		}
+	}
+	return out
+}
+
+func lowerAll(list []string) []string {
+	out := []string{}
+	for _, s := range list {
+		out = appendUnique(out, strings.ToLower(s))
+	}
+	return out
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,153 @@
+package isolation
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// within reports whether path equals root or lies under it, component by
+// component: /a/b/c is within /a/b, /a/bc is not. Both must be clean.
+func within(path, root string) bool {
+	if root == "/" {
+		return strings.HasPrefix(path, "/")
+	}
+	return path == root || len(path) > len(root) && path[len(root)] == '/' && strings.HasPrefix(path, root)
+}
+
+// cleanAbs cleans path; ok is false if it is not absolute.
+func cleanAbs(path string) (string, bool) {
+	if !filepath.IsAbs(path) {
+		return "", false
+	}
+	return filepath.Clean(path), true
+}
+
+// findWithin returns the first entry of list that path is within.
+func findWithin(path string, list []string) (string, bool) {
+	for _, e := range list {
+		if within(path, filepath.Clean(e)) {
+			return e, true
+		}
+	}
+	return "", false
+}
+
+// ruleFor names a list entry as "KEY ENTRY", the entry written with
+// variables where it can be.
+func (p *Policy) ruleFor(key, entry string) string {
+	return key + " " + p.Vars.displayPath(filepath.Clean(entry))
+}
+
+const ruleNotAbsolute = "path is not absolute"
+
+// CanRead reports whether path may be read: everything may, except what
+// lies under a filesystem.denyRead entry. When it may not, rule names the
+// entry, e.g. "filesystem.denyRead ~/.ssh". A path that is not absolute is
+// refused.
+func (p *Policy) CanRead(path string) (rule string, ok bool) {
+	path, abs := cleanAbs(path)
+	if !abs {
+		return ruleNotAbsolute, false
+	}
+	if e, hit := findWithin(path, p.Filesystem.DenyRead); hit {
+		return p.ruleFor("filesystem.denyRead", e), false
+	}
+	return "", true
+}
+
+// CanWrite reports whether path may be written: only if it lies under a
+// filesystem.allowWrite entry and not under a filesystem.denyWrite entry, a
+// protected path (see ProtectedPaths) or a filesystem.denyRead entry. rule
+// names the deciding rule, e.g. "filesystem.allowWrite $WORKSPACE" when
+// allowed or "protected .git/hooks" when not.
+func (p *Policy) CanWrite(path string) (rule string, ok bool) {
+	path, abs := cleanAbs(path)
+	if !abs {
+		return ruleNotAbsolute, false
+	}
+	if e, hit := findWithin(path, p.Filesystem.DenyWrite); hit {
+		return p.ruleFor("filesystem.denyWrite", e), false
+	}
+	if r, hit := p.protectedRule(path); hit {
+		return r, false
+	}
+	if e, hit := findWithin(path, p.Filesystem.DenyRead); hit {
+		return p.ruleFor("filesystem.denyRead", e), false
+	}
+	root, hit := "", false
+	for _, e := range p.Filesystem.AllowWrite {
+		e = filepath.Clean(e)
+		if within(path, e) && len(e) >= len(root) {
+			root, hit = e, true
+		}
+	}
+	if !hit {
+		return "filesystem.allowWrite (not listed)", false
+	}
+	return p.ruleFor("filesystem.allowWrite", root), true
+}
+
+// CheckCreate decides whether a new name may be created at path: a file,
+// directory, device node, socket, symlink, hard link or rename destination.
+// It is denied where CanWrite(path) is false. place is true for an atomic
+// placement of something prepared elsewhere (the destination of a rename,
+// link or symlink); such a placement is also denied on a proper ancestor of
+// a protected, denyWrite or denyRead path that lies inside a writable root,
+// since it would swap in a whole tree (mv prepared $WORKSPACE/.git while
+// .git/hooks is protected). rule names the rule that denied it.
+func (p *Policy) CheckCreate(path string, place bool) (rule string, denied bool) {
+	clean, abs := cleanAbs(path)
+	if !abs {
+		return ruleNotAbsolute, true
+	}
+	rule, ok := p.CanWrite(clean)
+	if !ok {
+		return rule, true
+	}
+	if !place {
+		return "", false
+	}
+	for _, root := range p.writableRoots() {
+		if !within(clean, root) {
+			continue
+		}
+		for _, name := range ProtectedNames() {
+			if within(filepath.Join(root, name), clean) {
+				return "protected " + name, true
+			}
+		}
+	}
+	for _, e := range p.Filesystem.DenyWrite {
+		if inside(filepath.Clean(e), clean) {
+			return p.ruleFor("filesystem.denyWrite", e), true
+		}
+	}
+	for _, e := range p.Filesystem.DenyRead {
+		if inside(filepath.Clean(e), clean) {
+			return p.ruleFor("filesystem.denyRead", e), true
+		}
+	}
+	if c := filepath.Clean(p.Vars.ConfigDir); p.Vars.ConfigDir != "" && inside(c, clean) {
+		return "protected " + p.Vars.displayPath(c), true
+	}
+	return "", false
+}
+
+// inside reports whether path lies strictly under dir.
+func inside(path, dir string) bool {
+	return path != dir && within(path, dir)
+}
+
+// UnixSocketAllowed reports whether the program may connect to the
+// pathname unix socket at path: only if path equals or lies under a
+// network.allowUnixSockets entry.
+func (p *Policy) UnixSocketAllowed(path string) (rule string, ok bool) {
+	path, abs := cleanAbs(path)
+	if !abs {
+		return ruleNotAbsolute, false
+	}
+	if e, hit := findWithin(path, p.Network.AllowUnixSockets); hit {
+		return p.ruleFor("network.allowUnixSockets", e), true
+	}
+	return "network.allowUnixSockets (not listed)", false
+}
