@@ -1,0 +1,222 @@
+package isolation
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// seccompOptions chooses what the filter does beyond the deny list.
+type seccompOptions struct {
+	// Supervise sends the calls that create names or connect sockets to
+	// sbshim's supervisor (SECCOMP_RET_USER_NOTIF).
+	Supervise bool
+}
+
+// Return values of a seccomp filter.
+const (
+	retAllow  = unix.SECCOMP_RET_ALLOW
+	retNotify = 0x7fc00000 // SECCOMP_RET_USER_NOTIF
+	retErrno  = unix.SECCOMP_RET_ERRNO
+)
+
+// cloneNewFlags are the clone/unshare flags that make a namespace.
+const cloneNewFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
+	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWTIME
+
+// deniedSyscalls answer EPERM whatever their arguments.
+func deniedSyscalls() []uintptr {
+	return append([]uintptr{
+		// A second kernel interface that other layers do not see.
+		unix.SYS_IO_URING_SETUP, unix.SYS_IO_URING_ENTER, unix.SYS_IO_URING_REGISTER,
+		// Reading or steering other processes.
+		unix.SYS_PTRACE, unix.SYS_PROCESS_VM_READV, unix.SYS_PROCESS_VM_WRITEV,
+		// Kernel attack surface a server never needs.
+		unix.SYS_BPF, unix.SYS_PERF_EVENT_OPEN, unix.SYS_USERFAULTFD,
+		unix.SYS_KEYCTL, unix.SYS_ADD_KEY, unix.SYS_REQUEST_KEY,
+		unix.SYS_INIT_MODULE, unix.SYS_FINIT_MODULE, unix.SYS_DELETE_MODULE,
+		unix.SYS_KEXEC_LOAD, unix.SYS_KEXEC_FILE_LOAD, unix.SYS_REBOOT,
+		unix.SYS_SWAPON, unix.SYS_SWAPOFF, unix.SYS_ACCT, unix.SYS_QUOTACTL, unix.SYS_VHANGUP,
+		// Opening files by handle bypasses path-based rules.
+		unix.SYS_OPEN_BY_HANDLE_AT, unix.SYS_NAME_TO_HANDLE_AT,
+		// Changing the mount tree or the namespaces after set-up.
+		unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_PIVOT_ROOT, unix.SYS_CHROOT, unix.SYS_SETNS,
+		unix.SYS_MOVE_MOUNT, unix.SYS_OPEN_TREE, unix.SYS_FSOPEN, unix.SYS_FSCONFIG,
+		unix.SYS_FSMOUNT, unix.SYS_FSPICK, unix.SYS_MOUNT_SETATTR,
+	}, archDeniedSyscalls()...)
+}
+
+// supervisedSyscalls go to the supervisor whatever their arguments.
+func supervisedSyscalls() []uintptr {
+	return append([]uintptr{
+		unix.SYS_CONNECT, unix.SYS_BIND, unix.SYS_OPENAT2, unix.SYS_MKDIRAT, unix.SYS_MKNODAT,
+		unix.SYS_SYMLINKAT, unix.SYS_LINKAT, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2,
+	}, archSupervisedSyscalls()...)
+}
+
+// bpf assembles a classic BPF program with symbolic jump targets.
+type bpf struct {
+	ins    []unix.SockFilter
+	jumps  map[int][2]string // instruction → (true label, false label)
+	labels map[string]int
+}
+
+func (b *bpf) stmt(code uint16, k uint32) {
+	b.ins = append(b.ins, unix.SockFilter{Code: code, K: k})
+}
+
+// jump adds a conditional jump; "" means the next instruction.
+func (b *bpf) jump(code uint16, k uint32, jt, jf string) {
+	b.jumps[len(b.ins)] = [2]string{jt, jf}
+	b.ins = append(b.ins, unix.SockFilter{Code: code, K: k})
+}
+
+func (b *bpf) label(name string) { b.labels[name] = len(b.ins) }
+
+func (b *bpf) assemble() ([]unix.SockFilter, error) {
+	for i, j := range b.jumps {
+		for n, l := range j {
+			if l == "" {
+				continue
+			}
+			to, ok := b.labels[l]
+			if !ok {
+				return nil, fmt.Errorf("seccomp: no label %q", l)
+			}
+			off := to - i - 1
+			if off < 0 || off > 255 {
+				return nil, fmt.Errorf("seccomp: jump to %q out of range (%d)", l, off)
+			}
+			if n == 0 {
+				b.ins[i].Jt = uint8(off)
+			} else {
+				b.ins[i].Jf = uint8(off)
+			}
+		}
+	}
+	return b.ins, nil
+}
+
+const (
+	ldW  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+	jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+	jge  = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+	jset = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
+	ret  = unix.BPF_RET | unix.BPF_K
+)
+
+// argLow is the offset of the low 32 bits of argument i in seccomp_data
+// (little-endian).
+func argLow(i int) uint32 { return 16 + 8*uint32(i) }
+
+// buildSeccompFilter builds the sandbox's filter: EPERM for the deny list
+// of DESIGN.md, ENOSYS for clone3 (its flags are out of a filter's reach;
+// libc falls back to clone, whose flags are checked), and, when
+// o.Supervise, user notification for the calls the supervisor performs
+// itself.
+func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
+	arch, ok := auditArch()
+	if !ok {
+		return nil, fmt.Errorf("seccomp: no filter for %s", runtime.GOARCH)
+	}
+	b := &bpf{jumps: map[int][2]string{}, labels: map[string]int{}}
+	b.stmt(ldW, 4) // arch
+	// Another ABI (i386 on x86_64) has other syscall numbers: refuse all.
+	b.jump(jeq, arch, "", "eperm")
+	b.stmt(ldW, 0) // nr
+	if x32Bit() != 0 {
+		b.jump(jge, x32Bit(), "eperm", "")
+	}
+	for _, nr := range deniedSyscalls() {
+		b.jump(jeq, uint32(nr), "eperm", "")
+	}
+	b.jump(jeq, unix.SYS_CLONE3, "enosys", "")
+	b.jump(jeq, unix.SYS_CLONE, "clone", "")
+	b.jump(jeq, unix.SYS_UNSHARE, "unshare", "")
+	b.jump(jeq, unix.SYS_IOCTL, "ioctl", "")
+	b.jump(jeq, unix.SYS_SOCKET, "socket", "")
+	if o.Supervise {
+		for _, nr := range supervisedSyscalls() {
+			b.jump(jeq, uint32(nr), "notify", "")
+		}
+		if nr, ok := sysOpen(); ok {
+			b.jump(jeq, nr, "open", "")
+		}
+		b.jump(jeq, unix.SYS_OPENAT, "openat", "")
+	}
+	b.stmt(ret, retAllow)
+
+	// clone(flags, …) and unshare(flags): no new namespaces.
+	b.label("clone")
+	b.stmt(ldW, argLow(cloneFlagsArg()))
+	b.jump(jset, cloneNewFlags, "eperm", "allow")
+	b.label("unshare")
+	b.stmt(ldW, argLow(0))
+	b.jump(jset, cloneNewFlags, "eperm", "allow")
+
+	// ioctl(fd, request): the request is an unsigned int; only its low
+	// 32 bits count.
+	b.label("ioctl")
+	b.stmt(ldW, argLow(1))
+	b.jump(jeq, unix.TIOCSTI, "eperm", "")
+	b.jump(jeq, unix.TIOCLINUX, "eperm", "allow")
+
+	// socket(domain, type, protocol): unix, inet, inet6, netlink route.
+	b.label("socket")
+	b.stmt(ldW, argLow(0))
+	b.jump(jeq, unix.AF_UNIX, "allow", "")
+	b.jump(jeq, unix.AF_INET, "allow", "")
+	b.jump(jeq, unix.AF_INET6, "allow", "")
+	b.jump(jeq, unix.AF_NETLINK, "", "eperm")
+	b.stmt(ldW, argLow(2))
+	b.jump(jeq, unix.NETLINK_ROUTE, "allow", "eperm")
+
+	if o.Supervise {
+		// open(path, flags) and openat(dirfd, path, flags): only
+		// creating opens are the supervisor's.
+		b.label("open")
+		b.stmt(ldW, argLow(1))
+		b.jump(jset, unix.O_CREAT, "notify", "allow")
+		b.label("openat")
+		b.stmt(ldW, argLow(2))
+		b.jump(jset, unix.O_CREAT, "notify", "allow")
+		b.label("notify")
+		b.stmt(ret, retNotify)
+	}
+	b.label("allow")
+	b.stmt(ret, retAllow)
+	b.label("eperm")
+	b.stmt(ret, retErrno|uint32(unix.EPERM))
+	b.label("enosys")
+	b.stmt(ret, retErrno|uint32(unix.ENOSYS))
+	return b.assemble()
+}
+
+// installSeccomp loads prog on the calling thread (which must be locked to
+// its goroutine and have no_new_privs set) and, if listener, returns the
+// user-notification listener, else -1.
+func installSeccomp(prog []unix.SockFilter, listener bool) (int, error) {
+	if len(prog) == 0 {
+		return -1, errors.New("seccomp: empty filter")
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	var flags uintptr
+	if listener {
+		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
+	}
+	// seccomp(2) without TSYNC applies to the calling thread only: the
+	// thread that will fork the command.
+	fd, _, errno := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(prog)
+	if errno != 0 {
+		return -1, fmt.Errorf("seccomp: install filter: %w", errno)
+	}
+	if !listener {
+		return -1, nil
+	}
+	return int(fd), nil
+}
