@@ -115,6 +115,15 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		return fail("seccomp", err)
 	}
 	listener, err := installSeccomp(prog, spec.Supervise)
+	if errors.Is(err, unix.EBUSY) && spec.Supervise {
+		// A filter of an enclosing sbshim already has the one listener a
+		// filter chain may have; that sbshim's supervisor goes on
+		// answering for this sandbox too.
+		prog, err = buildSeccompFilter(seccompOptions{})
+		if err == nil {
+			listener, err = installSeccomp(prog, false)
+		}
+	}
 	if err != nil {
 		return fail("seccomp", err)
 	}

@@ -121,7 +121,7 @@ func buildInitSpec(cfg Config, namespaces bool) *initSpec {
 		Argv:      cfg.Argv,
 		Env:       pol.Environ(os.Environ()),
 		Dir:       cfg.Dir,
-		Supervise: haveSupervisor,
+		Supervise: true,
 		Pids:      pol.Limits.Pids,
 		MemoryMB:  pol.Limits.MemoryMB,
 	}

@@ -1,0 +1,12 @@
+//go:build linux && arm64
+
+package isolation
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// legacy: arm64 has only the *at forms.
+func (c *call) legacy(uintptr) (int64, syscall.Errno) { return 0, unix.ENOSYS }

@@ -1,0 +1,721 @@
+package isolation
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// superviseRules is what the supervisor asks of the Policy.
+type superviseRules interface {
+	CheckCreate(path string, place bool) (rule string, denied bool)
+	UnixSocketAllowed(path string) (rule string, ok bool)
+}
+
+// The seccomp user-notification interface (linux/seccomp.h).
+type seccompData struct {
+	Nr   int32
+	Arch uint32
+	IP   uint64
+	Args [6]uint64
+}
+
+type seccompNotif struct {
+	ID    uint64
+	Pid   uint32
+	Flags uint32
+	Data  seccompData
+}
+
+type seccompNotifResp struct {
+	ID    uint64
+	Val   int64
+	Error int32
+	Flags uint32
+}
+
+type seccompNotifAddfd struct {
+	ID         uint64
+	Flags      uint32
+	Srcfd      uint32
+	Newfd      uint32
+	NewfdFlags uint32
+}
+
+const (
+	ioctlNotifRecv    = 0xc0502100 // SECCOMP_IOCTL_NOTIF_RECV
+	ioctlNotifSend    = 0xc0182101 // SECCOMP_IOCTL_NOTIF_SEND
+	ioctlNotifIDValid = 0x40082102 // SECCOMP_IOCTL_NOTIF_ID_VALID
+	ioctlNotifAddfd   = 0x40182103 // SECCOMP_IOCTL_NOTIF_ADDFD
+	addfdFlagSend     = 2          // SECCOMP_ADDFD_FLAG_SEND
+)
+
+// supervisor answers the calls the seccomp filter sends it. It never lets
+// the kernel carry on with a call it checked (the program could change the
+// arguments in between): for everything it allows it performs the
+// operation itself — on the program's own socket (pidfd_getfd), or through
+// the sandbox's view of the filesystem (/proc/PID/root with
+// RESOLVE_IN_ROOT), with the arguments copied into its own memory — and
+// returns the result. If the supervisor stops, the kernel fails the
+// pending and future calls with ENOSYS: it fails closed.
+type supervisor struct {
+	fd     int
+	rules  superviseRules
+	report func(Event)
+
+	mu    sync.Mutex
+	bound map[[2]uint64]bool // (dev, ino) of unix sockets this sandbox bound
+}
+
+func newSupervisor(listener int, rules superviseRules, report func(Event)) *supervisor {
+	return &supervisor{fd: listener, rules: rules, report: report, bound: map[[2]uint64]bool{}}
+}
+
+// Run answers calls until the sandbox is gone or ctx is done; it closes the
+// listener.
+func (s *supervisor) Run(ctx context.Context) error {
+	defer unix.Close(s.fd)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for ctx.Err() == nil {
+		pfd := []unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, 100)
+		if errors.Is(err, unix.EINTR) || n == 0 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("supervisor: poll: %w", err)
+		}
+		if pfd[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+			return nil // every process of the sandbox is gone
+		}
+		var req seccompNotif
+		if err := ioctlPtr(s.fd, ioctlNotifRecv, unsafe.Pointer(&req)); err != nil {
+			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ENOENT) {
+				continue // the caller went away
+			}
+			return fmt.Errorf("supervisor: receive: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.handle(&req)
+		}()
+	}
+	return nil
+}
+
+func ioctlPtr(fd int, req uintptr, p unsafe.Pointer) error {
+	_, _, errno := syscall.Syscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(p))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// call is one intercepted syscall being answered.
+type call struct {
+	s   *supervisor
+	req *seccompNotif
+	pid int
+	mem *os.File
+}
+
+func (s *supervisor) handle(req *seccompNotif) {
+	c := &call{s: s, req: req, pid: int(req.Pid)}
+	val, errno := c.dispatch()
+	if c.mem != nil {
+		c.mem.Close()
+	}
+	if errno == addfdSent {
+		return // answered by NOTIF_ADDFD
+	}
+	resp := seccompNotifResp{ID: req.ID, Val: val}
+	if errno != 0 {
+		resp.Val, resp.Error = 0, -int32(errno)
+	}
+	_ = ioctlPtr(s.fd, ioctlNotifSend, unsafe.Pointer(&resp))
+}
+
+// addfdSent is a marker errno: the answer went out with NOTIF_ADDFD.
+const addfdSent = syscall.Errno(1 << 30)
+
+func (c *call) arg(i int) uint64 { return c.req.Data.Args[i] }
+
+func (c *call) dirfd(i int) int32 { return int32(c.arg(i)) }
+
+// valid says whether the call is still pending, so that what was read from
+// /proc/PID belongs to it and not to a recycled pid.
+func (c *call) valid() bool {
+	id := c.req.ID
+	return ioctlPtr(c.s.fd, ioctlNotifIDValid, unsafe.Pointer(&id)) == nil
+}
+
+func (c *call) read(addr uint64, n int) ([]byte, error) {
+	if c.mem == nil {
+		f, err := os.Open("/proc/" + strconv.Itoa(c.pid) + "/mem")
+		if err != nil {
+			return nil, err
+		}
+		c.mem = f
+	}
+	buf := make([]byte, n)
+	got, err := c.mem.ReadAt(buf, int64(addr))
+	if got == 0 && err != nil {
+		return nil, unix.EFAULT
+	}
+	return buf[:got], nil
+}
+
+// str reads a NUL-terminated path argument.
+func (c *call) str(addr uint64) (string, error) {
+	if addr == 0 {
+		return "", unix.EFAULT
+	}
+	var out []byte
+	for len(out) < unix.PathMax {
+		chunk, err := c.read(addr+uint64(len(out)), 256)
+		if err != nil {
+			return "", err
+		}
+		if i := bytes.IndexByte(chunk, 0); i >= 0 {
+			return string(append(out, chunk[:i]...)), nil
+		}
+		out = append(out, chunk...)
+	}
+	return "", unix.ENAMETOOLONG
+}
+
+func errnoOf(err error) syscall.Errno {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return unix.EACCES
+}
+
+func (c *call) dispatch() (int64, syscall.Errno) {
+	nr := uintptr(c.req.Data.Nr)
+	at := func(dirArg, pathArg int) (int32, uint64) { return c.dirfd(dirArg), c.arg(pathArg) }
+	switch {
+	case nr == unix.SYS_CONNECT:
+		return c.connectOrBind(true)
+	case nr == unix.SYS_BIND:
+		return c.connectOrBind(false)
+	case nr == unix.SYS_OPENAT:
+		d, p := at(0, 1)
+		return c.open(d, p, c.arg(2), c.arg(3), 0)
+	case nr == unix.SYS_OPENAT2:
+		how, err := c.read(c.arg(2), 24)
+		if err != nil || len(how) < 24 || c.arg(3) < 24 {
+			return 0, unix.EINVAL
+		}
+		le := binary.LittleEndian
+		return c.open(c.dirfd(0), c.arg(1), le.Uint64(how[0:]), le.Uint64(how[8:]), le.Uint64(how[16:]))
+	case nr == unix.SYS_MKDIRAT:
+		d, p := at(0, 1)
+		return c.mkdir(d, p, c.arg(2))
+	case nr == unix.SYS_MKNODAT:
+		d, p := at(0, 1)
+		return c.mknod(d, p, c.arg(2), c.arg(3))
+	case nr == unix.SYS_SYMLINKAT:
+		return c.symlink(c.arg(0), c.dirfd(1), c.arg(2))
+	case nr == unix.SYS_LINKAT:
+		return c.link(c.dirfd(0), c.arg(1), c.dirfd(2), c.arg(3), int(c.arg(4)))
+	case nr == unix.SYS_RENAMEAT:
+		return c.rename(c.dirfd(0), c.arg(1), c.dirfd(2), c.arg(3), 0)
+	case nr == unix.SYS_RENAMEAT2:
+		return c.rename(c.dirfd(0), c.arg(1), c.dirfd(2), c.arg(3), uint(c.arg(4)))
+	}
+	return c.legacy(nr)
+}
+
+// sandboxPath builds the absolute path, as the sandbox sees it, of a path
+// argument relative to dirfd (or the cwd).
+func (c *call) sandboxPath(dirfd int32, p string) (string, error) {
+	if p == "" {
+		return "", unix.ENOENT
+	}
+	if strings.HasPrefix(p, "/") {
+		return p, nil
+	}
+	link := "/proc/" + strconv.Itoa(c.pid) + "/cwd"
+	if dirfd != unix.AT_FDCWD {
+		link = "/proc/" + strconv.Itoa(c.pid) + "/fd/" + strconv.Itoa(int(dirfd))
+	}
+	base, err := os.Readlink(link)
+	if err != nil {
+		return "", unix.EBADF
+	}
+	if strings.HasSuffix(base, " (deleted)") {
+		return "", unix.ENOENT
+	}
+	return base + "/" + p, nil
+}
+
+// entry is a directory entry of the sandbox, opened for acting on.
+type entry struct {
+	dir  int    // O_PATH fd of the parent directory
+	path string // the canonical sandbox path of the entry
+	name string
+}
+
+func (e entry) close() { unix.Close(e.dir) }
+
+// at is the /proc/self/fd path of the entry, for calls that take a path.
+func (e entry) at() string { return fdPath(e.dir) + "/" + e.name }
+
+// openRoot opens the sandbox's root directory.
+func (c *call) openRoot() (int, error) {
+	return unix.Open("/proc/"+strconv.Itoa(c.pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+}
+
+// parent resolves everything but the last component of p inside the
+// sandbox, as the kernel would, and returns the entry.
+func (c *call) parent(dirfd int32, p string) (entry, error) {
+	full, err := c.sandboxPath(dirfd, p)
+	if err != nil {
+		return entry{}, err
+	}
+	trimmed := strings.TrimRight(full, "/")
+	if trimmed == "" {
+		return entry{}, unix.EEXIST // "/" itself
+	}
+	i := strings.LastIndex(trimmed, "/")
+	dirPart, name := trimmed[:i+1], trimmed[i+1:]
+	root, err := c.openRoot()
+	if err != nil {
+		return entry{}, unix.EACCES
+	}
+	defer unix.Close(root)
+	fd, err := unix.Openat2(root, dirPart, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return entry{}, errnoOf(err)
+	}
+	dir, err := os.Readlink(fdPath(fd))
+	if err != nil {
+		unix.Close(fd)
+		return entry{}, unix.EACCES
+	}
+	return entry{dir: fd, path: path.Join(dir, name), name: name}, nil
+}
+
+// followCreate resolves a name that open(O_CREAT) would create: while the
+// entry is a symlink, the kernel creates its target instead.
+func (c *call) followCreate(e entry, flags uint64) (entry, error) {
+	for hops := 0; ; hops++ {
+		target, err := readlinkat(e.dir, e.name)
+		if err != nil {
+			return e, nil // not a symlink (or not there): e is what gets created
+		}
+		if flags&unix.O_EXCL != 0 {
+			return e, unix.EEXIST
+		}
+		if flags&unix.O_NOFOLLOW != 0 || hops >= 40 {
+			return e, unix.ELOOP
+		}
+		dir, _ := os.Readlink(fdPath(e.dir))
+		next := target
+		if !strings.HasPrefix(target, "/") {
+			next = dir + "/" + target
+		}
+		e.close()
+		if e, err = c.parent(unix.AT_FDCWD, next); err != nil {
+			return e, err
+		}
+	}
+}
+
+func readlinkat(dir int, name string) (string, error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(dir, name, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+func (c *call) umask() uint32 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.pid) + "/status")
+	if err != nil {
+		return 0o022
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return uint32(m)
+			}
+		}
+	}
+	return 0o022
+}
+
+// checkCreate asks the policy about creating the entry; a refusal is
+// reported. The program sees what the kernel layers would have answered:
+// EROFS on a read-only mount, EACCES otherwise.
+func (c *call) checkCreate(op string, e entry, place bool) syscall.Errno {
+	rule, denied := c.s.rules.CheckCreate(e.path, place)
+	if !denied {
+		return 0
+	}
+	errno := unix.EACCES
+	var fs unix.Statfs_t
+	if unix.Fstatfs(e.dir, &fs) == nil && fs.Flags&unix.ST_RDONLY != 0 {
+		errno = unix.EROFS
+	}
+	c.reportBlock("file", op, e.path, rule, errno)
+	return errno
+}
+
+func (c *call) reportBlock(kind, op, target, rule string, errno syscall.Errno) {
+	exe, _ := os.Readlink("/proc/" + strconv.Itoa(c.pid) + "/exe")
+	c.s.report(Event{Time: time.Now(), Kind: kind, Op: op, Target: target, PID: c.pid, Exe: exe,
+		Rule: rule, Layer: "supervisor", Errno: unix.ErrnoName(errno)})
+}
+
+// open performs open/openat/openat2 for the program. Only creating opens
+// and openat2 (whose flags the filter cannot see) come here.
+func (c *call) open(dirfd int32, pathAddr, flags, mode, resolve uint64) (int64, syscall.Errno) {
+	p, err := c.str(pathAddr)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	if !c.valid() {
+		return 0, unix.ENOENT
+	}
+	if flags&unix.O_CREAT == 0 {
+		return c.openFollowing(p, dirfd, flags, mode, resolve)
+	}
+	e, err := c.parent(dirfd, p)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	if e, err = c.followCreate(e, flags); err != nil {
+		e.close()
+		return 0, errnoOf(err)
+	}
+	defer e.close()
+	var st unix.Stat_t
+	if err := unix.Fstatat(e.dir, e.name, &st, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.ENOENT) {
+		if errno := c.checkCreate("create", e, false); errno != 0 {
+			return 0, errno
+		}
+		flags |= unix.O_EXCL // create exactly the name that was checked
+	}
+	fd, err := unix.Openat2(e.dir, e.name, &unix.OpenHow{
+		Flags: flags | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Mode:  mode &^ uint64(c.umask()),
+	})
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	return c.sendFD(fd, flags&unix.O_CLOEXEC != 0)
+}
+
+// openFollowing opens an existing path for the program, following
+// symlinks inside the sandbox's root.
+func (c *call) openFollowing(p string, dirfd int32, flags, mode, resolve uint64) (int64, syscall.Errno) {
+	full, err := c.sandboxPath(dirfd, p)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	root, err := c.openRoot()
+	if err != nil {
+		return 0, unix.EACCES
+	}
+	defer unix.Close(root)
+	fd, err := unix.Openat2(root, full, &unix.OpenHow{Flags: (flags &^ unix.O_CREAT) | unix.O_CLOEXEC, Mode: mode,
+		Resolve: resolve | unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	return c.sendFD(fd, flags&unix.O_CLOEXEC != 0)
+}
+
+// sendFD installs fd in the program and answers the call with its number.
+func (c *call) sendFD(fd int, cloexec bool) (int64, syscall.Errno) {
+	defer unix.Close(fd)
+	add := seccompNotifAddfd{ID: c.req.ID, Flags: addfdFlagSend, Srcfd: uint32(fd)}
+	if cloexec {
+		add.NewfdFlags = unix.O_CLOEXEC
+	}
+	if err := ioctlPtr(c.s.fd, ioctlNotifAddfd, unsafe.Pointer(&add)); err != nil {
+		return 0, errnoOf(err)
+	}
+	return 0, addfdSent
+}
+
+func (c *call) mkdir(dirfd int32, pathAddr, mode uint64) (int64, syscall.Errno) {
+	e, errno := c.newEntry(dirfd, pathAddr, "create", false)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer e.close()
+	return 0, errnoOf0(unix.Mkdirat(e.dir, e.name, uint32(mode)&^c.umask()))
+}
+
+func (c *call) mknod(dirfd int32, pathAddr, mode, dev uint64) (int64, syscall.Errno) {
+	e, errno := c.newEntry(dirfd, pathAddr, "create", false)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer e.close()
+	m := uint32(mode)
+	return 0, errnoOf0(unix.Mknodat(e.dir, e.name, m&unix.S_IFMT|(m&^unix.S_IFMT)&^c.umask(), int(dev)))
+}
+
+func (c *call) symlink(targetAddr uint64, dirfd int32, pathAddr uint64) (int64, syscall.Errno) {
+	target, err := c.str(targetAddr)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	e, errno := c.newEntry(dirfd, pathAddr, "create", true)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer e.close()
+	return 0, errnoOf0(unix.Symlinkat(target, e.dir, e.name))
+}
+
+func (c *call) link(olddirfd int32, oldAddr uint64, newdirfd int32, newAddr uint64, flags int) (int64, syscall.Errno) {
+	oldPath, err := c.str(oldAddr)
+	if err != nil && flags&unix.AT_EMPTY_PATH == 0 {
+		return 0, errnoOf(err)
+	}
+	e, errno := c.newEntry(newdirfd, newAddr, "link", true)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer e.close()
+	if oldPath == "" && flags&unix.AT_EMPTY_PATH != 0 {
+		// Linking an open file (O_TMPFILE): through its /proc link.
+		src := "/proc/" + strconv.Itoa(c.pid) + "/fd/" + strconv.Itoa(int(olddirfd))
+		return 0, errnoOf0(unix.Linkat(unix.AT_FDCWD, src, e.dir, e.name, unix.AT_SYMLINK_FOLLOW))
+	}
+	old, err := c.parent(olddirfd, oldPath)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	defer old.close()
+	return 0, errnoOf0(unix.Linkat(old.dir, old.name, e.dir, e.name, flags&unix.AT_SYMLINK_FOLLOW))
+}
+
+func (c *call) rename(olddirfd int32, oldAddr uint64, newdirfd int32, newAddr uint64, flags uint) (int64, syscall.Errno) {
+	oldPath, err := c.str(oldAddr)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	e, errno := c.newEntry(newdirfd, newAddr, "rename", true)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer e.close()
+	old, err := c.parent(olddirfd, oldPath)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	defer old.close()
+	// The kernel refuses to move or replace a mount point (EBUSY), but
+	// judges that in the caller's mount namespace, and the supervisor is
+	// not in the sandbox's: it checks in the sandbox's tree itself.
+	if isMountPoint(old) || isMountPoint(e) {
+		return 0, unix.EBUSY
+	}
+	if flags&unix.RENAME_EXCHANGE != 0 {
+		// The old name receives the new one's object: both are places.
+		if errno := c.checkCreate("rename", old, true); errno != 0 {
+			return 0, errno
+		}
+	}
+	return 0, errnoOf0(unix.Renameat2(old.dir, old.name, e.dir, e.name, flags))
+}
+
+// newEntry reads a path argument, resolves its parent and checks that the
+// name may be created (or be a place for something prepared elsewhere).
+func (c *call) newEntry(dirfd int32, pathAddr uint64, op string, place bool) (entry, syscall.Errno) {
+	p, err := c.str(pathAddr)
+	if err != nil {
+		return entry{}, errnoOf(err)
+	}
+	if !c.valid() {
+		return entry{}, unix.ENOENT
+	}
+	e, err := c.parent(dirfd, p)
+	if err != nil {
+		return entry{}, errnoOf(err)
+	}
+	if errno := c.checkCreate(op, e, place); errno != 0 {
+		e.close()
+		return entry{}, errno
+	}
+	return e, 0
+}
+
+// isMountPoint says whether the entry has something mounted on it in the
+// sandbox's tree: opened through its parent, it lies on another mount.
+func isMountPoint(e entry) bool {
+	var parent, child unix.Statx_t
+	if unix.Statx(e.dir, "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &parent) != nil {
+		return false
+	}
+	err := unix.Statx(e.dir, e.name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &child)
+	return err == nil && child.Mnt_id != parent.Mnt_id
+}
+
+func errnoOf0(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	return errnoOf(err)
+}
+
+// connectOrBind performs connect(2) or bind(2) on the program's own socket
+// with the address copied here. A socket's network namespace is fixed when
+// it is made, so an inet connect still happens in the sandbox's network.
+// A pathname unix address is resolved in the sandbox's view: connecting
+// needs the policy's leave or a socket this sandbox bound; binding creates
+// a name and is checked like any creation.
+func (c *call) connectOrBind(connect bool) (int64, syscall.Errno) {
+	n := int(c.arg(2))
+	if n < 2 || n > 128 {
+		return 0, unix.EINVAL
+	}
+	addr, err := c.read(c.arg(1), n)
+	if err != nil || len(addr) < n {
+		return 0, unix.EFAULT
+	}
+	sock, errno := c.socket(int(c.arg(0)))
+	if errno != 0 {
+		return 0, errno
+	}
+	defer unix.Close(sock)
+	if !c.valid() {
+		return 0, unix.ENOENT
+	}
+	family := binary.LittleEndian.Uint16(addr)
+	pathName := ""
+	if family == unix.AF_UNIX && n > 2 && addr[2] != 0 {
+		raw := addr[2:]
+		if i := bytes.IndexByte(raw, 0); i >= 0 {
+			raw = raw[:i]
+		}
+		pathName = string(raw)
+	}
+	if pathName == "" {
+		// inet, inet6, abstract or unnamed unix: the address as is.
+		return 0, rawSockCall(connect, sock, addr)
+	}
+	if connect {
+		return 0, c.connectUnix(sock, pathName)
+	}
+	return 0, c.bindUnix(sock, pathName)
+}
+
+// socket duplicates the program's socket descriptor fd.
+func (c *call) socket(fd int) (int, syscall.Errno) {
+	pidfd, err := unix.PidfdOpen(c.pid, 0)
+	if err != nil {
+		return -1, unix.ESRCH
+	}
+	defer unix.Close(pidfd)
+	sock, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		return -1, errnoOf(err)
+	}
+	return sock, 0
+}
+
+func rawSockCall(connect bool, sock int, addr []byte) syscall.Errno {
+	nr := uintptr(unix.SYS_BIND)
+	if connect {
+		nr = unix.SYS_CONNECT
+	}
+	_, _, errno := syscall.Syscall(nr, uintptr(sock), uintptr(unsafe.Pointer(&addr[0])), uintptr(len(addr)))
+	return errno
+}
+
+// unixAddr builds a sockaddr_un for p (which must fit).
+func unixAddr(p string) ([]byte, bool) {
+	if len(p) >= 108 {
+		return nil, false
+	}
+	a := make([]byte, 2+len(p)+1)
+	binary.LittleEndian.PutUint16(a, unix.AF_UNIX)
+	copy(a[2:], p)
+	return a, true
+}
+
+func (c *call) connectUnix(sock int, p string) syscall.Errno {
+	full, err := c.sandboxPath(unix.AT_FDCWD, p)
+	if err != nil {
+		return errnoOf(err)
+	}
+	root, err := c.openRoot()
+	if err != nil {
+		return unix.EACCES
+	}
+	defer unix.Close(root)
+	target, err := unix.Openat2(root, full, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return errnoOf(err)
+	}
+	defer unix.Close(target)
+	var st unix.Stat_t
+	if err := unix.Fstat(target, &st); err != nil {
+		return errnoOf(err)
+	}
+	canonical, _ := os.Readlink(fdPath(target))
+	c.s.mu.Lock()
+	own := c.s.bound[[2]uint64{st.Dev, st.Ino}]
+	c.s.mu.Unlock()
+	if !own {
+		if rule, ok := c.s.rules.UnixSocketAllowed(canonical); !ok {
+			c.reportBlock("net", "connect", canonical, rule, unix.EACCES)
+			return unix.EACCES
+		}
+	}
+	// Connect to the very inode that was checked, through its fd.
+	addr, _ := unixAddr(fdPath(target))
+	return rawSockCall(true, sock, addr)
+}
+
+func (c *call) bindUnix(sock int, p string) syscall.Errno {
+	e, err := c.parent(unix.AT_FDCWD, p)
+	if err != nil {
+		return errnoOf(err)
+	}
+	defer e.close()
+	if errno := c.checkCreate("create", e, false); errno != 0 {
+		return errno
+	}
+	addr, ok := unixAddr(e.at())
+	if !ok {
+		return unix.ENAMETOOLONG
+	}
+	if errno := rawSockCall(false, sock, addr); errno != 0 {
+		return errno
+	}
+	var st unix.Stat_t
+	if unix.Fstatat(e.dir, e.name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+		c.s.mu.Lock()
+		c.s.bound[[2]uint64{st.Dev, st.Ino}] = true
+		c.s.mu.Unlock()
+	}
+	return 0
+}
