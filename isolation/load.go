@@ -31,7 +31,17 @@ type LoadOptions struct {
 
 // Load builds the effective policy. Layers, in order: the built-in
 // "default" profile; UserConfigDir/config.json if it exists; the --profile
-// layer; the flags. See mergeLayers for how they merge. Then every path is
+// layer; the flags. They merge so:
+//   - scalars and booleans: the last layer that sets one wins;
+//   - deny lists (filesystem.denyRead, filesystem.denyWrite, network.deny,
+//     env.deny) accumulate: union in order, duplicates dropped; a later
+//     layer can never remove a deny;
+//   - allow lists (filesystem.allowWrite, network.allow,
+//     network.allowUnixSockets, env.pass) are replaced by the last layer
+//     that sets them, except the flags layer, whose entries are appended;
+//   - env.set maps merge key by key.
+//
+// Then every path is
 // expanded (variables, * globs matched against the filesystem now, symlinks
 // of existing paths resolved with both forms kept), made absolute and
 // clean, and host patterns lower-cased.
