@@ -339,7 +339,7 @@ func TestHostProcessesAreUnreachable(t *testing.T) {
 
 func TestDangerousSyscallsFail(t *testing.T) {
 	b := newBox(t)
-	for _, action := range [][]string{{"tiocsti"}, {"io-uring"}, {"userns"}, {"mount", "/tmp"}} {
+	for _, action := range [][]string{{"tiocsti"}, {"io-uring"}, {"userns"}, {"unshare-user"}, {"mount", "/tmp"}} {
 		t.Run(action[0], func(t *testing.T) { b.mustFail(nil, "EPERM", action...) })
 	}
 }
@@ -569,22 +569,34 @@ func TestBadConfigIsRefused(t *testing.T) {
 }
 
 // TestWithoutUserNamespaces runs sbshim where user namespaces cannot be
-// created (a user namespace whose max_user_namespaces is 0): it must still
-// keep secrets unreadable and writes in the workspace, say so once, and
-// refuse under --strict.
+// created: inside an outer sbshim, whose seccomp filter refuses them, for
+// root and unprivileged users alike. The outer one has a home of its own,
+// so its masks do not hide the box's secrets: only the inner sbshim's
+// Landlock layer can. It must keep secrets unreadable and writes in the
+// workspace, say so once, and refuse under --strict.
 func TestWithoutUserNamespaces(t *testing.T) {
-	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Fatalf("this test needs unshare(1) from util-linux: %v", err)
-	}
 	b := newBox(t)
+	outerHome := filepath.Join(b.root, "outer")
+	if err := os.MkdirAll(outerHome, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	wrap := func(flags []string, argv ...string) (string, string, int) {
 		inner := b.command(flags, argv...)
-		script := `echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"`
-		cmd := exec.Command("unshare", append([]string{"--user", "--map-current-user", "sh", "-c", script, "sh"}, inner.Args...)...)
-		cmd.Dir, cmd.Env = inner.Dir, inner.Env
+		outerArgv := append([]string{"env", "HOME=" + b.home,
+			"XDG_CONFIG_HOME=" + filepath.Join(b.home, ".config"),
+			"XDG_CACHE_HOME=" + filepath.Join(b.home, ".cache")}, inner.Args...)
+		outer := b.command(nil, outerArgv...)
+		for i, kv := range outer.Env {
+			switch strings.SplitN(kv, "=", 2)[0] {
+			case "HOME":
+				outer.Env[i] = "HOME=" + outerHome
+			case "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME":
+				outer.Env[i] = strings.SplitN(kv, "=", 2)[0] + "=" + filepath.Join(outerHome, "xdg")
+			}
+		}
 		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
+		outer.Stdout, outer.Stderr = &stdout, &stderr
+		err := outer.Run()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
 			code = ee.ExitCode()

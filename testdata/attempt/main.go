@@ -7,7 +7,7 @@
 //	attempt read PATH | write PATH TEXT | append PATH TEXT | mkdir PATH
 //	attempt symlink TARGET LINK | link OLD NEW | rename OLD NEW | unlink PATH
 //	attempt connect-unix PATH | connect-tcp HOST:PORT | serve-unix PATH
-//	attempt ptrace PID | kill PID | tiocsti | io-uring | userns | mount
+//	attempt ptrace PID | kill PID | tiocsti | io-uring | userns | unshare-user | mount
 //	attempt env | pids | netns | sleep-tree TOKEN
 package main
 
@@ -145,6 +145,10 @@ func run(action string, args []string) result {
 		c := exec.Command("/bin/true")
 		c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER}
 		return outcome("", c.Run())
+	case "unshare-user":
+		// Without a filter the kernel refuses this for a multi-threaded
+		// process with EINVAL; the sandbox's filter answers first, EPERM.
+		return outcome("", unix.Unshare(unix.CLONE_NEWUSER))
 	case "mount":
 		return outcome("", unix.Mount("none", arg(args, 0), "tmpfs", 0, ""))
 	case "env":
