@@ -2,8 +2,10 @@ package mcp
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func benchFramer(b *testing.B, lineLen int) {
@@ -51,5 +53,26 @@ func BenchmarkEnvelope(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func BenchmarkTracker(b *testing.B) {
+	req := Decode([]byte(benchRequest))
+	resp := Decode([]byte(benchResponse))
+	tr := NewTracker(TrackerOptions{})
+	// A realistic background of other calls in flight.
+	for i := range 100 {
+		e := Decode(fmt.Appendf(nil, `{"jsonrpc":"2.0","id":"bg%d","method":"tools/call","params":{"name":"x"}}`, i))
+		tr.Observe(ClientToServer, &e, time.Now(), nil)
+	}
+	ended := make([]Call, 0, 4)
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.Observe(ClientToServer, &req, now, nil)
+		ended = tr.Observe(ServerToClient, &resp, now, ended[:0])
+		if len(ended) != 1 {
+			b.Fatal("no match")
+		}
 	}
 }
