@@ -309,3 +309,26 @@ func validJSON(b []byte) bool {
 	i, ok := s.value(s.ws(0))
 	return ok && s.ws(i) == len(b)
 }
+
+// member returns the raw value of the member called name in the JSON object
+// obj (the last one, if repeated), or nil if obj is not a valid object or has
+// no such member.
+func member(obj []byte, name string) []byte {
+	s := scanner{b: obj}
+	i := s.ws(0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil
+	}
+	var found []byte
+	end, ok := s.object(i, func(key []byte, v int) (int, bool) {
+		e, ok := s.value(v)
+		if ok && string(plainKey(key)) == name {
+			found = obj[v:e:e]
+		}
+		return e, ok
+	})
+	if !ok || s.ws(end) != len(obj) {
+		return nil
+	}
+	return found
+}
