@@ -163,7 +163,7 @@ func (s *scanner) object(i int, visit memberFunc) (int, bool) {
 		if !ok {
 			return i, false
 		}
-		key := s.b[i+1 : kEnd-1]
+		key := s.b[i+1 : kEnd-1] // two-index slice: keyOffset relies on its capacity
 		i = s.ws(kEnd)
 		if i >= len(s.b) || s.b[i] != ':' {
 			return i, false
