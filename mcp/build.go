@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
-	mcpgo "github.com/mark3labs/mcp-go/mcp"
 )
 
 // LoggerName is the logger name on the notifications sbshim injects.
@@ -18,8 +16,9 @@ var ErrNotToolResult = errors.New("not a tool call result")
 
 // logNotification is the wire form of a notifications/message.
 type logNotification struct {
-	JSONRPC string `json:"jsonrpc"`
-	mcpgo.LoggingMessageNotification
+	JSONRPC string    `json:"jsonrpc"`
+	Method  string    `json:"method"`
+	Params  logParams `json:"params"`
 }
 
 // LogNotification builds a complete notifications/message line (ending in
@@ -29,7 +28,8 @@ func LogNotification(level LoggingLevel, data any) ([]byte, error) {
 	if _, ok := Severity(level); !ok {
 		return nil, fmt.Errorf("mcp: log notification: unknown level %q", level)
 	}
-	n := logNotification{JSONRPC: mcpgo.JSONRPC_VERSION, LoggingMessageNotification: mcpgo.NewLoggingMessageNotification(level, LoggerName, data)}
+	n := logNotification{JSONRPC: "2.0", Method: MethodLogMessage,
+		Params: logParams{Level: level, Logger: LoggerName, Data: data}}
 	line, err := marshalLine(n)
 	if err != nil {
 		return nil, fmt.Errorf("mcp: log notification: %w", err)
@@ -50,9 +50,22 @@ func marshalLine(v any) ([]byte, error) {
 
 // textItem encodes one {"type":"text","text":...} content item.
 func textItem(text string) ([]byte, error) {
-	item, err := marshalLine(mcpgo.NewTextContent(text))
+	item, err := marshalLine(textContent{Type: "text", Text: text})
 	if err != nil {
 		return nil, err
 	}
 	return bytes.TrimSuffix(item, []byte("\n")), nil
+}
+
+// logParams are the params of notifications/message.
+type logParams struct {
+	Level  LoggingLevel `json:"level"`
+	Logger string       `json:"logger,omitempty"`
+	Data   any          `json:"data"`
+}
+
+// textContent is a text content item of a tool result.
+type textContent struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
 }

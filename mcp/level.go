@@ -1,29 +1,43 @@
 package mcp
 
-import mcpgo "github.com/mark3labs/mcp-go/mcp"
+// LoggingLevel is an MCP log level (RFC 5424 severities). It is declared
+// here rather than taken from mcp-go, whose package initialisation (JSON
+// schema, HTML templates, crypto) would cost every sbshim start — twice,
+// since the sandbox's init is the same binary — several milliseconds; the
+// tests check the wire forms against mcp-go's types.
+type LoggingLevel string
 
-// LoggingLevel is an MCP log level (RFC 5424 severities), mcp-go's type.
-type LoggingLevel = mcpgo.LoggingLevel
+// The MCP log levels.
+const (
+	LevelDebug     LoggingLevel = "debug"
+	LevelInfo      LoggingLevel = "info"
+	LevelNotice    LoggingLevel = "notice"
+	LevelWarning   LoggingLevel = "warning"
+	LevelError     LoggingLevel = "error"
+	LevelCritical  LoggingLevel = "critical"
+	LevelAlert     LoggingLevel = "alert"
+	LevelEmergency LoggingLevel = "emergency"
+)
 
 // Severity ranks a level in RFC 5424 order, debug (0) to emergency (7);
 // ok is false for anything else.
 func Severity(l LoggingLevel) (rank int, ok bool) {
 	switch l {
-	case mcpgo.LoggingLevelDebug:
+	case LevelDebug:
 		return 0, true
-	case mcpgo.LoggingLevelInfo:
+	case LevelInfo:
 		return 1, true
-	case mcpgo.LoggingLevelNotice:
+	case LevelNotice:
 		return 2, true
-	case mcpgo.LoggingLevelWarning:
+	case LevelWarning:
 		return 3, true
-	case mcpgo.LoggingLevelError:
+	case LevelError:
 		return 4, true
-	case mcpgo.LoggingLevelCritical:
+	case LevelCritical:
 		return 5, true
-	case mcpgo.LoggingLevelAlert:
+	case LevelAlert:
 		return 6, true
-	case mcpgo.LoggingLevelEmergency:
+	case LevelEmergency:
 		return 7, true
 	}
 	return 0, false
