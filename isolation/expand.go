@@ -39,11 +39,11 @@ func expandVars(p string, v Vars) string {
 // stands for: variables expanded, a * within a component matched against
 // the filesystem now (no match gives no path), and for each path both its
 // own form and its form with symlinks resolved, when they differ.
-func expandPath(p string, v Vars) []string {
+func expandPath(p string, v Vars, c *symCache) []string {
 	abs := expandVars(p, v)
 	var out []string
 	for _, m := range expandGlob(abs) {
-		for _, f := range symlinkForms(m) {
+		for _, f := range symlinkForms(m, c) {
 			out = appendUnique(out, f)
 		}
 	}
@@ -110,15 +110,17 @@ func starMatch(pattern, name string) bool {
 // and the rest appended unchanged, so that a rule under a symlinked
 // directory (a workspace reached through a link) still covers the real
 // place. Nothing that does not exist is ever resolved.
-func symlinkForms(p string) []string {
+func symlinkForms(p string, c *symCache) []string {
 	out := []string{p}
 	dir, rest := p, ""
 	for {
-		if r, err := filepath.EvalSymlinks(dir); err == nil {
-			if full := filepath.Join(r, rest); full != p {
-				out = append(out, full)
+		if c.exists(dir) {
+			if r, ok := c.eval(dir); ok {
+				if full := filepath.Join(r, rest); full != p {
+					out = append(out, full)
+				}
+				return out
 			}
-			return out
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -127,6 +129,46 @@ func symlinkForms(p string) []string {
 		rest = filepath.Join(filepath.Base(dir), rest)
 		dir = parent
 	}
+}
+
+// symCache remembers, for one Load, which paths exist and where their
+// symlinks lead: the default profile names a hundred secret locations
+// under the same few folders, most of which do not exist.
+type symCache struct {
+	present map[string]bool
+	real    map[string]string
+}
+
+func newSymCache() *symCache {
+	return &symCache{present: map[string]bool{}, real: map[string]string{}}
+}
+
+// exists reports whether p exists (as itself, not following a final
+// symlink); under a missing folder nothing is looked up.
+func (c *symCache) exists(p string) bool {
+	if ok, seen := c.present[p]; seen {
+		return ok
+	}
+	ok := true
+	if parent := filepath.Dir(p); parent != p && !c.exists(parent) {
+		ok = false
+	} else if _, err := os.Lstat(p); err != nil {
+		ok = false
+	}
+	c.present[p] = ok
+	return ok
+}
+
+func (c *symCache) eval(p string) (string, bool) {
+	if r, seen := c.real[p]; seen {
+		return r, r != ""
+	}
+	r, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		r = ""
+	}
+	c.real[p] = r
+	return r, r != ""
 }
 
 // expandValue replaces ~ (alone or before /) at the start of an env.set

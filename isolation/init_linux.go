@@ -135,6 +135,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			return fail("seccomp", fmt.Errorf("hand the listener to sbshim: %w", err))
 		}
 		layers.Supervisor = true
+		layers.Observer = true // the same listener carries the observed calls
 	}
 	path, err := lookPath(spec.Argv[0], spec.Env)
 	if err != nil {

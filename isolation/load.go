@@ -228,20 +228,21 @@ func availableProfiles(userDir string) []string {
 // resolve turns the merged layers into a Policy with everything expanded.
 func resolve(m *Profile, v Vars) *Policy {
 	p := &Policy{Vars: v}
+	c := newSymCache()
 	if m.Description != nil {
 		p.Description = *m.Description
 	}
 	p.Filesystem = FilesystemPolicy{
-		DenyRead:   expandPaths(m.Filesystem.DenyRead, v),
-		AllowWrite: expandPaths(m.Filesystem.AllowWrite, v),
-		DenyWrite:  expandPaths(m.Filesystem.DenyWrite, v),
+		DenyRead:   expandPaths(m.Filesystem.DenyRead, v, c),
+		AllowWrite: expandPaths(m.Filesystem.AllowWrite, v, c),
+		DenyWrite:  expandPaths(m.Filesystem.DenyWrite, v, c),
 	}
 	n := m.Network
 	p.Network = NetworkPolicy{
 		Mode:             NetNone,
 		Allow:            lowerAll(n.Allow),
 		Deny:             lowerAll(n.Deny),
-		AllowUnixSockets: expandPaths(n.AllowUnixSockets, v),
+		AllowUnixSockets: expandPaths(n.AllowUnixSockets, v, c),
 	}
 	if n.Mode != nil {
 		p.Network.Mode = *n.Mode
@@ -269,10 +270,10 @@ func resolve(m *Profile, v Vars) *Policy {
 	return p
 }
 
-func expandPaths(list []string, v Vars) []string {
+func expandPaths(list []string, v Vars, c *symCache) []string {
 	out := []string{}
 	for _, raw := range list {
-		for _, p := range expandPath(raw, v) {
+		for _, p := range expandPath(raw, v, c) {
 			out = appendUnique(out, p)
 		}
 	}

@@ -276,7 +276,7 @@ func (p *Process) startSupervisor(listener int, cfg Config) {
 	if report == nil {
 		report = func(Event) {}
 	}
-	sup := newSupervisor(listener, cfg.Policy, report)
+	sup := newSupervisor(listener, cfg.Policy, cfg.Policy.Network.Mode, report)
 	go func() { p.supErr <- sup.Run(ctx) }()
 }
 

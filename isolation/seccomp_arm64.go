@@ -11,7 +11,7 @@ func x32Bit() uint32 { return 0 }
 // cloneFlagsArg: clone(flags, stack, parent_tid, tls, child_tid).
 func cloneFlagsArg() int { return 0 }
 
-func archDeniedSyscalls() []uintptr { return nil }
+func archDeniedSyscalls() map[uintptr]string { return nil }
 
 // arm64 has only the *at forms.
 func archSupervisedSyscalls() []uintptr { return nil }

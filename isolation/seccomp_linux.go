@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strconv"
 	"syscall"
 	"unsafe"
 
@@ -28,26 +30,53 @@ const (
 const cloneNewFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWTIME
 
-// deniedSyscalls answer EPERM whatever their arguments.
-func deniedSyscalls() []uintptr {
-	return append([]uintptr{
+// deniedSyscalls answer EPERM whatever their arguments, by name.
+func deniedSyscalls() map[uintptr]string {
+	m := map[uintptr]string{
 		// A second kernel interface that other layers do not see.
-		unix.SYS_IO_URING_SETUP, unix.SYS_IO_URING_ENTER, unix.SYS_IO_URING_REGISTER,
+		unix.SYS_IO_URING_SETUP: "io_uring_setup", unix.SYS_IO_URING_ENTER: "io_uring_enter",
+		unix.SYS_IO_URING_REGISTER: "io_uring_register",
 		// Reading or steering other processes.
-		unix.SYS_PTRACE, unix.SYS_PROCESS_VM_READV, unix.SYS_PROCESS_VM_WRITEV,
+		unix.SYS_PTRACE: "ptrace", unix.SYS_PROCESS_VM_READV: "process_vm_readv",
+		unix.SYS_PROCESS_VM_WRITEV: "process_vm_writev",
 		// Kernel attack surface a server never needs.
-		unix.SYS_BPF, unix.SYS_PERF_EVENT_OPEN, unix.SYS_USERFAULTFD,
-		unix.SYS_KEYCTL, unix.SYS_ADD_KEY, unix.SYS_REQUEST_KEY,
-		unix.SYS_INIT_MODULE, unix.SYS_FINIT_MODULE, unix.SYS_DELETE_MODULE,
-		unix.SYS_KEXEC_LOAD, unix.SYS_KEXEC_FILE_LOAD, unix.SYS_REBOOT,
-		unix.SYS_SWAPON, unix.SYS_SWAPOFF, unix.SYS_ACCT, unix.SYS_QUOTACTL, unix.SYS_VHANGUP,
+		unix.SYS_BPF: "bpf", unix.SYS_PERF_EVENT_OPEN: "perf_event_open", unix.SYS_USERFAULTFD: "userfaultfd",
+		unix.SYS_KEYCTL: "keyctl", unix.SYS_ADD_KEY: "add_key", unix.SYS_REQUEST_KEY: "request_key",
+		unix.SYS_INIT_MODULE: "init_module", unix.SYS_FINIT_MODULE: "finit_module",
+		unix.SYS_DELETE_MODULE: "delete_module", unix.SYS_KEXEC_LOAD: "kexec_load",
+		unix.SYS_KEXEC_FILE_LOAD: "kexec_file_load", unix.SYS_REBOOT: "reboot",
+		unix.SYS_SWAPON: "swapon", unix.SYS_SWAPOFF: "swapoff", unix.SYS_ACCT: "acct",
+		unix.SYS_QUOTACTL: "quotactl", unix.SYS_VHANGUP: "vhangup",
 		// Opening files by handle bypasses path-based rules.
-		unix.SYS_OPEN_BY_HANDLE_AT, unix.SYS_NAME_TO_HANDLE_AT,
+		unix.SYS_OPEN_BY_HANDLE_AT: "open_by_handle_at", unix.SYS_NAME_TO_HANDLE_AT: "name_to_handle_at",
 		// Changing the mount tree or the namespaces after set-up.
-		unix.SYS_MOUNT, unix.SYS_UMOUNT2, unix.SYS_PIVOT_ROOT, unix.SYS_CHROOT, unix.SYS_SETNS,
-		unix.SYS_MOVE_MOUNT, unix.SYS_OPEN_TREE, unix.SYS_FSOPEN, unix.SYS_FSCONFIG,
-		unix.SYS_FSMOUNT, unix.SYS_FSPICK, unix.SYS_MOUNT_SETATTR,
-	}, archDeniedSyscalls()...)
+		unix.SYS_MOUNT: "mount", unix.SYS_UMOUNT2: "umount2", unix.SYS_PIVOT_ROOT: "pivot_root",
+		unix.SYS_CHROOT: "chroot", unix.SYS_SETNS: "setns", unix.SYS_MOVE_MOUNT: "move_mount",
+		unix.SYS_OPEN_TREE: "open_tree", unix.SYS_FSOPEN: "fsopen", unix.SYS_FSCONFIG: "fsconfig",
+		unix.SYS_FSMOUNT: "fsmount", unix.SYS_FSPICK: "fspick", unix.SYS_MOUNT_SETATTR: "mount_setattr",
+	}
+	for nr, name := range archDeniedSyscalls() {
+		m[nr] = name
+	}
+	return m
+}
+
+// syscallName names a call the filter refuses.
+func syscallName(nr uintptr) string {
+	switch nr {
+	case unix.SYS_CLONE:
+		return "clone"
+	case unix.SYS_UNSHARE:
+		return "unshare"
+	case unix.SYS_IOCTL:
+		return "ioctl"
+	case unix.SYS_SOCKET:
+		return "socket"
+	}
+	if name, ok := deniedSyscalls()[nr]; ok {
+		return name
+	}
+	return "syscall " + strconv.Itoa(int(nr))
 }
 
 // supervisedSyscalls go to the supervisor whatever their arguments.
@@ -55,6 +84,8 @@ func supervisedSyscalls() []uintptr {
 	return append([]uintptr{
 		unix.SYS_CONNECT, unix.SYS_BIND, unix.SYS_OPENAT2, unix.SYS_MKDIRAT, unix.SYS_MKNODAT,
 		unix.SYS_SYMLINKAT, unix.SYS_LINKAT, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2,
+		// The observer's: the kernel layers decide, the supervisor explains.
+		unix.SYS_EXECVE, unix.SYS_EXECVEAT, unix.SYS_UNLINKAT,
 	}, archSupervisedSyscalls()...)
 }
 
@@ -131,8 +162,8 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 	if x32Bit() != 0 {
 		b.jump(jge, x32Bit(), "eperm", "")
 	}
-	for _, nr := range deniedSyscalls() {
-		b.jump(jeq, uint32(nr), "eperm", "")
+	for _, nr := range sortedKeys(deniedSyscalls()) {
+		b.jump(jeq, uint32(nr), "refuse", "")
 	}
 	b.jump(jeq, unix.SYS_CLONE3, "enosys", "")
 	b.jump(jeq, unix.SYS_CLONE, "clone", "")
@@ -140,6 +171,7 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 	b.jump(jeq, unix.SYS_IOCTL, "ioctl", "")
 	b.jump(jeq, unix.SYS_SOCKET, "socket", "")
 	if o.Supervise {
+		b.jump(jeq, unix.SYS_SENDTO, "sendto", "")
 		for _, nr := range supervisedSyscalls() {
 			b.jump(jeq, uint32(nr), "notify", "")
 		}
@@ -153,17 +185,17 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 	// clone(flags, …) and unshare(flags): no new namespaces.
 	b.label("clone")
 	b.stmt(ldW, argLow(cloneFlagsArg()))
-	b.jump(jset, cloneNewFlags, "eperm", "allow")
+	b.jump(jset, cloneNewFlags, "refuse", "allow")
 	b.label("unshare")
 	b.stmt(ldW, argLow(0))
-	b.jump(jset, cloneNewFlags, "eperm", "allow")
+	b.jump(jset, cloneNewFlags, "refuse", "allow")
 
 	// ioctl(fd, request): the request is an unsigned int; only its low
 	// 32 bits count.
 	b.label("ioctl")
 	b.stmt(ldW, argLow(1))
-	b.jump(jeq, unix.TIOCSTI, "eperm", "")
-	b.jump(jeq, unix.TIOCLINUX, "eperm", "allow")
+	b.jump(jeq, unix.TIOCSTI, "refuse", "")
+	b.jump(jeq, unix.TIOCLINUX, "refuse", "allow")
 
 	// socket(domain, type, protocol): unix, inet, inet6, netlink route.
 	b.label("socket")
@@ -171,21 +203,33 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 	b.jump(jeq, unix.AF_UNIX, "allow", "")
 	b.jump(jeq, unix.AF_INET, "allow", "")
 	b.jump(jeq, unix.AF_INET6, "allow", "")
-	b.jump(jeq, unix.AF_NETLINK, "", "eperm")
+	b.jump(jeq, unix.AF_NETLINK, "", "refuse")
 	b.stmt(ldW, argLow(2))
-	b.jump(jeq, unix.NETLINK_ROUTE, "allow", "eperm")
+	b.jump(jeq, unix.NETLINK_ROUTE, "allow", "refuse")
 
 	if o.Supervise {
-		// open(path, flags) and openat(dirfd, path, flags): only
-		// creating opens are the supervisor's.
+		// Every open: creating ones the supervisor performs, the others
+		// the observer explains when they are refused.
 		b.label("open")
-		b.stmt(ldW, argLow(1))
-		b.jump(jset, unix.O_CREAT, "notify", "allow")
+		b.stmt(ret, retNotify)
 		b.label("openat")
-		b.stmt(ldW, argLow(2))
-		b.jump(jset, unix.O_CREAT, "notify", "allow")
+		b.stmt(ret, retNotify)
+		// sendto(fd, buf, len, flags, addr, addrlen): only with an
+		// address (a 64-bit pointer: both halves zero means none).
+		b.label("sendto")
+		b.stmt(ldW, argLow(4))
+		b.jump(jeq, 0, "", "notify")
+		b.stmt(ldW, argLow(4)+4)
+		b.jump(jeq, 0, "allow", "notify")
 		b.label("notify")
 		b.stmt(ret, retNotify)
+		// A refused call goes to the supervisor, which answers EPERM
+		// and reports it.
+		b.label("refuse")
+		b.stmt(ret, retNotify)
+	} else {
+		b.label("refuse")
+		b.stmt(ret, retErrno|uint32(unix.EPERM))
 	}
 	b.label("allow")
 	b.stmt(ret, retAllow)
@@ -219,4 +263,13 @@ func installSeccomp(prog []unix.SockFilter, listener bool) (int, error) {
 		return -1, nil
 	}
 	return int(fd), nil
+}
+
+func sortedKeys(m map[uintptr]string) []uintptr {
+	keys := make([]uintptr, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -13,7 +13,12 @@ func (c *call) legacy(nr uintptr) (int64, syscall.Errno) {
 	cwd := int32(unix.AT_FDCWD)
 	switch nr {
 	case unix.SYS_OPEN:
+		if c.arg(1)&unix.O_CREAT == 0 {
+			return c.observeOpen(cwd, c.arg(0), c.arg(1))
+		}
 		return c.open(cwd, c.arg(0), c.arg(1), c.arg(2), 0)
+	case unix.SYS_UNLINK, unix.SYS_RMDIR:
+		return c.observeDelete(cwd, c.arg(0))
 	case unix.SYS_CREAT:
 		return c.open(cwd, c.arg(0), unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, c.arg(1), 0)
 	case unix.SYS_MKDIR:

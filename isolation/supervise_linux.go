@@ -20,6 +20,8 @@ import (
 
 // superviseRules is what the supervisor asks of the Policy.
 type superviseRules interface {
+	CanRead(path string) (rule string, ok bool)
+	CanWrite(path string) (rule string, ok bool)
 	CheckCreate(path string, place bool) (rule string, denied bool)
 	UnixSocketAllowed(path string) (rule string, ok bool)
 }
@@ -73,14 +75,15 @@ const (
 type supervisor struct {
 	fd     int
 	rules  superviseRules
+	mode   NetworkMode
 	report func(Event)
 
 	mu    sync.Mutex
 	bound map[[2]uint64]bool // (dev, ino) of unix sockets this sandbox bound
 }
 
-func newSupervisor(listener int, rules superviseRules, report func(Event)) *supervisor {
-	return &supervisor{fd: listener, rules: rules, report: report, bound: map[[2]uint64]bool{}}
+func newSupervisor(listener int, rules superviseRules, mode NetworkMode, report func(Event)) *supervisor {
+	return &supervisor{fd: listener, rules: rules, mode: mode, report: report, bound: map[[2]uint64]bool{}}
 }
 
 // Run answers calls until the sandbox is gone or ctx is done; it closes the
@@ -143,7 +146,9 @@ func (s *supervisor) handle(req *seccompNotif) {
 		return // answered by NOTIF_ADDFD
 	}
 	resp := seccompNotifResp{ID: req.ID, Val: val}
-	if errno != 0 {
+	if errno == continueCall {
+		resp.Flags = notifFlagContinue
+	} else if errno != 0 {
 		resp.Val, resp.Error = 0, -int32(errno)
 	}
 	_ = ioctlPtr(s.fd, ioctlNotifSend, unsafe.Pointer(&resp))
@@ -216,7 +221,21 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 		return c.connectOrBind(false)
 	case nr == unix.SYS_OPENAT:
 		d, p := at(0, 1)
+		if c.arg(2)&unix.O_CREAT == 0 {
+			return c.observeOpen(d, p, c.arg(2))
+		}
 		return c.open(d, p, c.arg(2), c.arg(3), 0)
+	case nr == unix.SYS_EXECVE:
+		return c.observeExec(unix.AT_FDCWD, c.arg(0), 0)
+	case nr == unix.SYS_EXECVEAT:
+		return c.observeExec(c.dirfd(0), c.arg(1), c.arg(4))
+	case nr == unix.SYS_UNLINKAT:
+		d, p := at(0, 1)
+		return c.observeDelete(d, p)
+	case nr == unix.SYS_SENDTO:
+		return c.observeSend(c.arg(4), c.arg(5))
+	case nr == unix.SYS_CLONE || nr == unix.SYS_UNSHARE || nr == unix.SYS_IOCTL || nr == unix.SYS_SOCKET:
+		return c.refusedSyscall(nr)
 	case nr == unix.SYS_OPENAT2:
 		how, err := c.read(c.arg(2), 24)
 		if err != nil || len(how) < 24 || c.arg(3) < 24 {
@@ -238,6 +257,9 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 		return c.rename(c.dirfd(0), c.arg(1), c.dirfd(2), c.arg(3), 0)
 	case nr == unix.SYS_RENAMEAT2:
 		return c.rename(c.dirfd(0), c.arg(1), c.dirfd(2), c.arg(3), uint(c.arg(4)))
+	}
+	if _, ok := deniedSyscalls()[nr]; ok {
+		return c.refusedSyscall(nr)
 	}
 	return c.legacy(nr)
 }
@@ -617,8 +639,19 @@ func (c *call) connectOrBind(connect bool) (int64, syscall.Errno) {
 		pathName = string(raw)
 	}
 	if pathName == "" {
-		// inet, inet6, abstract or unnamed unix: the address as is.
-		return 0, rawSockCall(connect, sock, addr)
+		// inet, inet6, abstract or unnamed unix: the address as is, in
+		// the sandbox's network. Without host networking only loopback
+		// is reachable; a refusal there is reported.
+		errno := rawSockCall(connect, sock, addr)
+		if ap, ok := inetAddr(addr); ok && connect && c.s.mode != NetHost &&
+			(errno == unix.ENETUNREACH || errno == unix.EHOSTUNREACH) && !ap.Addr().IsLoopback() {
+			op := "connect"
+			if ap.Port() == 53 {
+				op = "dns"
+			}
+			c.reportBlock("net", op, ap.String(), "network.mode "+string(c.s.mode), errno)
+		}
+		return 0, errno
 	}
 	if connect {
 		return 0, c.connectUnix(sock, pathName)
@@ -626,9 +659,22 @@ func (c *call) connectOrBind(connect bool) (int64, syscall.Errno) {
 	return 0, c.bindUnix(sock, pathName)
 }
 
-// socket duplicates the program's socket descriptor fd.
+// socket duplicates the program's socket descriptor fd. The notification
+// names the thread that made the call; a thread other than the leader
+// needs a thread pidfd (descriptors are shared by the thread group).
 func (c *call) socket(fd int) (int, syscall.Errno) {
 	pidfd, err := unix.PidfdOpen(c.pid, 0)
+	if err != nil {
+		// EINVAL or, on newer kernels, ENOENT: not a thread-group leader.
+		pidfd, err = unix.PidfdOpen(c.pid, unix.PIDFD_THREAD)
+		if err != nil {
+			// Before Linux 6.9 there are no thread pidfds: use the
+			// thread group's.
+			if tgid, ok := threadGroup(c.pid); ok {
+				pidfd, err = unix.PidfdOpen(tgid, 0)
+			}
+		}
+	}
 	if err != nil {
 		return -1, unix.ESRCH
 	}
@@ -638,6 +684,21 @@ func (c *call) socket(fd int) (int, syscall.Errno) {
 		return -1, errnoOf(err)
 	}
 	return sock, 0
+}
+
+// threadGroup reads the thread-group id of thread tid.
+func threadGroup(tid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 func rawSockCall(connect bool, sock int, addr []byte) syscall.Errno {

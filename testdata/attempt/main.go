@@ -9,6 +9,8 @@
 //	attempt connect-unix PATH | connect-tcp HOST:PORT | serve-unix PATH
 //	attempt ptrace PID | kill PID | tiocsti | io-uring | userns | unshare-user | mount
 //	attempt env | pids | netns | sleep-tree TOKEN
+//	attempt readat DIR NAME | exec PATH | send-udp HOST:PORT
+//	attempt race-read LINK ALLOWED SECRET N (flip LINK between two targets while reading it)
 package main
 
 import (
@@ -69,6 +71,71 @@ func run(action string, args []string) result {
 	case "read":
 		b, err := os.ReadFile(arg(args, 0))
 		return outcome(string(b), err)
+	case "readat":
+		dir, err := unix.Open(arg(args, 0), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return outcome("open dir", err)
+		}
+		defer unix.Close(dir)
+		fd, err := unix.Openat(dir, arg(args, 1), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return outcome("", err)
+		}
+		f := os.NewFile(uintptr(fd), arg(args, 1))
+		defer f.Close()
+		b := make([]byte, 4096)
+		n, err := f.Read(b)
+		if n > 0 {
+			err = nil
+		}
+		return outcome(string(b[:n]), err)
+	case "race-read":
+		link, allowed, secret := arg(args, 0), arg(args, 1), arg(args, 2)
+		n, _ := strconv.Atoi(arg(args, 3))
+		stop := make(chan struct{})
+		go func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				target := allowed
+				if i%2 == 1 {
+					target = secret
+				}
+				tmp := fmt.Sprintf("%s.%d", link, i%2)
+				_ = os.Remove(tmp)
+				_ = os.Symlink(target, tmp)
+				_ = os.Rename(tmp, link)
+			}
+		}()
+		leaked, opened := 0, 0
+		for i := 0; i < n; i++ {
+			if b, err := os.ReadFile(link); err == nil {
+				opened++
+				if strings.Contains(string(b), "SECRET") {
+					leaked++
+				}
+			}
+		}
+		close(stop)
+		r := result{OK: leaked > 0, Detail: fmt.Sprintf("%d reads, %d opened, %d leaked", n, opened, leaked)}
+		return r
+	case "exec":
+		return outcome("", unix.Exec(arg(args, 0), []string{arg(args, 0)}, os.Environ()))
+	case "send-udp":
+		c, err := net.ListenUDP("udp", nil)
+		if err != nil {
+			return outcome("listen", err)
+		}
+		defer c.Close()
+		dst, err := net.ResolveUDPAddr("udp", arg(args, 0))
+		if err != nil {
+			return outcome("resolve", err)
+		}
+		_, err = c.WriteTo([]byte("query"), dst)
+		return outcome("", err)
 	case "write":
 		return outcome("", os.WriteFile(arg(args, 0), []byte(arg(args, 1)), 0o644))
 	case "append":

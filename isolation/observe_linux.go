@@ -1,0 +1,325 @@
+package isolation
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The observer: calls the kernel layers enforce on their own, sent to the
+// supervisor only so that a refusal can be explained. The supervisor
+// evaluates the same Policy; when it refuses, it reports an Event and
+// answers with the error the kernel layers would give; otherwise it lets
+// the kernel carry on (SECCOMP_USER_NOTIF_FLAG_CONTINUE). The program can
+// change the arguments after they were read, but that only changes what is
+// reported: the mount tree, Landlock and the namespaces still decide.
+
+// continueCall is a marker errno: answer with FLAG_CONTINUE.
+const continueCall = syscall.Errno(1 << 29)
+
+// notifFlagContinue is SECCOMP_USER_NOTIF_FLAG_CONTINUE.
+const notifFlagContinue = 1
+
+// resolve returns the canonical path, as the sandbox sees it, of a path
+// argument: relative to dirfd or the cwd, "..", and symlinks followed as
+// the kernel would inside the sandbox's root (the last component only if
+// follow). Where a component cannot be looked up (it does not exist, or a
+// mask hides it), the rest is taken as written, without symlinks.
+func (c *call) resolve(dirfd int32, p string, follow bool) (string, error) {
+	full, err := c.sandboxPath(dirfd, p)
+	if err != nil {
+		return "", err
+	}
+	root, err := c.openRoot()
+	if err != nil {
+		return path.Clean(full), nil
+	}
+	defer unix.Close(root)
+	var done []string // resolved components
+	todo := splitPath(full)
+	cur := -1 // fd of the directory holding the next component; -1: none
+	defer func() {
+		if cur >= 0 {
+			unix.Close(cur)
+		}
+	}()
+	reopen := func() {
+		if cur >= 0 {
+			unix.Close(cur)
+			cur = -1
+		}
+		fd, err := unix.Openat2(root, "/"+strings.Join(done, "/"), &unix.OpenHow{
+			Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS})
+		if err == nil {
+			cur = fd
+		}
+	}
+	reopen()
+	for hops := 0; len(todo) > 0; {
+		name := todo[0]
+		todo = todo[1:]
+		switch name {
+		case ".":
+			continue
+		case "..":
+			if len(done) > 0 {
+				done = done[:len(done)-1]
+			}
+			reopen()
+			continue
+		}
+		if cur < 0 || (len(todo) == 0 && !follow) {
+			done = append(done, name)
+			if cur >= 0 {
+				unix.Close(cur)
+				cur = -1
+			}
+			continue
+		}
+		if target, err := readlinkat(cur, name); err == nil && hops < 40 {
+			hops++
+			if strings.HasPrefix(target, "/") {
+				done = done[:0]
+			}
+			todo = append(splitPath(target), todo...)
+			reopen()
+			continue
+		}
+		done = append(done, name)
+		fd, err := unix.Openat(cur, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Close(cur)
+		cur = -1
+		if err == nil {
+			cur = fd
+		}
+	}
+	return "/" + strings.Join(done, "/"), nil
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// observeOpen checks an open that creates nothing: a read of a denyRead
+// path, or a write to a path that is not writable.
+func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.Errno) {
+	p, err := c.str(pathAddr)
+	if err != nil || !c.valid() {
+		return 0, continueCall
+	}
+	full, err := c.resolve(dirfd, p, flags&unix.O_NOFOLLOW == 0)
+	if err != nil {
+		return 0, continueCall
+	}
+	if rule, ok := c.s.rules.CanRead(full); !ok {
+		c.reportBlock("file", "read", full, rule, unix.EACCES)
+		return 0, unix.EACCES
+	}
+	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 && !isDevice(full) {
+		if rule, ok := c.s.rules.CanWrite(full); !ok {
+			errno := c.writeErrno(full)
+			c.reportBlock("file", "write", full, rule, errno)
+			return 0, errno
+		}
+	}
+	return 0, continueCall
+}
+
+// isDevice: /dev is the sandbox's own, writable where the kernel says.
+func isDevice(p string) bool { return p == "/dev" || strings.HasPrefix(p, "/dev/") }
+
+// writeErrno is what the kernel layers answer a write to p: EROFS where
+// the mount is read-only, EACCES otherwise.
+func (c *call) writeErrno(p string) syscall.Errno {
+	root, err := c.openRoot()
+	if err != nil {
+		return unix.EACCES
+	}
+	defer unix.Close(root)
+	for dir := p; ; dir = path.Dir(dir) {
+		fd, err := unix.Openat2(root, dir, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+		if err == nil {
+			var fs unix.Statfs_t
+			ro := unix.Fstatfs(fd, &fs) == nil && fs.Flags&unix.ST_RDONLY != 0
+			unix.Close(fd)
+			if ro {
+				return unix.EROFS
+			}
+			return unix.EACCES
+		}
+		if dir == "/" {
+			return unix.EACCES
+		}
+	}
+}
+
+// observeExec checks execve/execveat: a program under a denyRead path.
+func (c *call) observeExec(dirfd int32, pathAddr uint64, flags uint64) (int64, syscall.Errno) {
+	p, err := c.str(pathAddr)
+	if err != nil || !c.valid() || (p == "" && flags&unix.AT_EMPTY_PATH != 0) {
+		return 0, continueCall
+	}
+	full, err := c.resolve(dirfd, p, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+	if err != nil {
+		return 0, continueCall
+	}
+	if rule, ok := c.s.rules.CanRead(full); !ok {
+		c.reportBlock("file", "exec", full, rule, unix.EACCES)
+		return 0, unix.EACCES
+	}
+	return 0, continueCall
+}
+
+// observeDelete checks unlink/rmdir of a name that may not be changed.
+func (c *call) observeDelete(dirfd int32, pathAddr uint64) (int64, syscall.Errno) {
+	p, err := c.str(pathAddr)
+	if err != nil || !c.valid() {
+		return 0, continueCall
+	}
+	full, err := c.resolve(dirfd, p, false)
+	if err != nil {
+		return 0, continueCall
+	}
+	if rule, denied := c.s.rules.CheckCreate(full, false); denied {
+		errno := c.writeErrno(full)
+		c.reportBlock("file", "delete", full, rule, errno)
+		return 0, errno
+	}
+	return 0, continueCall
+}
+
+// observeSend checks a datagram sent to an address (sendto; sendmsg is
+// not watched: the init passes the listener with it, and connected
+// datagram sockets are seen at connect):
+// nowhere but loopback without host networking, and pathname unix
+// sockets only where connect would be allowed.
+func (c *call) observeSend(addrPtr, addrLen uint64) (int64, syscall.Errno) {
+	if addrPtr == 0 || addrLen < 2 || addrLen > 128 {
+		return 0, continueCall
+	}
+	addr, err := c.read(addrPtr, int(addrLen))
+	if err != nil || len(addr) < 2 || !c.valid() {
+		return 0, continueCall
+	}
+	switch binary.LittleEndian.Uint16(addr) {
+	case unix.AF_UNIX:
+		raw := addr[2:]
+		if len(raw) == 0 || raw[0] == 0 {
+			return 0, continueCall // abstract or unnamed: Landlock scopes them
+		}
+		if i := strings.IndexByte(string(raw), 0); i >= 0 {
+			raw = raw[:i]
+		}
+		full, err := c.resolve(unix.AT_FDCWD, c.absolute(string(raw)), true)
+		if err != nil {
+			return 0, continueCall
+		}
+		if rule, ok := c.s.rules.UnixSocketAllowed(full); !ok && !c.boundHere(full) {
+			c.reportBlock("net", "send", full, rule, unix.EACCES)
+			return 0, unix.EACCES
+		}
+	case unix.AF_INET, unix.AF_INET6:
+		ap, ok := inetAddr(addr)
+		if !ok || c.s.mode == NetHost || ap.Addr().IsLoopback() {
+			return 0, continueCall
+		}
+		op := "send"
+		if ap.Port() == 53 {
+			op = "dns"
+		}
+		c.reportBlock("net", op, ap.String(), "network.mode "+string(c.s.mode), unix.ENETUNREACH)
+		return 0, unix.ENETUNREACH
+	}
+	return 0, continueCall
+}
+
+// absolute makes a socket path absolute against the program's cwd.
+func (c *call) absolute(p string) string {
+	if strings.HasPrefix(p, "/") {
+		return p
+	}
+	full, err := c.sandboxPath(unix.AT_FDCWD, p)
+	if err != nil {
+		return p
+	}
+	return full
+}
+
+// inetAddr decodes a sockaddr_in or sockaddr_in6.
+func inetAddr(a []byte) (netip.AddrPort, bool) {
+	be := binary.BigEndian
+	switch binary.LittleEndian.Uint16(a) {
+	case unix.AF_INET:
+		if len(a) < 8 {
+			return netip.AddrPort{}, false
+		}
+		ip := netip.AddrFrom4([4]byte(a[4:8]))
+		return netip.AddrPortFrom(ip, be.Uint16(a[2:])), true
+	case unix.AF_INET6:
+		if len(a) < 24 {
+			return netip.AddrPort{}, false
+		}
+		ip := netip.AddrFrom16([16]byte(a[8:24])).Unmap()
+		return netip.AddrPortFrom(ip, be.Uint16(a[2:])), true
+	}
+	return netip.AddrPort{}, false
+}
+
+// refusedSyscall answers a call of the seccomp deny list: EPERM, reported.
+func (c *call) refusedSyscall(nr uintptr) (int64, syscall.Errno) {
+	name := syscallName(nr)
+	rule := "seccomp deny list"
+	switch nr {
+	case unix.SYS_CLONE, unix.SYS_UNSHARE:
+		rule = "seccomp: no new namespaces"
+	case unix.SYS_IOCTL:
+		name = "ioctl " + ioctlName(c.arg(1))
+	case unix.SYS_SOCKET:
+		name = "socket family " + strconv.Itoa(int(c.arg(0)))
+		rule = "seccomp: socket families unix, inet, inet6"
+	}
+	c.reportBlock("syscall", name, "", rule, unix.EPERM)
+	return 0, unix.EPERM
+}
+
+func ioctlName(req uint64) string {
+	switch uint32(req) {
+	case unix.TIOCSTI:
+		return "TIOCSTI"
+	case unix.TIOCLINUX:
+		return "TIOCLINUX"
+	}
+	return "0x" + strconv.FormatUint(req, 16)
+}
+
+// boundHere says whether p is a unix socket this sandbox bound.
+func (c *call) boundHere(p string) bool {
+	root, err := c.openRoot()
+	if err != nil {
+		return false
+	}
+	defer unix.Close(root)
+	fd, err := unix.Openat2(root, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return false
+	}
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.s.bound[[2]uint64{st.Dev, st.Ino}]
+}
