@@ -1,0 +1,279 @@
+package wrap
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// Format is the syntax of a configuration file.
+type Format int
+
+const (
+	JSON Format = iota // JSON, or JSONC (comments, trailing commas)
+	TOML               // Codex's config.toml
+)
+
+func (f Format) String() string {
+	if f == TOML {
+		return "TOML"
+	}
+	return "JSON"
+}
+
+// Layout is the key path of an object of servers in a JSON file; "*"
+// stands for every key at that level (Claude Code's projects).
+type Layout []string
+
+// Layouts of the JSON files sbshim knows.
+var (
+	LayoutMCPServers = Layout{"mcpServers"}
+	LayoutProjects   = Layout{"projects", "*", "mcpServers"}
+	LayoutServers    = Layout{"servers"}
+	LayoutSettings   = Layout{"mcp", "servers"}
+)
+
+// AllLayouts are tried on a file given with --config.
+var AllLayouts = []Layout{LayoutMCPServers, LayoutProjects, LayoutServers, LayoutSettings}
+
+// Document is a parsed configuration file and the servers found in it.
+type Document struct {
+	src     []byte
+	format  Format
+	layouts []Layout
+	entries []*entry
+}
+
+// Parse scans a configuration file. For JSON, layouts say where the
+// servers are.
+func Parse(src []byte, format Format, layouts []Layout) (*Document, error) {
+	d := &Document{src: src, format: format, layouts: layouts}
+	if format == TOML {
+		tables, err := parseTOML(src)
+		if err != nil {
+			return nil, err
+		}
+		d.entries = tomlEntries(src, tables)
+		return d, nil
+	}
+	root, err := parseJSONC(src)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[*node]bool{}
+	for _, l := range layouts {
+		for _, found := range walk(root, l, "") {
+			if seen[found.obj] {
+				continue
+			}
+			seen[found.obj] = true
+			for _, m := range found.obj.members {
+				d.entries = append(d.entries, newEntry(src, styleJSON, m.key, found.scope, m.value))
+			}
+		}
+	}
+	return d, nil
+}
+
+type servers struct {
+	obj   *node
+	scope string
+}
+
+// walk finds the objects at a layout's path.
+func walk(n *node, l Layout, scope string) []servers {
+	if n == nil || n.kind != kindObject {
+		return nil
+	}
+	if len(l) == 0 {
+		return []servers{{n, scope}}
+	}
+	if l[0] != "*" {
+		m := n.get(l[0])
+		if m == nil {
+			return nil
+		}
+		return walk(m.value, l[1:], scope)
+	}
+	var out []servers
+	for _, m := range n.members {
+		out = append(out, walk(m.value, l[1:], "project "+m.key)...)
+	}
+	return out
+}
+
+// tomlEntries finds Codex's servers: [mcp_servers.NAME] tables, and
+// inline tables under [mcp_servers] or at mcp_servers.NAME.
+func tomlEntries(src []byte, tables []*tomlTable) []*entry {
+	var out []*entry
+	for _, t := range tables {
+		if t.array {
+			continue
+		}
+		if len(t.path) == 2 && t.path[0] == "mcp_servers" {
+			out = append(out, newEntry(src, styleTOMLTable, t.path[1], "", t.body))
+			continue
+		}
+		for i, m := range t.body.members {
+			full := append(append([]string(nil), t.path...), t.paths[i]...)
+			switch {
+			case len(full) == 2 && full[0] == "mcp_servers":
+				out = append(out, newEntry(src, styleTOMLInline, full[1], "", m.value))
+			case len(full) == 1 && full[0] == "mcp_servers" && m.value.kind == kindObject:
+				for _, s := range m.value.members {
+					out = append(out, newEntry(src, styleTOMLInline, s.key, "", s.value))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Server is one server entry found in a file.
+type Server struct {
+	Name    string
+	Scope   string // "" or "project /path" (Claude Code's per-project servers)
+	State   State
+	Reason  string // why it is Remote, Docker or Invalid
+	Command string
+	Args    []string
+}
+
+// Servers lists the document's servers in file order.
+func (d *Document) Servers() []Server {
+	out := make([]Server, 0, len(d.entries))
+	for _, e := range d.entries {
+		cmd, args := e.command()
+		out = append(out, Server{Name: e.name, Scope: e.scope, State: e.state, Reason: e.reason, Command: cmd, Args: args})
+	}
+	return out
+}
+
+// Result says what wrap or unwrap did with one server.
+type Result struct {
+	Server
+	Changed bool
+	Note    string // why it was left alone
+}
+
+// WrapOptions are the options of Wrap.
+type WrapOptions struct {
+	Executable string            // the absolute path of sbshim
+	Profile    string            // passed as --profile when not empty
+	Select     func(string) bool // which servers, by name; nil: all
+}
+
+// Wrap puts every selected local server behind sbshim and returns the new
+// text. Each change is checked: unwrapping it must give the text before it
+// back, or the server is left alone with a note.
+func (d *Document) Wrap(o WrapOptions) ([]byte, []Result, error) {
+	if commandBase(o.Executable) != "sbshim" {
+		// Wrapped entries are recognised by the name of their command.
+		return nil, nil, fmt.Errorf("the sbshim binary %q must be named sbshim", o.Executable)
+	}
+	return d.change(o.Select, func(e *entry) (string, []edit, error) {
+		switch e.state {
+		case Wrapped:
+			return "already wrapped", nil, nil
+		case NotWrapped:
+			edits, err := e.wrapEdits(o.Executable, o.Profile)
+			return "", edits, err
+		}
+		return skipNote(e), nil, nil
+	}, Wrapped)
+}
+
+// skipNote says why wrap leaves an entry alone.
+func skipNote(e *entry) string {
+	switch e.state {
+	case Remote:
+		return "remote (n/a)"
+	case Docker:
+		return "docker (skipped): " + e.reason
+	}
+	return "skipped: " + e.reason
+}
+
+// Unwrap takes every selected server out from behind sbshim.
+func (d *Document) Unwrap(sel func(string) bool) ([]byte, []Result, error) {
+	return d.change(sel, func(e *entry) (string, []edit, error) {
+		if e.state != Wrapped {
+			return "not wrapped", nil, nil
+		}
+		edits, err := e.unwrapEdits()
+		if err != nil {
+			return "cannot unwrap: " + err.Error(), nil, nil
+		}
+		return "", edits, nil
+	}, NotWrapped)
+}
+
+// change applies plan to each selected entry in turn, re-scanning the text
+// after each change, and checks every change by undoing it.
+func (d *Document) change(sel func(string) bool, plan func(*entry) (string, []edit, error), want State) ([]byte, []Result, error) {
+	cur := d
+	var results []Result
+	for i := range d.entries {
+		e := cur.entries[i]
+		if sel != nil && !sel(e.name) {
+			continue
+		}
+		cmd, args := e.command()
+		r := Result{Server: Server{Name: e.name, Scope: e.scope, State: e.state, Reason: e.reason, Command: cmd, Args: args}}
+		note, edits, err := plan(e)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", e.name, err)
+		}
+		if len(edits) == 0 {
+			r.Note = note
+			results = append(results, r)
+			continue
+		}
+		next, err := cur.try(i, edits, want)
+		if err != nil {
+			r.Note = err.Error()
+			results = append(results, r)
+			continue
+		}
+		cur = next
+		r.Changed = true
+		results = append(results, r)
+	}
+	return cur.src, results, nil
+}
+
+// try applies edits to entry i and checks the result: it must parse, entry
+// i must be in the wanted state, and going back must give the text before.
+func (d *Document) try(i int, edits []edit, want State) (*Document, error) {
+	src, err := applyEdits(d.src, edits)
+	if err != nil {
+		return nil, err
+	}
+	next, err := Parse(src, d.format, d.layouts)
+	if err != nil {
+		return nil, fmt.Errorf("internal error: the edit does not parse (%v); left alone", err)
+	}
+	if len(next.entries) != len(d.entries) || next.entries[i].name != d.entries[i].name {
+		return nil, fmt.Errorf("internal error: the edit changed the entry; left alone")
+	}
+	ne := next.entries[i]
+	if want == NotWrapped {
+		if ne.state == Wrapped {
+			return nil, fmt.Errorf("still wrapped after unwrapping; edit it by hand")
+		}
+		return next, nil
+	}
+	if ne.state != Wrapped {
+		return nil, fmt.Errorf("internal error: not wrapped after wrapping; left alone")
+	}
+	back, err := ne.unwrapEdits()
+	if err == nil {
+		var undone []byte
+		if undone, err = applyEdits(src, back); err == nil && !bytes.Equal(undone, d.src) {
+			err = fmt.Errorf("unwrapping would not give the original back")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot be wrapped reversibly in this layout (edit it by hand): %v", err)
+	}
+	return next, nil
+}

@@ -1,0 +1,123 @@
+package wrap
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestStates(t *testing.T) {
+	for _, c := range []struct {
+		entry  string
+		state  State
+		reason string
+	}{
+		{`{"command": "npx", "args": ["x"]}`, NotWrapped, ""},
+		{`{"command": "/usr/local/bin/sbshim", "args": ["--", "x"]}`, Wrapped, ""},
+		{`{"command": "sbshim"}`, Wrapped, ""},
+		{`{"command": "C:\\bin\\sbshim.exe"}`, Wrapped, ""},
+		{`{"command": "/usr/bin/docker", "args": ["run"]}`, Docker, "runs docker"},
+		{`{"command": "podman"}`, Docker, "runs podman"},
+		{`{"url": "https://x"}`, Remote, "has url"},
+		{`{"serverUrl": "https://x"}`, Remote, "has serverUrl"},
+		{`{"httpUrl": "https://x"}`, Remote, "has httpUrl"},
+		{`{"type": "streamable-http", "command": "x"}`, Remote, "type streamable-http"},
+		{`{"type": "SSE"}`, Remote, "type SSE"},
+		{`{"type": "stdio", "command": "x"}`, NotWrapped, ""},
+		{`{"args": ["x"]}`, Invalid, "no command"},
+		{`{"command": 1}`, Invalid, "command is not a string"},
+		{`{"command": "x", "args": "y"}`, Invalid, "args is not an array"},
+		{`{"command": ""}`, Invalid, "empty command"},
+		{`"npx"`, Invalid, "not an object"},
+	} {
+		doc, err := Parse([]byte(`{"mcpServers": {"s": `+c.entry+`}}`), JSON, []Layout{LayoutMCPServers})
+		if err != nil {
+			t.Fatalf("%s: %v", c.entry, err)
+		}
+		s := doc.Servers()[0]
+		if s.State != c.state || !strings.Contains(s.Reason, c.reason) {
+			t.Errorf("%s: %s (%s), want %s (%s)", c.entry, s.State, s.Reason, c.state, c.reason)
+		}
+	}
+}
+
+func TestUnwrapForms(t *testing.T) {
+	for _, c := range []struct {
+		name, in, want, note string
+	}{
+		{"wrap's form", `{"command": "/x/sbshim", "args": ["--name", "s", "--profile", "p", "--", "npx", "-y"]}`,
+			`{"command": "npx", "args": ["-y"]}`, ""},
+		{"other flags", `{"command": "/x/sbshim", "args": ["--net", "host", "--", "npx"]}`,
+			`{"command": "npx", "args": []}`, ""},
+		{"drop-in form", `{"command": "sbshim", "args": ["npx", "-y", "pkg"]}`,
+			`{"command": "npx", "args": ["-y", "pkg"]}`, ""},
+		{"escapes kept", `{"command": "sbshim", "args": ["--", "C:\\\\bin\\u002fsrv"]}`,
+			`{"command": "C:\\\\bin\\u002fsrv", "args": []}`, ""},
+		{"flags without --", `{"command": "sbshim", "args": ["--name", "s", "npx"]}`, "", `no "--" in args`},
+		{"nothing after --", `{"command": "sbshim", "args": ["--name", "s", "--"]}`, "", `no command after "--"`},
+		{"no args", `{"command": "sbshim"}`, "", "no args"},
+		{"number before --", `{"command": "sbshim", "args": [1, "--", "x"]}`, "", "not all strings"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc, err := Parse([]byte(`{"mcpServers": {"s": `+c.in+`}}`), JSON, []Layout{LayoutMCPServers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, res, err := doc.Unwrap(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.note != "" {
+				if res[0].Changed || !strings.Contains(res[0].Note, c.note) {
+					t.Fatalf("result %+v, want it left alone with %q", res[0], c.note)
+				}
+				return
+			}
+			if want := `{"mcpServers": {"s": ` + c.want + `}}`; string(out) != want {
+				t.Fatalf("got  %s\nwant %s", out, want)
+			}
+		})
+	}
+}
+
+// An added args member and an empty args array that was there stay
+// distinguishable, in every layout, so unwrap restores each exactly.
+func TestWrapEmptyAndMissingArgs(t *testing.T) {
+	for _, src := range []string{
+		`{"mcpServers":{"a":{"command":"x","args":[]},"b":{"command":"x"}}}`,
+		`{"mcpServers":{"a":{"command":"x","args":[ ]},"b":{"command":"x","args":[ "--name","b","--","y" ]}}}`,
+		"{\n  \"mcpServers\": {\n    \"a\": {\n      \"command\": \"x\",\n      \"args\": [\n      ]\n    },\n    \"b\": {\n      \"command\": \"x\"\n    }\n  }\n}",
+		"{\"mcpServers\": {\"a\": {\"command\": \"x\", // c\n \"args\": [/* c */]}}}",
+	} {
+		roundTrip(t, []byte(src), JSON, AllLayouts)
+		doc, _ := Parse([]byte(src), JSON, AllLayouts)
+		_, res, _ := doc.Wrap(WrapOptions{Executable: "/sb/sbshim"})
+		for _, r := range res {
+			if !r.Changed && r.State == NotWrapped {
+				t.Errorf("%s: %s left alone: %s", src, r.Name, r.Note)
+			}
+		}
+	}
+	for _, src := range []string{
+		"[mcp_servers.a]\ncommand = \"x\"\nargs = []\n[mcp_servers.b]\ncommand = \"x\"\n",
+		"[mcp_servers]\na = { command = \"x\", args = [] }\nb = { command = \"x\" }\n",
+		"[mcp_servers.a]\r\n  command = \"x\" # c\r\n",
+		"[mcp_servers.a]\ncommand = \"x\"",
+	} {
+		roundTrip(t, []byte(src), TOML, nil)
+	}
+}
+
+func TestQuote(t *testing.T) {
+	j := &entry{style: styleJSON}
+	if got := j.quote("a<b>&\"\\\x01"); got != `"a<b>&\"\\\u0001"` {
+		t.Errorf("JSON quote: %s", got)
+	}
+	tm := &entry{style: styleTOMLTable}
+	if got := tm.quote("a\x7fb\tc"); got != `"a\u007fb\tc"` {
+		t.Errorf("TOML quote: %s", got)
+	}
+	tables, err := parseTOML([]byte("k = " + tm.quote("é\x7f\"\\\n") + "\n"))
+	if err != nil || tables[0].body.members[0].value.str != "é\x7f\"\\\n" {
+		t.Errorf("TOML quote does not read back: %v", err)
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !linux && !darwin
+
+package wrap
+
+import "os"
+
+func isTerminal(*os.File) bool { return false }
