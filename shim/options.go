@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/mcp"
 )
 
 // Options is what the command line asks of one session.
@@ -26,6 +28,42 @@ type Options struct {
 	Strict bool
 	// Flags are the policy settings given as flags.
 	Flags FlagLayer
+
+	// AuditLog is the audit log file; DefaultDir/<name>.jsonl when empty,
+	// none when "-".
+	AuditLog string
+	// TermGrace is how long an MCP server has to exit after its stdin was
+	// closed before it gets SIGTERM; KillGrace how long after SIGTERM
+	// before SIGKILL. Zero selects the defaults.
+	TermGrace, KillGrace time.Duration
+	// MaxLine is the parse cap for one message; longer lines are relayed
+	// unparsed. Zero selects mcp.DefaultMaxLine.
+	MaxLine int
+}
+
+func (o Options) termGrace() time.Duration { return orDefault(o.TermGrace, DefaultTermGrace) }
+func (o Options) killGrace() time.Duration { return orDefault(o.KillGrace, DefaultKillGrace) }
+
+func (o Options) maxLine() int {
+	if o.MaxLine > 0 {
+		return o.MaxLine
+	}
+	return mcp.DefaultMaxLine
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// serverName is --name, or the name derived from the command.
+func (o Options) serverName() string {
+	if o.Name != "" {
+		return o.Name
+	}
+	return ServerName(o.Argv)
 }
 
 // FlagLayer holds the policy settings that flags add on top of every
@@ -202,11 +240,7 @@ func ConfigDir(home string) string {
 
 // Policy loads the effective policy of a session.
 func (o Options) Policy() (*isolation.Policy, error) {
-	name := o.Name
-	if name == "" {
-		name = ServerName(o.Argv)
-	}
-	vars, err := o.vars(name)
+	vars, err := o.vars(o.serverName())
 	if err != nil {
 		return nil, err
 	}

@@ -4,14 +4,31 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/mcp"
+	"github.com/sbshim/sbshim/shim/audit"
+	"golang.org/x/term"
 )
+
+// stderrHold is how long sbshim's own stderr lines wait for the program to
+// finish a line it started before they go out on a line of their own.
+const stderrHold = time.Second
 
 // Run runs one session and returns the exit status sbshim should end with:
 // the command's own, 128+N for a signal, or 125/126/127 for sbshim's errors
 // (DESIGN.md, "Exit status"). stderr receives sbshim's own lines.
+//
+// When stdout is not a terminal — an MCP client's pipes — the command's
+// stdio is relayed through sbshim, which follows the MCP messages and keeps
+// the audit log; on a terminal the command gets the terminal itself.
 func Run(o Options, stderr io.Writer) int {
+	return run(o, streams{stdin: os.Stdin, stdout: os.Stdout, stderr: stderr})
+}
+
+func run(o Options, st streams) int {
+	stderr := st.stderr
 	pol, err := o.Policy()
 	if err != nil {
 		fmt.Fprintf(stderr, "sbshim: %v\n", err)
@@ -25,25 +42,75 @@ func Run(o Options, stderr io.Writer) int {
 	if pol.Network.Mode == isolation.NetHost {
 		fmt.Fprintln(stderr, "sbshim: warning: network mode \"host\": the command shares this machine's network, unfiltered")
 	}
+	s := &Session{
+		opts:    o,
+		pol:     pol,
+		server:  o.serverName(),
+		id:      audit.NewSessionID(),
+		start:   time.Now(),
+		out:     newLineMux(st.stdout, 0),
+		errw:    newLineMux(stderr, stderrHold),
+		tracker: mcp.NewTracker(mcp.TrackerOptions{ArgumentsLimit: argumentsLimit + 1}),
+		proto:   mcp.NewProtocol(),
+
+		mcpStarted: make(chan struct{}),
+	}
+	s.rep = newReporter(s)
+	if err := s.openAudit(); err != nil {
+		if o.Strict {
+			fmt.Fprintf(stderr, "sbshim: %v (--strict)\n", err)
+			return isolation.ExitSetup
+		}
+		s.warn(err.Error())
+	}
+	if term.IsTerminal(int(os.Stdout.Fd())) {
+		return s.runInherited()
+	}
+	return s.run(st)
+}
+
+// openAudit opens the session's audit log.
+func (s *Session) openAudit() error {
+	path := s.opts.AuditLog
+	switch path {
+	case "-":
+		return nil
+	case "":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+		path = audit.PathFor(audit.DefaultDir(os.Getenv, home), s.server)
+	}
+	w, err := audit.Open(path, s.server, s.id)
+	if err != nil {
+		return fmt.Errorf("audit log: %w (the session runs without one)", err)
+	}
+	s.audit = w
+	return nil
+}
+
+// runInherited runs the command on sbshim's own stdio (a terminal):
+// nothing is relayed, blocked attempts are still reported.
+func (s *Session) runInherited() int {
 	proc, err := isolation.Start(isolation.Config{
-		Policy: pol,
-		Argv:   o.Argv,
-		Strict: o.Strict,
+		Policy: s.pol,
+		Argv:   s.opts.Argv,
+		Strict: s.opts.Strict,
 		Stdin:  os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Warn: func(msg string) { fmt.Fprintf(stderr, "sbshim: warning: %s\n", msg) },
-		Report: func(ev isolation.Event) {
-			if pol.Report.Stderr {
-				fmt.Fprintf(stderr, "sbshim: blocked %s %s %s (pid %d %s, %s)\n", ev.Kind, ev.Op, ev.Target, ev.PID, ev.Exe, ev.Rule)
-			}
-		},
+		Warn:   s.warn,
+		Report: s.rep.event,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "sbshim: %v\n", err)
+		s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
+		s.rep.close()
 		return isolation.ExitCode(err)
 	}
+	s.sessionStart(proc.Layers())
 	code, err := proc.Wait()
 	if err != nil {
-		fmt.Fprintf(stderr, "sbshim: %v\n", err)
+		s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
 	}
+	s.finish(code)
 	return code
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/sbshim/sbshim/mcp"
 	"github.com/sbshim/sbshim/shim"
 )
 
@@ -35,6 +36,10 @@ func runFlags(fs *flag.FlagSet, o *shim.Options) {
 	fs.Var(listFlag{&o.Flags.UnixSockets}, "allow-unix-socket", "allow connecting to the unix socket at `PATH` (repeatable)")
 	fs.Var(listFlag{&o.Flags.EnvPass}, "env-pass", "pass environment variable `NAME` (repeatable; beats the deny patterns)")
 	fs.Var(listFlag{&o.Flags.EnvSet}, "env-set", "set `NAME=VALUE` in the command's environment (repeatable)")
+	fs.StringVar(&o.AuditLog, "audit-log", "", "append the audit log to `FILE` (\"-\": none; default $XDG_STATE_HOME/sbshim/audit/NAME.jsonl)")
+	fs.DurationVar(&o.TermGrace, "term-grace", shim.DefaultTermGrace, "after the client closes stdin, how long an MCP server may take to exit before SIGTERM")
+	fs.DurationVar(&o.KillGrace, "kill-grace", shim.DefaultKillGrace, "after SIGTERM, how long before SIGKILL")
+	fs.IntVar(&o.MaxLine, "max-line", mcp.DefaultMaxLine, "parse cap in `BYTES`: longer messages are relayed without being parsed")
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {

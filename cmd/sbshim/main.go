@@ -28,7 +28,10 @@ func subcommands() map[string]func(args []string, stdout, stderr io.Writer) int 
 	return map[string]func([]string, io.Writer, io.Writer) int{
 		"run":     cmdRun,
 		"policy":  cmdPolicy,
+		"audit":   cmdAudit,
 		"doctor":  cmdDoctor,
+		"wrap":    cmdWrap,
+		"unwrap":  cmdUnwrap,
 		"version": cmdVersion,
 		"help":    cmdHelp,
 	}
@@ -62,6 +65,10 @@ Usage:
   sbshim [run-flags] [--] COMMAND [ARGS...]   run COMMAND sandboxed (the drop-in form)
   sbshim run [run-flags] [--] COMMAND ...     the same, explicit
   sbshim policy [run-flags] [-- COMMAND ...]  print the effective, merged policy
+  sbshim audit [--server S] [--tool T] [-f]   read the per-tool audit logs (table, --json, --events)
+  sbshim wrap [--client NAME | --all] [--dry-run] [--yes] [--list]
+                                              put the MCP servers of your clients behind sbshim
+  sbshim unwrap [--client NAME | --all] ...   take them out again
   sbshim doctor                               which isolation layers this host supports
   sbshim version
 

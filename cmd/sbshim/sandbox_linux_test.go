@@ -39,7 +39,10 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	for name, pkg := range map[string]string{"sbshim": ".", "attempt": "../../testdata/attempt"} {
+	for name, pkg := range map[string]string{
+		"sbshim": ".", "attempt": "../../testdata/attempt",
+		"probe": "../../testdata/probe", "echo": "../../testdata/echo",
+	} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -108,7 +111,7 @@ func (b *box) command(flags []string, argv ...string) *exec.Cmd {
 	cmd.Env = append(filteredEnviron(), "HOME="+b.home,
 		"XDG_CONFIG_HOME="+filepath.Join(b.home, ".config"),
 		"XDG_CACHE_HOME="+filepath.Join(b.home, ".cache"),
-		"XDG_STATE_HOME="+filepath.Join(b.home, ".local/state"))
+		"XDG_STATE_HOME="+filepath.Join(b.root, "state"))
 	cmd.Env = append(cmd.Env, b.env...)
 	return cmd
 }

@@ -1,0 +1,329 @@
+package shim
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/mcp"
+	"github.com/sbshim/sbshim/shim/audit"
+)
+
+// Reporting limits.
+const (
+	eventQueue     = 4096            // events waiting for the reporters
+	repeatInterval = 2 * time.Second // how often collapsed repeats are reported
+	notesPerCall   = 5               // distinct attempts named in one annotation
+)
+
+// reporter joins Events to the tool calls in flight and reports them on
+// every channel: stderr, the audit log, in-band MCP log notifications, and
+// the annotation of the call's result.
+//
+// Attribution happens synchronously in event, before the sandbox layer lets
+// the blocked syscall return, so a call's result — which the server can
+// only write after that — always sees its own blocks. Everything slower
+// runs on the reporter's goroutine.
+type reporter struct {
+	s *Session
+
+	mu      sync.Mutex
+	calls   map[uint64]*callBlocks // by Call.Seq, calls in flight that saw blocks
+	total   int
+	dropped int
+	closed  bool
+
+	queue chan routed
+	done  chan struct{}
+	seen  map[string]*repeat // by collapse key; reporter goroutine only
+}
+
+// callBlocks counts what was blocked during one call.
+type callBlocks struct {
+	n     int
+	notes []string
+}
+
+// routed is an Event with the calls it was attributed to.
+type routed struct {
+	ev    isolation.Event
+	calls []mcp.Call
+}
+
+// repeat counts identical attempts, reported once and then as a total.
+type repeat struct {
+	r        routed
+	count    int
+	reported int
+}
+
+func newReporter(s *Session) *reporter {
+	r := &reporter{
+		s:     s,
+		calls: make(map[uint64]*callBlocks),
+		queue: make(chan routed, eventQueue),
+		done:  make(chan struct{}),
+		seen:  make(map[string]*repeat),
+	}
+	go r.loop()
+	return r
+}
+
+// event receives a blocked attempt from a sandbox layer. It may be called
+// from several goroutines; it does not block.
+func (r *reporter) event(ev isolation.Event) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	calls := r.s.tracker.ToolCalls(nil, ev.Time, ev.Time)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.total++
+	for _, c := range calls {
+		if c.Outcome != mcp.OutcomeInFlight {
+			continue
+		}
+		cb := r.calls[c.Seq]
+		if cb == nil {
+			cb = &callBlocks{}
+			r.calls[c.Seq] = cb
+		}
+		cb.n++
+		note := describe(ev, nil)
+		if len(cb.notes) < notesPerCall && !contains(cb.notes, note) {
+			cb.notes = append(cb.notes, note)
+		}
+	}
+	select {
+	case r.queue <- routed{ev: ev, calls: calls}:
+	default:
+		r.dropped++
+	}
+}
+
+// callEnded returns how many attempts were blocked during c and the text
+// its result is annotated with ("" if none).
+func (r *reporter) callEnded(c mcp.Call) (int, string) {
+	r.mu.Lock()
+	cb := r.calls[c.Seq]
+	delete(r.calls, c.Seq)
+	r.mu.Unlock()
+	if cb == nil {
+		return 0, ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "sbshim blocked %d attempt%s during this call:", cb.n, plural(cb.n))
+	for _, n := range cb.notes {
+		b.WriteString("\n- ")
+		b.WriteString(n)
+	}
+	if extra := cb.n - len(cb.notes); extra > 0 && len(cb.notes) == notesPerCall {
+		b.WriteString("\n- … and more (sbshim audit --events)")
+	}
+	return cb.n, b.String()
+}
+
+// close stops the reporter after reporting the repeats still pending, and
+// returns the session's number of blocked attempts.
+func (r *reporter) close() int {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return r.total
+	}
+	r.closed = true
+	close(r.queue)
+	r.mu.Unlock()
+	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dropped > 0 {
+		r.s.warn(fmt.Sprintf("%d blocked attempts came too fast to report one by one", r.dropped))
+	}
+	return r.total
+}
+
+func (r *reporter) loop() {
+	defer close(r.done)
+	tick := time.NewTicker(repeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case ev, ok := <-r.queue:
+			if !ok {
+				r.flushRepeats()
+				return
+			}
+			r.report(ev)
+		case <-tick.C:
+			r.flushRepeats()
+		}
+	}
+}
+
+// report sends the first of a kind of attempt everywhere; repeats are
+// counted and reported as totals by flushRepeats.
+func (r *reporter) report(x routed) {
+	key := collapseKey(x)
+	if rp, ok := r.seen[key]; ok {
+		rp.count++
+		return
+	}
+	r.seen[key] = &repeat{r: x, count: 1, reported: 1}
+	pol := r.s.pol.Report
+	if pol.Stderr {
+		r.s.errw.message([]byte("sbshim: " + describeRouted(x) + "\n"))
+	}
+	r.s.record(blockedRecord(x, 0))
+	if pol.Notify {
+		r.notify(x)
+	}
+}
+
+func (r *reporter) flushRepeats() {
+	for _, rp := range r.seen {
+		n := rp.count - rp.reported
+		if n <= 0 {
+			continue
+		}
+		rp.reported = rp.count
+		if r.s.pol.Report.Stderr {
+			r.s.errw.message(fmt.Appendf(nil, "sbshim: %s (×%d)\n", describeRouted(rp.r), rp.count))
+		}
+		r.s.record(blockedRecord(rp.r, n))
+	}
+}
+
+// notify injects a log notification where the protocol era allows one.
+func (r *reporter) notify(x routed) {
+	const level = mcp.LoggingLevel("warning")
+	reqs := []mcp.Envelope{{}}
+	if len(x.calls) > 0 {
+		reqs = reqs[:0]
+		for _, c := range x.calls {
+			reqs = append(reqs, c.Envelope())
+		}
+	}
+	for _, req := range reqs {
+		if !r.s.proto.CanNotify(level, req) {
+			continue
+		}
+		line, err := mcp.LogNotification(level, struct {
+			Message string          `json:"message"`
+			Tool    audit.Tools     `json:"tool"`
+			Blocked isolation.Event `json:"blocked"`
+		}{"sbshim: " + describeRouted(x), toolNames(x.calls), x.ev})
+		if err == nil {
+			r.s.out.message(line)
+		}
+		return
+	}
+}
+
+func blockedRecord(x routed, count int) audit.Record {
+	ev := x.ev
+	rec := audit.Record{
+		TS: ev.Time, Type: "blocked",
+		Kind: ev.Kind, Op: ev.Op, Target: ev.Target, PID: ev.PID, Exe: ev.Exe,
+		Rule: ev.Rule, Layer: ev.Layer, Errno: ev.Errno,
+		Tool: toolNames(x.calls), Count: count,
+	}
+	if count > 0 {
+		rec.TS = time.Time{} // a total, reported now
+	}
+	ids := make([]string, 0, len(x.calls))
+	for _, c := range x.calls {
+		ids = append(ids, requestID(c.ID))
+	}
+	rec.RequestID = strings.Join(ids, ",")
+	return rec
+}
+
+func toolNames(calls []mcp.Call) audit.Tools {
+	if len(calls) == 0 {
+		return audit.Tools{"-"}
+	}
+	t := make(audit.Tools, 0, len(calls))
+	for _, c := range calls {
+		t = append(t, c.Tool)
+	}
+	return t
+}
+
+func collapseKey(x routed) string {
+	ev := x.ev
+	return strings.Join(append([]string{ev.Kind, ev.Op, ev.Target, ev.Rule, ev.Exe}, toolNames(x.calls)...), "\x00")
+}
+
+// describe is one attempt in a few words: "read /home/me/.ssh/id_rsa
+// (filesystem.denyRead ~/.ssh)"; with tools set (the stderr form) it also
+// says in which tool call and by which process.
+func describe(ev isolation.Event, tools audit.Tools) string {
+	what := ev.Op + " " + ev.Target
+	if ev.Kind == "syscall" {
+		what = "syscall " + ev.Op
+	}
+	if len(tools) > 0 && tools[0] != "-" {
+		what += " in tool " + strings.Join(tools, ", ")
+	}
+	var why []string
+	if tools != nil && ev.PID > 0 {
+		why = append(why, fmt.Sprintf("pid %d %s", ev.PID, filepath.Base(ev.Exe)))
+	}
+	if ev.Rule != "" {
+		why = append(why, ev.Rule)
+	}
+	if len(why) == 0 {
+		return what
+	}
+	return what + " (" + strings.Join(why, ", ") + ")"
+}
+
+// describeRouted is the stderr form: "blocked read /x in tool t (pid 7
+// node, rule)".
+func describeRouted(x routed) string {
+	return "blocked " + describe(x.ev, toolNames(x.calls))
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// auditArguments is what the audit log keeps of a call's arguments: the raw
+// JSON when it is whole, else the truncated text as a JSON string.
+func auditArguments(raw []byte) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
+	if len(raw) <= argumentsLimit && json.Valid(raw) {
+		return json.RawMessage(raw)
+	}
+	if len(raw) > argumentsLimit {
+		raw = raw[:argumentsLimit]
+	}
+	b, _ := json.Marshal(string(raw) + "…")
+	return b
+}
+
+func jsonUnmarshalString(raw string, v *string) error {
+	return json.Unmarshal([]byte(raw), v)
+}
