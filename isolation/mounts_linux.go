@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,14 +78,24 @@ func outermostFirst(paths []string) []string {
 }
 
 func sortByDepth(paths []string) {
-	depth := func(p string) int { return strings.Count(p, "/") }
-	// Insertion sort: the lists are short and stability keeps the
-	// policy's order among equals.
-	for i := 1; i < len(paths); i++ {
-		for j := i; j > 0 && (depth(paths[j]) < depth(paths[j-1]) ||
-			depth(paths[j]) == depth(paths[j-1]) && paths[j] < paths[j-1]); j-- {
-			paths[j], paths[j-1] = paths[j-1], paths[j]
+	// Stable, so the policy's order among equals is kept; the depth is
+	// counted once per path, not per comparison.
+	type entry struct {
+		depth int
+		path  string
+	}
+	es := make([]entry, len(paths))
+	for i, p := range paths {
+		es[i] = entry{strings.Count(p, "/"), p}
+	}
+	slices.SortStableFunc(es, func(a, b entry) int {
+		if a.depth != b.depth {
+			return a.depth - b.depth
 		}
+		return strings.Compare(a.path, b.path)
+	})
+	for i, e := range es {
+		paths[i] = e.path
 	}
 }
 
@@ -105,7 +116,9 @@ func isUnder(p, base string) bool {
 	if base == "/" {
 		return strings.HasPrefix(p, "/")
 	}
-	return p == base || strings.HasPrefix(p, base+"/")
+	// No base+"/": this runs for every pair of masked and protected paths
+	// at start, and the concatenation was most of the planning's cost.
+	return strings.HasPrefix(p, base) && (len(p) == len(base) || p[len(base)] == '/')
 }
 
 func underAny(p string, bases []string) bool {
