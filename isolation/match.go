@@ -25,7 +25,12 @@ func cleanAbs(path string) (string, bool) {
 // findWithin returns the first entry of list that path is within.
 func findWithin(path string, list []string) (string, bool) {
 	for _, e := range list {
-		if within(path, filepath.Clean(e)) {
+		// Load leaves every entry clean; Clean is for hand-made policies
+		// and is the observer's hot path, so it only runs when needed.
+		if !isClean(e) {
+			e = filepath.Clean(e)
+		}
+		if within(path, e) {
 			return e, true
 		}
 	}
@@ -150,4 +155,28 @@ func (p *Policy) UnixSocketAllowed(path string) (rule string, ok bool) {
 		return p.ruleFor("network.allowUnixSockets", e), true
 	}
 	return "network.allowUnixSockets (not listed)", false
+}
+
+// isClean says whether filepath.Clean would leave the absolute path p as
+// it is: no empty, "." or ".." components and no trailing slash.
+func isClean(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if len(p) < 2 || p[0] != '/' || p[len(p)-1] == '/' {
+		return false
+	}
+	for i := 0; i < len(p); {
+		j := strings.IndexByte(p[i+1:], '/')
+		end := len(p)
+		if j >= 0 {
+			end = i + 1 + j
+		}
+		switch p[i+1 : end] {
+		case "", ".", "..":
+			return false
+		}
+		i = end
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -233,4 +234,25 @@ func TestEnviron(t *testing.T) {
 	if got := q.Environ([]string{"A1=x", "A=y"}); !slices.Equal(got, []string{"A=y", "A1=x"}) {
 		t.Errorf("order %v", got)
 	}
+}
+
+func TestIsClean(t *testing.T) {
+	for _, p := range []string{"/", "/a", "/a/b", "/a/", "//a", "/a//b", "/./a", "/a/.", "/a/..", "/..", "/a/.b", "/a/b..", "/...", "a", "", "/a/b/c/d.e"} {
+		want := strings.HasPrefix(p, "/") && filepath.Clean(p) == p
+		if got := isClean(p); got != want {
+			t.Errorf("isClean(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+func FuzzIsClean(f *testing.F) {
+	for _, p := range []string{"/", "/a/b", "/a/../b", "//", "/a/./"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		want := strings.HasPrefix(p, "/") && filepath.Clean(p) == p
+		if got := isClean(p); got != want {
+			t.Fatalf("isClean(%q) = %v, want %v", p, got, want)
+		}
+	})
 }

@@ -39,7 +39,45 @@ func (c *call) resolve(dirfd int32, p string, follow bool) (string, error) {
 	if err != nil {
 		return path.Clean(full), nil
 	}
-	defer unix.Close(root)
+	if canon, ok := kernelResolve(root, full, follow); ok {
+		return canon, nil
+	}
+	return walkResolve(root, full, follow), nil
+}
+
+// kernelResolve lets the kernel resolve a path that exists: open it with
+// O_PATH inside the sandbox's root and read back the name of what was
+// opened. The name is the path seen from the sandbox's root (its mount
+// tree is not reachable from sbshim's, so the kernel names it from there).
+// ok is false when the path does not resolve (it does not exist, or a
+// mask hides it), or the name cannot be trusted.
+func kernelResolve(root int, full string, follow bool) (string, bool) {
+	flags := unix.O_PATH | unix.O_CLOEXEC
+	if !follow {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := unix.Openat2(root, full, &unix.OpenHow{Flags: uint64(flags),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return "", false
+	}
+	defer unix.Close(fd)
+	var buf [unix.PathMax]byte
+	n, err := unix.Readlink(fdPath(fd), buf[:])
+	if err != nil || n == 0 || n == len(buf) || buf[0] != '/' {
+		return "", false
+	}
+	name := string(buf[:n])
+	if strings.HasSuffix(name, " (deleted)") {
+		return "", false
+	}
+	return name, true
+}
+
+// walkResolve resolves full one component at a time, for paths the kernel
+// cannot open: components that exist are looked up (symlinks followed),
+// the rest is taken as written.
+func walkResolve(root int, full string, follow bool) string {
 	var done []string // resolved components
 	todo := splitPath(full)
 	cur := -1 // fd of the directory holding the next component; -1: none
@@ -98,7 +136,7 @@ func (c *call) resolve(dirfd int32, p string, follow bool) (string, error) {
 			cur = fd
 		}
 	}
-	return "/" + strings.Join(done, "/"), nil
+	return "/" + strings.Join(done, "/")
 }
 
 func splitPath(p string) []string {
@@ -146,7 +184,6 @@ func (c *call) writeErrno(p string) syscall.Errno {
 	if err != nil {
 		return unix.EACCES
 	}
-	defer unix.Close(root)
 	for dir := p; ; dir = path.Dir(dir) {
 		fd, err := unix.Openat2(root, dir, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
 		if err == nil {
@@ -309,7 +346,6 @@ func (c *call) boundHere(p string) bool {
 	if err != nil {
 		return false
 	}
-	defer unix.Close(root)
 	fd, err := unix.Openat2(root, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
 	if err != nil {
 		return false

@@ -34,3 +34,7 @@ func (c *call) legacy(nr uintptr) (int64, syscall.Errno) {
 	}
 	return 0, unix.ENOSYS
 }
+
+// isLegacyOpen says whether nr is an open the supervisor may perform
+// itself (see mayBlock).
+func isLegacyOpen(nr uintptr) bool { return nr == unix.SYS_OPEN || nr == unix.SYS_CREAT }

@@ -10,3 +10,6 @@ import (
 
 // legacy: arm64 has only the *at forms.
 func (c *call) legacy(uintptr) (int64, syscall.Errno) { return 0, unix.ENOSYS }
+
+// isLegacyOpen: arm64 has no legacy open calls.
+func isLegacyOpen(uintptr) bool { return false }

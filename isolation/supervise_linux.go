@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,12 @@ const (
 	ioctlNotifSend    = 0xc0182101 // SECCOMP_IOCTL_NOTIF_SEND
 	ioctlNotifIDValid = 0x40082102 // SECCOMP_IOCTL_NOTIF_ID_VALID
 	ioctlNotifAddfd   = 0x40182103 // SECCOMP_IOCTL_NOTIF_ADDFD
+	ioctlNotifSetFlag = 0x40082104 // SECCOMP_IOCTL_NOTIF_SET_FLAGS (Linux 6.6)
+
+	// notifSyncWakeUp is SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: the waiting
+	// side is woken on the CPU of the side that woke it, which then
+	// sleeps, instead of on another CPU through the scheduler.
+	notifSyncWakeUp = 1
 	addfdFlagSend     = 2          // SECCOMP_ADDFD_FLAG_SEND
 )
 
@@ -80,16 +87,28 @@ type supervisor struct {
 
 	mu    sync.Mutex
 	bound map[[2]uint64]bool // (dev, ino) of unix sockets this sandbox bound
+	root  int                // O_PATH fd of the sandbox's root, -1 until needed
 }
 
 func newSupervisor(listener int, rules superviseRules, mode NetworkMode, report func(Event)) *supervisor {
-	return &supervisor{fd: listener, rules: rules, mode: mode, report: report, bound: map[[2]uint64]bool{}}
+	return &supervisor{fd: listener, rules: rules, mode: mode, report: report, bound: map[[2]uint64]bool{}, root: -1}
 }
 
 // Run answers calls until the sandbox is gone or ctx is done; it closes the
 // listener.
 func (s *supervisor) Run(ctx context.Context) error {
+	// One thread waits and answers: no hand-off between threads per call.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	defer unix.Close(s.fd)
+	defer func() {
+		if s.root >= 0 {
+			unix.Close(s.root)
+		}
+	}()
+	// Each notification is a strict ping-pong: the caller sleeps until it
+	// is answered. Older kernels refuse the flag; it only saves time.
+	_, _, _ = syscall.Syscall(unix.SYS_IOCTL, uintptr(s.fd), ioctlNotifSetFlag, notifSyncWakeUp)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for ctx.Err() == nil {
@@ -111,6 +130,12 @@ func (s *supervisor) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("supervisor: receive: %w", err)
 		}
+		if !mayBlock(&req) {
+			// Most calls are answered from here, without a goroutine
+			// hand-off: a file-heavy program sends thousands of them.
+			s.handle(&req)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -118,6 +143,20 @@ func (s *supervisor) Run(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// mayBlock says whether answering req may wait on something outside the
+// sandbox: a connect the supervisor makes itself, or an open it performs
+// (a FIFO opened for writing waits for a reader). Those get their own
+// goroutine, so that one cannot hold up the calls of other processes.
+func mayBlock(req *seccompNotif) bool {
+	switch uintptr(req.Data.Nr) {
+	case unix.SYS_CONNECT, unix.SYS_BIND, unix.SYS_OPENAT2:
+		return true
+	case unix.SYS_OPENAT:
+		return req.Data.Args[2]&unix.O_CREAT != 0
+	}
+	return isLegacyOpen(uintptr(req.Data.Nr))
 }
 
 func ioctlPtr(fd int, req uintptr, p unsafe.Pointer) error {
@@ -169,6 +208,20 @@ func (c *call) valid() bool {
 }
 
 func (c *call) read(addr uint64, n int) ([]byte, error) {
+	// process_vm_readv: one system call, no /proc file to open and close.
+	// It stops at the first unmapped page, as the file read does.
+	buf := make([]byte, n)
+	local := []unix.Iovec{{Base: &buf[0]}}
+	local[0].SetLen(n)
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: n}}
+	if got, err := unix.ProcessVMReadv(c.pid, local, remote, 0); err == nil {
+		if got == 0 {
+			return nil, unix.EFAULT
+		}
+		return buf[:got], nil
+	} else if err == unix.EFAULT {
+		return nil, unix.EFAULT
+	}
 	if c.mem == nil {
 		f, err := os.Open("/proc/" + strconv.Itoa(c.pid) + "/mem")
 		if err != nil {
@@ -176,7 +229,6 @@ func (c *call) read(addr uint64, n int) ([]byte, error) {
 		}
 		c.mem = f
 	}
-	buf := make([]byte, n)
 	got, err := c.mem.ReadAt(buf, int64(addr))
 	if got == 0 && err != nil {
 		return nil, unix.EFAULT
@@ -191,7 +243,11 @@ func (c *call) str(addr uint64) (string, error) {
 	}
 	var out []byte
 	for len(out) < unix.PathMax {
-		chunk, err := c.read(addr+uint64(len(out)), 256)
+		at := addr + uint64(len(out))
+		// Never across a page boundary: the next page may be unmapped
+		// while the string ends before it.
+		n := min(256, int(4096-at%4096))
+		chunk, err := c.read(at, n)
 		if err != nil {
 			return "", err
 		}
@@ -300,8 +356,27 @@ func (e entry) close() { unix.Close(e.dir) }
 func (e entry) at() string { return fdPath(e.dir) + "/" + e.name }
 
 // openRoot opens the sandbox's root directory.
+// The fd belongs to the supervisor: callers must not close it. Every
+// process of the sandbox has the same root (chroot, pivot_root and new
+// mount namespaces are out of their reach), so it is opened once, from
+// the first caller's /proc entry, and checked to be still that caller's.
 func (c *call) openRoot() (int, error) {
-	return unix.Open("/proc/"+strconv.Itoa(c.pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.root >= 0 {
+		return s.root, nil
+	}
+	fd, err := unix.Open("/proc/"+strconv.Itoa(c.pid)+"/root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if !c.valid() { // the pid was recycled: not the sandbox's root
+		unix.Close(fd)
+		return -1, unix.ESRCH
+	}
+	s.root = fd
+	return fd, nil
 }
 
 // parent resolves everything but the last component of p inside the
@@ -321,7 +396,6 @@ func (c *call) parent(dirfd int32, p string) (entry, error) {
 	if err != nil {
 		return entry{}, unix.EACCES
 	}
-	defer unix.Close(root)
 	fd, err := unix.Openat2(root, dirPart, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
@@ -460,7 +534,6 @@ func (c *call) openFollowing(p string, dirfd int32, flags, mode, resolve uint64)
 	if err != nil {
 		return 0, unix.EACCES
 	}
-	defer unix.Close(root)
 	fd, err := unix.Openat2(root, full, &unix.OpenHow{Flags: (flags &^ unix.O_CREAT) | unix.O_CLOEXEC, Mode: mode,
 		Resolve: resolve | unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
 	if err != nil {
@@ -730,7 +803,6 @@ func (c *call) connectUnix(sock int, p string) syscall.Errno {
 	if err != nil {
 		return unix.EACCES
 	}
-	defer unix.Close(root)
 	target, err := unix.Openat2(root, full, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
 	if err != nil {
