@@ -68,7 +68,7 @@ const (
 	// side is woken on the CPU of the side that woke it, which then
 	// sleeps, instead of on another CPU through the scheduler.
 	notifSyncWakeUp = 1
-	addfdFlagSend     = 2          // SECCOMP_ADDFD_FLAG_SEND
+	addfdFlagSend   = 2 // SECCOMP_ADDFD_FLAG_SEND
 )
 
 // supervisor answers the calls the seccomp filter sends it. It never lets
