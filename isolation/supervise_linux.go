@@ -63,12 +63,12 @@ const (
 	ioctlNotifIDValid = 0x40082102 // SECCOMP_IOCTL_NOTIF_ID_VALID
 	ioctlNotifAddfd   = 0x40182103 // SECCOMP_IOCTL_NOTIF_ADDFD
 	ioctlNotifSetFlag = 0x40082104 // SECCOMP_IOCTL_NOTIF_SET_FLAGS (Linux 6.6)
+	addfdFlagSend     = 2          // SECCOMP_ADDFD_FLAG_SEND
 
 	// notifSyncWakeUp is SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: the waiting
 	// side is woken on the CPU of the side that woke it, which then
 	// sleeps, instead of on another CPU through the scheduler.
 	notifSyncWakeUp = 1
-	addfdFlagSend   = 2 // SECCOMP_ADDFD_FLAG_SEND
 )
 
 // supervisor answers the calls the seccomp filter sends it. It never lets
