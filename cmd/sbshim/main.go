@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/sbshim/sbshim/shim"
 	"io"
 	"os"
 
@@ -56,6 +57,9 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 
 func cmdHelp(_ []string, stdout, _ io.Writer) int {
 	fmt.Fprint(stdout, usage)
+	fs := newFlagSet("run", stdout)
+	runFlags(fs, &shim.Options{})
+	fs.PrintDefaults()
 	return 0
 }
 
