@@ -5,11 +5,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/sbshim/sbshim/shim"
 	"io"
 	"os"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/shim"
 )
 
 func main() {
