@@ -55,9 +55,13 @@ func JoinHostPort(host string, port uint16) string {
 	return net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
 
-// Server is the filtering proxy. Only Rules must be set.
+// Server is the filtering proxy. Rules or Load must be set.
 type Server struct {
 	Rules *Rules
+	// Load, used when Rules is nil, builds the rules when the first
+	// client connects (discovering registries costs a few file reads, or
+	// more the first time: a session that never connects pays nothing).
+	Load func() *Rules
 	// Resolve looks up a host name; the default is net.DefaultResolver.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	// Dial connects to an address the rules allowed; the default is a
@@ -70,7 +74,21 @@ type Server struct {
 	// DialTimeout bounds name resolution and connecting; default 30s.
 	DialTimeout time.Duration
 
-	wg sync.WaitGroup
+	wg       sync.WaitGroup
+	loadOnce sync.Once
+}
+
+// rules returns Rules, loading them on first use.
+func (s *Server) rules() *Rules {
+	s.loadOnce.Do(func() {
+		if s.Rules == nil && s.Load != nil {
+			s.Rules = s.Load()
+		}
+		if s.Rules == nil {
+			s.Rules = &Rules{}
+		}
+	})
+	return s.Rules
 }
 
 // Serve accepts connections on ln until ctx is done or ln fails, and serves
@@ -147,7 +165,7 @@ func (s *Server) connect(ctx context.Context, proto, rawHost string, port uint16
 		s.refuse(proto, rawHost, port, ReasonBadHost, peer)
 		return nil, &errRefused{ReasonBadHost}
 	}
-	rule, ok := s.Rules.Check(host, addr, port)
+	rule, ok := s.rules().Check(host, addr, port)
 	if !ok {
 		s.refuse(proto, host, port, rule, peer)
 		return nil, &errRefused{rule}
@@ -173,7 +191,7 @@ func (s *Server) connect(ctx context.Context, proto, rawHost string, port uint16
 		addrs = addrs[:0]
 		var why string
 		for _, a := range got {
-			if r, ok := s.Rules.CheckAddr(host, a, port); ok {
+			if r, ok := s.rules().CheckAddr(host, a, port); ok {
 				addrs = append(addrs, a.Unmap())
 			} else if why == "" {
 				why = r
