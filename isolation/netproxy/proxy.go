@@ -125,8 +125,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // wants to go.
 const handshakeTimeout = 30 * time.Second
 
-// ServeConn serves one client connection and closes it.
+// ServeConn serves one client connection and closes it, and every
+// connection it made upstream; when ctx is done it closes them all.
 func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	defer c.Close()
 	_ = c.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	br := bufio.NewReaderSize(c, 4096)
@@ -174,6 +177,7 @@ func (s *Server) connect(ctx context.Context, proto, rawHost string, port uint16
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
+	connCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	addrs := []netip.Addr{addr}
@@ -217,6 +221,9 @@ func (s *Server) connect(ctx context.Context, proto, rawHost string, port uint16
 		ap := netip.AddrPortFrom(a, port)
 		up, err := dial(ctx, ap)
 		if err == nil {
+			// Closed with the client's connection (ServeConn's
+			// context), so that no copy outlives it.
+			context.AfterFunc(connCtx, func() { up.Close() })
 			if s.Allowed != nil {
 				s.Allowed(Connection{Time: time.Now(), Host: host, Port: port, Addr: ap, Proto: proto, Rule: rule, Peer: peer})
 			}

@@ -219,9 +219,9 @@ func (rs *Rules) Check(host string, addr netip.Addr, port uint16) (rule string, 
 // CheckAddr decides one address that an allowed host name resolved to: a
 // deny rule naming the address refuses it; a loopback, link-local, private,
 // shared or metadata address (see SpecialAddr) is refused unless an allow
-// rule names the address itself, or the host is exactly "localhost",
-// allowed by name, and the address is loopback. It returns the reason when
-// ok is false.
+// rule names the address itself (allowing "localhost" alone does not
+// reach the host's loopback; allowing 127.0.0.1 does). It returns the
+// reason when ok is false.
 func (rs *Rules) CheckAddr(host string, ip netip.Addr, port uint16) (reason string, ok bool) {
 	ip = ip.Unmap()
 	for i := range rs.Deny {
@@ -239,7 +239,7 @@ func (rs *Rules) CheckAddr(host string, ip netip.Addr, port uint16) (reason stri
 		if !r.matchPort(port) {
 			continue
 		}
-		if r.matchAddr(ip) || host == "localhost" && ip.IsLoopback() && !r.Wildcard && r.Name == "localhost" {
+		if r.matchAddr(ip) {
 			return "", true
 		}
 	}

@@ -134,7 +134,8 @@ func TestRebindingGuard(t *testing.T) {
 		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "64:ff9b::a9fe:a9fe", why: "link-local"},
 		{allow: []string{"api.example.com", "127.0.0.1"}, host: "api.example.com", ip: "127.0.0.1", ok: true},
 		{allow: []string{"api.example.com", "127.0.0.1:8080"}, host: "api.example.com", ip: "127.0.0.1", port: 9090, why: "loopback"},
-		{allow: []string{"localhost"}, host: "localhost", ip: "127.0.0.1", ok: true},
+		{allow: []string{"localhost"}, host: "localhost", ip: "127.0.0.1", why: "loopback"},
+		{allow: []string{"localhost", "127.0.0.1"}, host: "localhost", ip: "127.0.0.1", ok: true},
 		{allow: []string{"*.localhost"}, host: "a.localhost", ip: "127.0.0.1", why: "loopback"},
 		{allow: []string{"api.example.com"}, deny: []string{"93.184.215.14"}, host: "api.example.com", ip: "93.184.215.14", why: "network.deny 93.184.215.14"},
 	}
