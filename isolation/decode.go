@@ -19,7 +19,7 @@ func keysNetwork() []string {
 func keysEnv() []string    { return []string{"pass", "set", "deny"} }
 func keysLimits() []string { return []string{"tmpSizeMB", "pids", "memoryMB"} }
 func keysReport() []string { return []string{"stderr", "notify", "annotate"} }
-func keysAudit() []string  { return []string{"arguments"} }
+func keysAudit() []string  { return []string{"arguments", "connections"} }
 
 // maxLimit is the largest value a limits key accepts.
 const maxLimit = math.MaxInt32
@@ -310,8 +310,11 @@ func (d decoder) audit(key string, n *jnode) (*AuditProfile, error) {
 	f := &AuditProfile{}
 	ok, err := d.object(key, n, keysAudit(), func(k string, v *jnode) error {
 		var err error
-		if k == "arguments" {
+		switch k {
+		case "arguments":
 			f.Arguments, err = d.boolean(join(key, k), v)
+		case "connections":
+			f.Connections, err = d.boolean(join(key, k), v)
 		}
 		return err
 	})

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sbshim/sbshim/configs"
+	"github.com/sbshim/sbshim/isolation/netproxy"
 )
 
 // FuzzParseProfile checks that no input panics and that every accepted
@@ -135,6 +136,21 @@ func FuzzMatch(f *testing.F) {
 			if _, d := p.CheckCreate(rel, place); !d {
 				t.Fatalf("relative %q creatable", rel)
 			}
+		}
+	})
+}
+
+// FuzzHostRuleAgreesWithValidation: every host pattern validation accepts,
+// the proxy can parse, and the other way round.
+func FuzzHostRuleAgreesWithValidation(f *testing.F) {
+	for _, s := range []string{"example.com", "*.example.com:443", "[::1]:80", "10.0.0.1", "::1", ":1", "*.1.2.3", "A_B.c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		msg := checkHost(s)
+		_, err := netproxy.ParseRule("network.allow", s)
+		if (msg == "") != (err == nil) {
+			t.Fatalf("%q: validation says %q, the proxy's parser %v", s, msg, err)
 		}
 	})
 }

@@ -33,6 +33,8 @@ type initSpec struct {
 	NetNS     bool         `json:"netns"`
 	Pids      int          `json:"pids"`
 	MemoryMB  int          `json:"memoryMB"`
+	// ProxyPort is the proxy bridge's port on 127.0.0.1 in proxy mode.
+	ProxyPort int `json:"proxyPort,omitempty"`
 }
 
 // initStatus is the init's one report to its parent: the command started,
@@ -94,6 +96,11 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 	if spec.NetNS {
 		if err := loopbackUp(); err != nil {
 			return fail("netns", err)
+		}
+		if spec.ProxyPort > 0 {
+			if err := sendBridge(conn, spec.ProxyPort); err != nil {
+				return fail("proxy", err)
+			}
 		}
 	}
 	if err := os.Chdir(spec.Dir); err != nil {

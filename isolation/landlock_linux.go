@@ -21,6 +21,9 @@ type landlockSpec struct {
 	// ReadDeny, set only when there is no mount namespace to hide them,
 	// lists paths Landlock itself must keep unreadable.
 	ReadDeny []string `json:"readDeny,omitempty"`
+	// ConnectTCP, when set, are the only TCP ports the program may
+	// connect to (proxy mode: the bridge; enforced from ABI 4 on).
+	ConnectTCP []int `json:"connectTCP,omitempty"`
 }
 
 // landlockABI returns the Landlock ABI version of the running kernel, 0 if
@@ -52,8 +55,9 @@ func fsRights(abi int) uint64 {
 
 // applyLandlock restricts the calling thread — the one that will fork the
 // command, which inherits the restriction — with one landlock_restrict_self
-// call, as far as the kernel's ABI allows. TCP is not handled: the network
-// namespace decides that. Signals and abstract unix sockets are scoped to
+// call, as far as the kernel's ABI allows. TCP connect is handled only
+// in proxy mode (ABI ≥ 4), to the bridge's port alone; otherwise the
+// network namespace decides. Signals and abstract unix sockets are scoped to
 // the sandbox (ABI ≥ 6); pathname unix sockets outside the listed trees are
 // refused (ABI ≥ 9). The caller must have set no_new_privs on this thread
 // and locked it. It returns the ABI applied.
@@ -66,6 +70,9 @@ func applyLandlock(s landlockSpec) (int, error) {
 	attr := ll.RulesetAttr{HandledAccessFS: all}
 	if abi >= 6 {
 		attr.Scoped = ll.ScopeAbstractUnixSocket | ll.ScopeSignal
+	}
+	if abi >= 4 && len(s.ConnectTCP) > 0 {
+		attr.HandledAccessNet = ll.AccessNetConnectTCP
 	}
 	rs, err := ll.LandlockCreateRuleset(&attr, 0)
 	if err != nil {
@@ -98,6 +105,13 @@ func applyLandlock(s landlockSpec) (int, error) {
 		for _, p := range r.paths {
 			if err := addPathRule(rs, p, access); err != nil {
 				return 0, err
+			}
+		}
+	}
+	if attr.HandledAccessNet != 0 {
+		for _, port := range s.ConnectTCP {
+			if err := ll.LandlockAddNetPortRule(rs, &ll.NetPortAttr{AllowedAccess: ll.AccessNetConnectTCP, Port: uint64(port)}, 0); err != nil {
+				return 0, fmt.Errorf("landlock rule for TCP port %d: %w", port, err)
 			}
 		}
 	}

@@ -266,7 +266,7 @@ func resolve(m *Profile, v Vars) *Policy {
 		Notify:   deref(m.Report.Notify),
 		Annotate: deref(m.Report.Annotate),
 	}
-	p.Audit = AuditPolicy{Arguments: deref(m.Audit.Arguments)}
+	p.Audit = AuditPolicy{Arguments: deref(m.Audit.Arguments), Connections: deref(m.Audit.Connections)}
 	return p
 }
 

@@ -90,8 +90,10 @@ func TestDefaultProfileContract(t *testing.T) {
 	if p.Name != "default" || !slices.Equal(p.Sources, []string{"built-in:default"}) {
 		t.Errorf("name %q sources %v", p.Name, p.Sources)
 	}
-	if p.Network.Mode != NetNone {
-		t.Errorf("mode %q", p.Network.Mode)
+	// Network only through the proxy, to the package registries and
+	// nothing else.
+	if p.Network.Mode != NetProxy || !p.Network.AllowPackageRegistries || len(p.Network.Allow) != 0 {
+		t.Errorf("network %+v", p.Network)
 	}
 	if want := []string{e.vars.Workspace, "/tmp", e.vars.Cache}; !slices.Equal(p.Filesystem.AllowWrite, want) {
 		t.Errorf("allowWrite %v, want %v", p.Filesystem.AllowWrite, want)

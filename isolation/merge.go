@@ -80,6 +80,7 @@ func mergeInto(dst, src *Profile, flags bool) {
 	}
 	if a := src.Audit; a != nil {
 		override(&dst.Audit.Arguments, a.Arguments)
+		override(&dst.Audit.Connections, a.Connections)
 	}
 }
 

@@ -275,7 +275,7 @@ func (c *call) observeSend(addrPtr, addrLen uint64) (int64, syscall.Errno) {
 		if ap.Port() == 53 {
 			op = "dns"
 		}
-		c.reportBlock("net", op, ap.String(), "network.mode "+string(c.s.mode), unix.ENETUNREACH)
+		c.reportBlock("net", op, ap.String(), directRule(c.s.mode, ap), unix.ENETUNREACH)
 		return 0, unix.ENETUNREACH
 	}
 	return 0, continueCall
@@ -358,4 +358,39 @@ func (c *call) boundHere(p string) bool {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	return c.s.bound[[2]uint64{st.Dev, st.Ino}]
+}
+
+// netOp names a refused inet connect: "dns" for port 53, else "connect".
+func netOp(ap netip.AddrPort) string {
+	if ap.Port() == 53 {
+		return "dns"
+	}
+	return "connect"
+}
+
+// directRule says why a direct inet connect or datagram was refused.
+func directRule(mode NetworkMode, ap netip.AddrPort) string {
+	if mode != NetProxy {
+		return "network.mode " + string(mode)
+	}
+	if ap.Port() == 53 {
+		return "network.mode proxy: no DNS inside the sandbox, the proxy resolves names (set HTTP_PROXY/ALL_PROXY)"
+	}
+	return "network.mode proxy: direct connections are refused, only the proxy's (HTTP_PROXY/ALL_PROXY)"
+}
+
+// directNetGate decides the inet connects the supervisor performs for a
+// sandbox without a network namespace, where they would reach the host's
+// network: loopback only (which holds the proxy in proxy mode), as with a
+// namespace. With a namespace (or in host mode) it returns nil.
+func directNetGate(mode NetworkMode, netns bool) func(netip.AddrPort) (string, bool) {
+	if netns || mode == NetHost {
+		return nil
+	}
+	return func(ap netip.AddrPort) (string, bool) {
+		if ap.Addr().Unmap().IsLoopback() {
+			return "", true
+		}
+		return directRule(mode, ap), false
+	}
 }

@@ -81,6 +81,9 @@ type ReportPolicy struct {
 // AuditPolicy says what the audit log records.
 type AuditPolicy struct {
 	Arguments bool `json:"arguments"`
+	// Connections logs every connection the network proxy made, one
+	// record each; otherwise they are counted per tool call.
+	Connections bool `json:"connections"`
 }
 
 // Vars are the values that path variables expand to.

@@ -57,7 +57,8 @@ type ReportProfile struct {
 
 // AuditProfile is the "audit" object of a Profile.
 type AuditProfile struct {
-	Arguments *bool `json:"arguments,omitempty"`
+	Arguments   *bool `json:"arguments,omitempty"`
+	Connections *bool `json:"connections,omitempty"`
 }
 
 // ParseProfile reads one profile from JSON text. source names where the

@@ -18,7 +18,7 @@ func TestParseProfileErrors(t *testing.T) {
 		{"unknown nested key", `{"network":{"allw":[]}}`,
 			src + `: key "network.allw": unknown key; did you mean "network.allow"? (valid keys in "network": mode, allow, deny, allowPackageRegistries, allowUnixSockets)`},
 		{"unknown key no suggestion", `{"audit":{"zzzzzzzzzz":true}}`,
-			src + `: key "audit.zzzzzzzzzz": unknown key (valid keys in "audit": arguments)`},
+			src + `: key "audit.zzzzzzzzzz": unknown key (valid keys in "audit": arguments, connections)`},
 		{"case suggestion", `{"limits":{"tmpsizemb":1}}`,
 			src + `: key "limits.tmpsizemb": unknown key; did you mean "limits.tmpSizeMB"? (valid keys in "limits": tmpSizeMB, pids, memoryMB)`},
 		{"bool as string", `{"report":{"stderr":"yes"}}`,

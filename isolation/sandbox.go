@@ -21,6 +21,10 @@ type Config struct {
 	// Report receives every blocked attempt a layer saw. It may be called
 	// from several goroutines at once.
 	Report func(Event)
+	// Connected, if set, receives every connection the network proxy
+	// made for the program (Kind "net", Op "connect", Rule the allow
+	// entry, Layer "proxy"); it may be called from several goroutines.
+	Connected func(Event)
 	// Warn receives one-line notices for the user (a degraded layer).
 	Warn func(msg string)
 }

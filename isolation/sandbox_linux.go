@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -25,6 +26,7 @@ type Process struct {
 	exited chan struct{} // closed when the init has been waited for
 	sigs   chan os.Signal
 	once   sync.Once
+	proxy  *sandboxProxy // nil unless network.mode is proxy
 }
 
 // Layers reports the isolation layers in force.
@@ -70,6 +72,9 @@ func (p *Process) release() {
 			p.stop()
 			<-p.supErr
 		}
+		if p.proxy != nil {
+			p.proxy.stop()
+		}
 	})
 }
 
@@ -84,8 +89,8 @@ func Start(cfg Config) (*Process, error) {
 	if cfg.Policy == nil {
 		return nil, &SetupError{Code: ExitSetup, Layer: "policy", Err: errors.New("no policy")}
 	}
-	spec := buildInitSpec(cfg, true)
-	p, err := startInit(cfg, spec, true)
+	spec := buildInitSpec(cfg, true, bridgePort())
+	p, err := startInit(cfg, spec, true, nil)
 	if err != nil && isNamespaceRefusal(err) {
 		if cfg.Strict {
 			return nil, &SetupError{Code: ExitSetup, Layer: "userns", Err: fmt.Errorf(
@@ -94,8 +99,12 @@ func Start(cfg Config) (*Process, error) {
 		if cfg.Warn != nil {
 			cfg.Warn(fmt.Sprintf("user namespaces are unavailable (%v): running with Landlock, seccomp and the supervisor only, without a private mount tree, /tmp or network namespace; see 'sbshim doctor'", err))
 		}
-		spec = buildInitSpec(cfg, false)
-		p, err = startInit(cfg, spec, false)
+		ln, port, lerr := degradedBridge(cfg.Policy)
+		if lerr != nil {
+			return nil, &SetupError{Code: ExitSetup, Layer: "proxy", Err: lerr}
+		}
+		spec = buildInitSpec(cfg, false, port)
+		p, err = startInit(cfg, spec, false, ln)
 	}
 	if err != nil {
 		var se *SetupError
@@ -114,8 +123,9 @@ func isNamespaceRefusal(err error) bool {
 		errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EUSERS)
 }
 
-// buildInitSpec turns the Config into the init's plain-data spec.
-func buildInitSpec(cfg Config, namespaces bool) *initSpec {
+// buildInitSpec turns the Config into the init's plain-data spec;
+// proxyPort is the bridge's port in proxy mode.
+func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 	pol := cfg.Policy
 	spec := &initSpec{
 		Argv:      cfg.Argv,
@@ -138,12 +148,18 @@ func buildInitSpec(cfg Config, namespaces bool) *initSpec {
 		spec.Mounts = &plan
 		spec.NetNS = pol.Network.Mode != NetHost
 	}
+	if pol.Network.Mode == NetProxy {
+		spec.ProxyPort = proxyPort
+		spec.Env = withProxyEnv(spec.Env, proxyPort, pol)
+		spec.Landlock.ConnectTCP = []int{proxyPort}
+	}
 	return spec
 }
 
 // startInit starts sbshim's init, in new namespaces when namespaces is
-// true, and waits until it reports that the command started.
-func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
+// true, and waits until it reports that the command started. ln is the
+// proxy's listener when sbshim made it itself (no network namespace).
+func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*Process, error) {
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("socketpair: %w", err)}
@@ -196,6 +212,9 @@ func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
 		}
 	}
 	p := &Process{cmd: cmd, exited: make(chan struct{})}
+	if ln != nil {
+		p.proxy = startProxy(ln, cfg, spec.Env, spec.ProxyPort, func() int { return 0 })
+	}
 	// Catch the forwarded signals before the command can run, so that
 	// none of them ends sbshim instead of reaching the command; they are
 	// passed on once the init is there to receive them.
@@ -238,12 +257,17 @@ func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
 		if err != nil {
 			return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("the sandbox's init ended during set-up: %w", err)})
 		}
+		if len(fds) > 0 && string(body) == `"`+proxyMsg+`"` && p.proxy == nil && spec.ProxyPort > 0 {
+			p.serveBridge(fds[0], cfg, spec)
+			closeAll(fds[1:])
+			continue
+		}
 		if len(fds) > 0 {
 			if !spec.Supervise || p.stop != nil {
 				closeAll(fds)
 				continue
 			}
-			p.startSupervisor(fds[0], cfg)
+			p.startSupervisor(fds[0], cfg, spec)
 			closeAll(fds[1:])
 			continue
 		}
@@ -268,7 +292,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
 	return p, nil
 }
 
-func (p *Process) startSupervisor(listener int, cfg Config) {
+func (p *Process) startSupervisor(listener int, cfg Config, spec *initSpec) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	p.supErr = make(chan error, 1)
@@ -277,6 +301,7 @@ func (p *Process) startSupervisor(listener int, cfg Config) {
 		report = func(Event) {}
 	}
 	sup := newSupervisor(listener, cfg.Policy, cfg.Policy.Network.Mode, report)
+	sup.directNet = directNetGate(cfg.Policy.Network.Mode, spec.NetNS)
 	go func() { p.supErr <- sup.Run(ctx) }()
 }
 
@@ -328,4 +353,30 @@ func (r *msgReader) next() ([]byte, []int, error) {
 		}
 		r.buf = append(r.buf, chunk[:n]...)
 	}
+}
+
+// serveBridge starts the proxy on the bridge socket the init sent.
+func (p *Process) serveBridge(fd int, cfg Config, spec *initSpec) {
+	ln, err := listenerFromFD(fd)
+	if err != nil {
+		if cfg.Warn != nil {
+			cfg.Warn(err.Error())
+		}
+		return
+	}
+	pid := p.cmd.Process.Pid
+	p.proxy = startProxy(ln, cfg, spec.Env, spec.ProxyPort, func() int { return pid })
+}
+
+// degradedBridge listens for the proxy on the host's loopback when there
+// is no network namespace to put the bridge in.
+func degradedBridge(pol *Policy) (net.Listener, int, error) {
+	if pol.Network.Mode != NetProxy {
+		return nil, 0, nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, 0, fmt.Errorf("listen on loopback: %w", err)
+	}
+	return ln, ln.Addr().(*net.TCPAddr).Port, nil
 }

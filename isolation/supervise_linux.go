@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path"
 	"runtime"
@@ -84,6 +85,10 @@ type supervisor struct {
 	rules  superviseRules
 	mode   NetworkMode
 	report func(Event)
+	// directNet, set only when there is no network namespace, decides
+	// the inet connects the supervisor performs: nil lets the sandbox's
+	// own network decide.
+	directNet func(netip.AddrPort) (rule string, ok bool)
 
 	mu    sync.Mutex
 	bound map[[2]uint64]bool // (dev, ino) of unix sockets this sandbox bound
@@ -715,14 +720,16 @@ func (c *call) connectOrBind(connect bool) (int64, syscall.Errno) {
 		// inet, inet6, abstract or unnamed unix: the address as is, in
 		// the sandbox's network. Without host networking only loopback
 		// is reachable; a refusal there is reported.
+		if ap, ok := inetAddr(addr); ok && connect && c.s.directNet != nil {
+			if rule, ok := c.s.directNet(ap); !ok {
+				c.reportBlock("net", netOp(ap), ap.String(), rule, unix.ENETUNREACH)
+				return 0, unix.ENETUNREACH
+			}
+		}
 		errno := rawSockCall(connect, sock, addr)
 		if ap, ok := inetAddr(addr); ok && connect && c.s.mode != NetHost &&
 			(errno == unix.ENETUNREACH || errno == unix.EHOSTUNREACH) && !ap.Addr().IsLoopback() {
-			op := "connect"
-			if ap.Port() == 53 {
-				op = "dns"
-			}
-			c.reportBlock("net", op, ap.String(), "network.mode "+string(c.s.mode), errno)
+			c.reportBlock("net", netOp(ap), ap.String(), directRule(c.s.mode, ap), errno)
 		}
 		return 0, errno
 	}

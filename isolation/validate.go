@@ -180,6 +180,9 @@ func checkHost(h string) string {
 		if port == "" {
 			return "an empty port, " + want
 		}
+		if host == "" {
+			return "an empty host, " + want
+		}
 	}
 	if port != "" {
 		n, err := strconv.Atoi(port)

@@ -40,6 +40,12 @@ type reporter struct {
 	queue chan routed
 	done  chan struct{}
 	seen  map[string]*repeat // by collapse key; reporter goroutine only
+
+	// Connections the network proxy made: per call in flight (by
+	// Call.Seq), and outside any call.
+	netMu      sync.Mutex
+	net        map[uint64]map[string]int
+	sessionNet map[string]int
 }
 
 // callBlocks counts what was blocked during one call.
@@ -68,6 +74,7 @@ func newReporter(s *Session) *reporter {
 		queue: make(chan routed, eventQueue),
 		done:  make(chan struct{}),
 		seen:  make(map[string]*repeat),
+		net:   make(map[uint64]map[string]int),
 	}
 	go r.loop()
 	return r
@@ -106,6 +113,58 @@ func (r *reporter) event(ev isolation.Event) {
 	default:
 		r.dropped++
 	}
+}
+
+// connected receives a connection the network proxy made: it is counted
+// for each tool call in flight, or for the session when there is none,
+// and logged on its own with audit.connections. It does not block.
+func (r *reporter) connected(ev isolation.Event) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	calls := r.s.tracker.ToolCalls(nil, ev.Time, ev.Time)
+	r.netMu.Lock()
+	counted := false
+	for _, c := range calls {
+		if c.Outcome != mcp.OutcomeInFlight {
+			continue
+		}
+		m := r.net[c.Seq]
+		if m == nil {
+			m = map[string]int{}
+			r.net[c.Seq] = m
+		}
+		m[ev.Target]++
+		counted = true
+	}
+	if !counted {
+		if r.sessionNet == nil {
+			r.sessionNet = map[string]int{}
+		}
+		r.sessionNet[ev.Target]++
+	}
+	r.netMu.Unlock()
+	if r.s.pol.Audit.Connections {
+		rec := audit.Record{TS: ev.Time, Type: audit.TypeConnection, Kind: ev.Kind, Op: ev.Op,
+			Target: ev.Target, Rule: ev.Rule, Layer: ev.Layer, Tool: toolNames(calls)}
+		r.s.record(rec)
+	}
+}
+
+// callNet returns and forgets the connections counted for call c.
+func (r *reporter) callNet(c mcp.Call) map[string]int {
+	r.netMu.Lock()
+	defer r.netMu.Unlock()
+	m := r.net[c.Seq]
+	delete(r.net, c.Seq)
+	return m
+}
+
+// sessionConnections returns the connections made outside any call.
+func (r *reporter) sessionConnections() map[string]int {
+	r.netMu.Lock()
+	defer r.netMu.Unlock()
+	return r.sessionNet
 }
 
 // callEnded returns how many attempts were blocked during c and the text

@@ -98,8 +98,9 @@ func (s *Session) runInherited() int {
 		Argv:   s.opts.Argv,
 		Strict: s.opts.Strict,
 		Stdin:  os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Warn:   s.warn,
-		Report: s.rep.event,
+		Warn:      s.warn,
+		Report:    s.rep.event,
+		Connected: s.rep.connected,
 	})
 	if err != nil {
 		s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))

@@ -72,8 +72,9 @@ func (s *Session) run(st streams) int {
 		Argv:   s.opts.Argv,
 		Strict: s.opts.Strict,
 		Stdin:  childIn, Stdout: childOut, Stderr: childErr,
-		Warn:   s.warn,
-		Report: s.rep.event,
+		Warn:      s.warn,
+		Report:    s.rep.event,
+		Connected: s.rep.connected,
 	})
 	childIn.Close()
 	childOut.Close()
@@ -250,6 +251,7 @@ func (s *Session) callEnded(c mcp.Call) string {
 		DurationMS: float64(c.Duration().Microseconds()) / 1000,
 		Outcome:    string(c.Outcome),
 		Blocked:    blocked,
+		Net:        s.rep.callNet(c),
 	}
 	if s.pol.Audit.Arguments {
 		rec.Arguments = auditArguments(c.Arguments)
@@ -287,6 +289,7 @@ func (s *Session) finish(code int) {
 		DurationMS: float64(time.Since(s.start).Microseconds()) / 1000,
 		ToolCalls:  int(s.toolRuns.Load()),
 		Blocked:    total,
+		Net:        s.rep.sessionConnections(),
 	})
 	s.errw.flush(true)
 	s.auditMu.Lock()

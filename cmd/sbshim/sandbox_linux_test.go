@@ -401,12 +401,15 @@ func TestNetworkModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Run("none", func(t *testing.T) {
-		b.mustFail(nil, "", "connect-tcp", l.Addr().String())
-		if o := b.mustWork(nil, "netns"); o.Detail == hostNS {
-			t.Fatalf("network mode none shares the host's network namespace %s", hostNS)
-		}
-	})
+	for _, mode := range []string{"none", "proxy"} {
+		t.Run(mode, func(t *testing.T) {
+			flags := []string{"--net", mode}
+			b.mustFail(flags, "", "connect-tcp", l.Addr().String())
+			if o := b.mustWork(flags, "netns"); o.Detail == hostNS {
+				t.Fatalf("network mode %s shares the host's network namespace %s", mode, hostNS)
+			}
+		})
+	}
 	t.Run("host", func(t *testing.T) {
 		b.mustWork([]string{"--net", "host"}, "connect-tcp", l.Addr().String())
 		if o := b.mustWork([]string{"--net", "host"}, "netns"); o.Detail != hostNS {

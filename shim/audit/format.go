@@ -119,6 +119,12 @@ func Line(r Record, loc *time.Location) string {
 			s += " (" + strings.Join(why, ", ") + ")"
 		}
 		return s
+	case TypeConnection:
+		s := fmt.Sprintf("%s %s  connected %s", head, orDash(r.Tool.String()), orDash(r.Target))
+		if r.Rule != "" {
+			s += " (" + r.Rule + ")"
+		}
+		return s
 	case TypeSessionStart:
 		s := fmt.Sprintf("%s  session %s started: %s", head, r.Session, strings.Join(r.Command, " "))
 		if r.Profile != "" {

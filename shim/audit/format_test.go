@@ -38,6 +38,8 @@ func TestLine(t *testing.T) {
 	}{
 		{Record{TS: ts, Server: "fs", Type: TypeBlocked, Tool: Tools{"a", "b"}, Kind: "net", Op: "connect", Target: "x:443", Count: 3},
 			"10:15:02 fs a,b  blocked net connect x:443 (3 times)"},
+		{Record{TS: ts, Server: "fs", Type: TypeConnection, Tool: Tools{"fetch"}, Kind: "net", Op: "connect", Target: "api.test:443", Rule: "network.allow api.test"},
+			"10:15:02 fs fetch  connected api.test:443 (network.allow api.test)"},
 		{Record{TS: ts, Server: "fs", Type: TypeBlocked, Kind: "syscall", Op: "ptrace", Exe: "/bin/sh"},
 			"10:15:02 fs -  blocked syscall ptrace - (pid sh)"},
 		{Record{TS: ts, Server: "fs", Type: TypeToolCall, Tool: Tools{"t"}, Outcome: OutcomeNoResponse, DurationMS: 5000},

@@ -18,6 +18,10 @@ const (
 	TypeToolCall     = "tool_call"
 	TypeBlocked      = "blocked"
 	TypeSessionEnd   = "session_end"
+	// TypeConnection is one connection the network proxy made; written
+	// only with audit.connections (otherwise tool_call and session_end
+	// records count them in Net).
+	TypeConnection = "connection"
 )
 
 // Outcomes of a tool_call record.
@@ -56,7 +60,7 @@ type Record struct {
 	Outcome    string          `json:"outcome,omitempty"`   // ok | tool_error | rpc_error | cancelled | no_response
 	Blocked    int             `json:"blocked,omitempty"`   // also on session_end: total
 	Arguments  json.RawMessage `json:"arguments,omitempty"` // only with audit.arguments, truncated by the caller
-	Net        map[string]int  `json:"net,omitempty"`       // allowed destinations "host:port" → connections during this call
+	Net        map[string]int  `json:"net,omitempty"`       // allowed destinations "host:port" → connections during this call (session_end: outside any call)
 
 	// blocked
 	Kind   string `json:"kind,omitempty"` // file | net | syscall

@@ -89,6 +89,17 @@ func Summarize(recs []Record) Summary {
 				}
 				ts.Net[dest] += n
 			}
+		case TypeSessionEnd:
+			// Connections made while no call was in flight.
+			if len(r.Net) > 0 {
+				ts := get(r.Server, NoTool)
+				if ts.Net == nil {
+					ts.Net = map[string]int{}
+				}
+				for dest, n := range r.Net {
+					ts.Net[dest] += n
+				}
+			}
 		case TypeBlocked:
 			tools := r.Tool
 			if len(tools) == 0 {

@@ -54,6 +54,8 @@ func TestSummarize(t *testing.T) {
 		`{"ts":"2026-11-22T10:00:07Z","server":"fs","session":"B","type":"blocked","kind":"net","target":"evil:443","tool":["read","write"]}`,
 		`{"ts":"2026-11-22T10:00:08Z","server":"fs","session":"B","type":"blocked","kind":"syscall","op":"ptrace"}`,
 		`{"ts":"2026-11-22T10:00:09Z","server":"ab","session":"A","type":"tool_call","tool":"z","duration_ms":3,"outcome":"ok"}`,
+		`{"ts":"2026-11-22T10:00:10Z","server":"fs","session":"B","type":"connection","kind":"net","op":"connect","target":"a:443","tool":"-"}`,
+		`{"ts":"2026-11-22T10:00:11Z","server":"fs","session":"B","type":"session_end","exit_code":0,"net":{"reg:443":4}}`,
 	} {
 		r, err := ParseLine([]byte(line))
 		if err != nil {
@@ -62,9 +64,9 @@ func TestSummarize(t *testing.T) {
 		recs = append(recs, r)
 	}
 	got := Summarize(recs)
-	want := Summary{Records: 11, Sessions: 3, Tools: []ToolSummary{
+	want := Summary{Records: 13, Sessions: 3, Tools: []ToolSummary{
 		{Server: "ab", Tool: "z", Calls: 1, P50MS: 3, P95MS: 3},
-		{Server: "fs", Tool: "-", Blocked: 4, Refused: map[string]int{"evil:443": 3}},
+		{Server: "fs", Tool: "-", Blocked: 4, Refused: map[string]int{"evil:443": 3}, Net: map[string]int{"reg:443": 4}},
 		{Server: "fs", Tool: "read", Calls: 4, Errors: 2, NoResponse: 1, Blocked: 2, P50MS: 20, P95MS: 30,
 			Net: map[string]int{"a:443": 3, "b:80": 1}, Refused: map[string]int{"evil:443": 1}},
 		{Server: "fs", Tool: "write", Calls: 1, Cancelled: 1, P50MS: 1, P95MS: 1, Refused: map[string]int{"evil:443": 1}},

@@ -1,0 +1,16 @@
+// Package netproxy is sbshim's filtering network proxy: one listener that
+// speaks HTTP CONNECT, plain HTTP forwarding and SOCKS5, and lets a
+// connection through only when the host rules allow its destination.
+//
+// Rules are the network.allow and network.deny entries of a policy: an
+// exact host, *.example.com for its subdomains only, an IPv4 address or an
+// IPv6 address in brackets, each with an optional :port; matching is
+// case-insensitive and deny beats allow. A name that is allowed but
+// resolves to a loopback, link-local, private, shared or cloud-metadata
+// address is refused unless that address is itself allowed (the rebinding
+// guard). Every refusal goes to Server.Refused with the host, the port and
+// the reason; every connection let through goes to Server.Allowed.
+//
+// The package knows nothing of sandboxes or MCP: the isolation package
+// turns its refusals into Events.
+package netproxy

@@ -1,0 +1,245 @@
+package netproxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// requestTarget reads the destination of a proxy request: the authority
+// of a CONNECT, or the host of an absolute http:// URL. It returns an
+// HTTP status and a message for a request the proxy cannot serve.
+func requestTarget(req *http.Request) (host string, port uint16, status int, msg string) {
+	var hostport, defPort string
+	if req.Method == http.MethodConnect {
+		hostport = req.RequestURI
+		if req.URL != nil && req.URL.Host != "" {
+			hostport = req.URL.Host
+		}
+	} else {
+		if req.URL == nil || !req.URL.IsAbs() || req.URL.Host == "" {
+			return "", 0, http.StatusBadRequest, "sbshim's proxy needs an absolute http:// URL (use CONNECT for https)"
+		}
+		if !strings.EqualFold(req.URL.Scheme, "http") {
+			return "", 0, http.StatusBadRequest, "sbshim's proxy forwards only http:// URLs; use CONNECT for " + req.URL.Scheme
+		}
+		hostport, defPort = req.URL.Host, "80"
+	}
+	h, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		if defPort == "" {
+			return "", 0, http.StatusBadRequest, "CONNECT needs host:port"
+		}
+		h, p = hostport, defPort
+		if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+			h = h[1 : len(h)-1]
+		}
+	}
+	n, err := strconv.ParseUint(p, 10, 16)
+	if err != nil || n == 0 || h == "" {
+		return "", 0, http.StatusBadRequest, "bad destination " + strconv.Quote(hostport)
+	}
+	if strings.Contains(h, ":") {
+		h = "[" + h + "]" // NormalizeHost takes IPv6 in brackets
+	}
+	return h, uint16(n), 0, ""
+}
+
+// writeStatus answers a proxy request with a status and a one-line
+// plain-text body; the connection is closed afterwards.
+func writeStatus(w io.Writer, status int, msg string) {
+	body := msg + "\n"
+	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n",
+		status, http.StatusText(status), len(body))
+	if status == http.StatusForbidden {
+		fmt.Fprintf(w, "X-Sbshim-Refused: %s\r\n", strings.ReplaceAll(msg, "\n", " "))
+	}
+	fmt.Fprintf(w, "\r\n%s", body)
+}
+
+// answerError turns a failure of connect into a response.
+func answerError(w io.Writer, host string, port uint16, err error) {
+	var ref *errRefused
+	if errors.As(err, &ref) {
+		writeStatus(w, http.StatusForbidden, fmt.Sprintf("sbshim: connection to %s refused by the sandbox's network policy (%s)",
+			JoinHostPort(host, port), ref.reason))
+		return
+	}
+	status := http.StatusBadGateway
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		status = http.StatusGatewayTimeout
+	}
+	writeStatus(w, status, fmt.Sprintf("sbshim: cannot reach %s: %v", JoinHostPort(host, port), err))
+}
+
+func (s *Server) serveHTTP(ctx context.Context, c net.Conn, br *bufio.Reader) {
+	var up net.Conn
+	var upBr *bufio.Reader
+	upTarget := ""
+	defer func() {
+		if up != nil {
+			up.Close()
+		}
+	}()
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(handshakeTimeout))
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !isTimeout(err) {
+				writeStatus(c, http.StatusBadRequest, "sbshim: bad proxy request: "+err.Error())
+			}
+			return
+		}
+		host, port, status, msg := requestTarget(req)
+		if status != 0 {
+			writeStatus(c, status, msg)
+			return
+		}
+		if req.Method == http.MethodConnect {
+			conn, err := s.connect(ctx, ProtoConnect, host, port, c.RemoteAddr())
+			if err != nil {
+				answerError(c, host, port, err)
+				return
+			}
+			defer conn.Close()
+			if _, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+				return
+			}
+			if n := br.Buffered(); n > 0 {
+				b, _ := br.Peek(n)
+				if _, err := conn.Write(b); err != nil {
+					return
+				}
+			}
+			relay(c, conn)
+			return
+		}
+		target := JoinHostPort(host, port)
+		if up == nil || target != upTarget {
+			if up != nil {
+				up.Close()
+				up = nil
+			}
+			conn, err := s.connect(ctx, ProtoHTTP, host, port, c.RemoteAddr())
+			if err != nil {
+				answerError(c, host, port, err)
+				return
+			}
+			up, upBr, upTarget = conn, bufio.NewReaderSize(conn, 32<<10), target
+		}
+		keep, err := forward(c, req, up, upBr)
+		if err != nil || !keep {
+			return
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// hopHeaders are the headers that belong to one hop and are not passed on.
+func hopHeaders() []string {
+	return []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Upgrade"}
+}
+
+// forward sends one plain-HTTP request upstream and its response back. It
+// returns whether both connections may carry another request.
+func forward(c net.Conn, req *http.Request, up net.Conn, upBr *bufio.Reader) (bool, error) {
+	_ = c.SetReadDeadline(time.Time{})
+	for _, f := range req.Header.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			req.Header.Del(strings.TrimSpace(name))
+		}
+	}
+	for _, h := range hopHeaders() {
+		req.Header.Del(h)
+	}
+	clientClose := req.Close
+	req.Close = false
+	req.RequestURI = ""
+	// req.Write sends the origin form (path only) and Host.
+	if err := req.Write(up); err != nil {
+		writeStatus(c, http.StatusBadGateway, "sbshim: sending the request upstream failed: "+err.Error())
+		return false, err
+	}
+	resp, err := http.ReadResponse(upBr, req)
+	if err != nil {
+		writeStatus(c, http.StatusBadGateway, "sbshim: bad response from upstream: "+err.Error())
+		return false, err
+	}
+	for _, f := range resp.Header.Values("Connection") {
+		for _, name := range strings.Split(f, ",") {
+			resp.Header.Del(strings.TrimSpace(name))
+		}
+	}
+	for _, h := range hopHeaders() {
+		resp.Header.Del(h)
+	}
+	keep := !clientClose && !resp.Close
+	if resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0 && req.Method != http.MethodHead &&
+		resp.StatusCode >= 200 && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
+		// The body is read straight from upBr and up; resp.Body is left
+		// alone (closing it would read on into the next response).
+		return keep, writeSized(c, resp, up, upBr, keep)
+	}
+	defer resp.Body.Close()
+	if !keep {
+		resp.Close = true
+	}
+	if err := resp.Write(c); err != nil {
+		return false, err
+	}
+	return keep && !resp.Close, nil
+}
+
+// writeSized writes a response whose body has a known length: the header,
+// what is already buffered, then the rest straight from the upstream
+// connection, which lets the kernel splice it.
+func writeSized(c net.Conn, resp *http.Response, up net.Conn, upBr *bufio.Reader, keep bool) error {
+	bw := bufio.NewWriterSize(c, 4096)
+	fmt.Fprintf(bw, "HTTP/%d.%d %s\r\n", resp.ProtoMajor, resp.ProtoMinor, resp.Status)
+	resp.Header.Del("Content-Length")
+	if err := resp.Header.Write(bw); err != nil {
+		return err
+	}
+	fmt.Fprintf(bw, "Content-Length: %d\r\n", resp.ContentLength)
+	if !keep {
+		bw.WriteString("Connection: close\r\n")
+	}
+	bw.WriteString("\r\n")
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	left := resp.ContentLength
+	if n := int64(upBr.Buffered()); n > 0 {
+		n = min(n, left)
+		b, _ := upBr.Peek(int(n))
+		if _, err := c.Write(b); err != nil {
+			return err
+		}
+		_, _ = upBr.Discard(int(n))
+		left -= n
+	}
+	if left > 0 {
+		// Straight from the socket: upBr holds nothing more now.
+		n, err := io.Copy(c, io.LimitReader(up, left))
+		if err != nil {
+			return err
+		}
+		if n < left {
+			return io.ErrUnexpectedEOF
+		}
+	}
+	return nil
+}

@@ -1,0 +1,472 @@
+package netproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RegistryEnv is what registry discovery reads of the host. Nothing here
+// names a registry: every host comes from the package managers' own
+// configuration.
+type RegistryEnv struct {
+	// Getenv reads the environment the package managers will run with.
+	Getenv func(string) string
+	// Home is the user's home directory; Workspace the project directory
+	// (for a project .npmrc).
+	Home, Workspace string
+	// CacheDir holds the answers of package managers that were asked
+	// (once) for a default that only they know; "" disables asking.
+	CacheDir string
+	// LookPath finds a program on the PATH; nil disables asking.
+	LookPath func(string) (string, error)
+}
+
+// Registry is one discovered registry host.
+type Registry struct {
+	Host string // host or host:port, as a rule entry
+	From string // where it was found, e.g. "npm registry (~/.npmrc)"
+}
+
+// askTimeout bounds a package manager that is asked for its default.
+const askTimeout = 5 * time.Second
+
+// Registries discovers the hosts of the registries that npm, pip, uv and
+// Go are configured to use: environment variables first, then their
+// configuration files. Where a manager's default is known only to the
+// manager itself (npm's registry, pip's index), it is asked once and the
+// answer is cached in CacheDir, keyed by the manager's own files, so that
+// a normal start reads a few small files and spawns nothing.
+func Registries(env RegistryEnv) []Registry {
+	var out []Registry
+	add := func(rawURL, from string) {
+		if h := urlHost(rawURL); h != "" && !slices.ContainsFunc(out, func(r Registry) bool { return r.Host == h }) {
+			out = append(out, Registry{Host: h, From: from})
+		}
+	}
+	for _, r := range npmRegistries(env) {
+		add(r.Host, r.From)
+	}
+	for _, r := range pipIndexes(env) {
+		add(r.Host, r.From)
+	}
+	for _, r := range goProxies(env) {
+		add(r.Host, r.From)
+	}
+	return out
+}
+
+// urlHost turns a registry URL (or a bare host) into a rule entry:
+// host:port, the port explicit or from the scheme.
+func urlHost(raw string) string {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return ""
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		switch strings.ToLower(u.Scheme) {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		default:
+			return ""
+		}
+	}
+	host := u.Hostname()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	entry := host + ":" + port
+	if _, err := ParseRule("", entry); err != nil {
+		return ""
+	}
+	return entry
+}
+
+// expandVars replaces ${NAME} as npm does in .npmrc values.
+func expandVars(s string, getenv func(string) string) string {
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			return s
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return s
+		}
+		s = s[:i] + getenv(s[i+2:i+j]) + s[i+j+1:]
+	}
+}
+
+// npmrcRegistries reads registry= and @scope:registry= from an npmrc.
+func npmrcRegistries(data []byte, getenv func(string) string) (def string, scoped []string) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		v = strings.Trim(strings.TrimSpace(v), `"'`)
+		v = expandVars(v, getenv)
+		switch {
+		case k == "registry":
+			def = v
+		case strings.HasPrefix(k, "@") && strings.HasSuffix(k, ":registry"):
+			scoped = append(scoped, v)
+		}
+	}
+	return def, scoped
+}
+
+func (env RegistryEnv) getenv(k string) string {
+	if env.Getenv == nil {
+		return ""
+	}
+	return env.Getenv(k)
+}
+
+// npmEnv reads an npm_config_ variable in either case, as npm does.
+func (env RegistryEnv) npmEnv(key string) string {
+	if v := env.getenv("npm_config_" + key); v != "" {
+		return v
+	}
+	return env.getenv("NPM_CONFIG_" + strings.ToUpper(key))
+}
+
+// npmFiles lists the npmrc files npm reads, most important first, and
+// npm's own install directory ("" if npm is not found).
+func (env RegistryEnv) npmFiles() (files []string, npmDir string) {
+	if env.Workspace != "" {
+		files = append(files, filepath.Join(env.Workspace, ".npmrc"))
+	}
+	if u := env.npmEnv("userconfig"); u != "" {
+		files = append(files, u)
+	} else if env.Home != "" {
+		files = append(files, filepath.Join(env.Home, ".npmrc"))
+	}
+	prefix := env.npmEnv("prefix")
+	if env.LookPath != nil {
+		if p, err := env.LookPath("npm"); err == nil {
+			if real, err := filepath.EvalSymlinks(p); err == nil {
+				// .../lib/node_modules/npm/bin/npm-cli.js
+				npmDir = filepath.Dir(filepath.Dir(real))
+			}
+		}
+		if prefix == "" {
+			if node, err := env.LookPath("node"); err == nil {
+				prefix = filepath.Dir(filepath.Dir(node))
+			}
+		}
+	}
+	if g := env.npmEnv("globalconfig"); g != "" {
+		files = append(files, g)
+	} else if prefix != "" {
+		files = append(files, filepath.Join(prefix, "etc", "npmrc"))
+	}
+	if npmDir != "" {
+		files = append(files, filepath.Join(npmDir, "npmrc"))
+	}
+	return files, npmDir
+}
+
+func npmRegistries(env RegistryEnv) []Registry {
+	var out []Registry
+	def := env.npmEnv("registry")
+	defFrom := "npm registry (npm_config_registry)"
+	files, npmDir := env.npmFiles()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		d, scoped := npmrcRegistries(data, env.getenv)
+		if def == "" && d != "" {
+			def, defFrom = d, "npm registry ("+f+")"
+		}
+		for _, s := range scoped {
+			out = append(out, Registry{Host: s, From: "npm scoped registry (" + f + ")"})
+		}
+	}
+	if def == "" && npmDir != "" {
+		// No configuration names it: npm's built-in default, asked once
+		// per npm installation.
+		if v := env.askCached("npm", []string{filepath.Join(npmDir, "package.json")}, func(ctx context.Context) ([]string, error) {
+			out, err := exec.CommandContext(ctx, filepath.Join(npmDir, "bin", "npm-cli.js"), "config", "get", "registry").Output()
+			if err != nil {
+				return nil, fmt.Errorf("npm config get registry: %w", err)
+			}
+			return []string{strings.TrimSpace(string(out))}, nil
+		}); len(v) > 0 {
+			def, defFrom = v[0], "npm's default registry"
+		}
+	}
+	if def != "" {
+		out = append([]Registry{{Host: def, From: defFrom}}, out...)
+	}
+	return out
+}
+
+// pipConfigValues reads index-url and extra-index-url from a pip.conf or
+// uv.toml-like file; continuation lines belong to the key above.
+func pipConfigValues(data []byte) []string {
+	var out []string
+	inValue := false
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		raw := sc.Text()
+		line := strings.TrimSpace(raw)
+		if line == "" || line[0] == '#' || line[0] == ';' || line[0] == '[' {
+			inValue = false
+			continue
+		}
+		if inValue && (raw[0] == ' ' || raw[0] == '\t') {
+			out = append(out, strings.Fields(line)...)
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			k, v, ok = strings.Cut(line, ":")
+		}
+		inValue = false
+		if !ok {
+			continue
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		switch k {
+		case "index-url", "extra-index-url", "index_url", "extra_index_url", "url", "default-index", "find-links":
+			v = strings.Trim(strings.TrimSpace(v), `"'[],`)
+			for _, f := range strings.Fields(strings.NewReplacer(",", " ", `"`, " ").Replace(v)) {
+				out = append(out, f)
+			}
+			inValue = true
+		}
+	}
+	return out
+}
+
+func pipIndexes(env RegistryEnv) []Registry {
+	var out []Registry
+	for _, k := range []string{"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX"} {
+		for _, v := range strings.Fields(env.getenv(k)) {
+			if _, u, ok := strings.Cut(v, "="); ok && !strings.Contains(v[:strings.Index(v, "=")], "/") {
+				v = u // UV_INDEX accepts name=url
+			}
+			out = append(out, Registry{Host: v, From: k})
+		}
+	}
+	var files []string
+	if f := env.getenv("PIP_CONFIG_FILE"); f != "" {
+		files = append(files, f)
+	}
+	files = append(files, "/etc/pip.conf", "/etc/xdg/pip/pip.conf")
+	cfg := env.getenv("XDG_CONFIG_HOME")
+	if cfg == "" && env.Home != "" {
+		cfg = filepath.Join(env.Home, ".config")
+	}
+	if cfg != "" {
+		files = append(files, filepath.Join(cfg, "pip", "pip.conf"), filepath.Join(cfg, "uv", "uv.toml"))
+	}
+	if env.Home != "" {
+		files = append(files, filepath.Join(env.Home, ".pip", "pip.conf"))
+	}
+	if v := env.getenv("VIRTUAL_ENV"); v != "" {
+		files = append(files, filepath.Join(v, "pip.conf"))
+	}
+	if f := env.getenv("UV_CONFIG_FILE"); f != "" {
+		files = append(files, f)
+	}
+	files = append(files, "/etc/uv/uv.toml")
+	if env.Workspace != "" {
+		files = append(files, filepath.Join(env.Workspace, "uv.toml"))
+	}
+	configured := len(out) > 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, v := range pipConfigValues(data) {
+			out = append(out, Registry{Host: v, From: "pip/uv index (" + f + ")"})
+			configured = true
+		}
+	}
+	if !configured && env.LookPath != nil {
+		// pip's default index and the host its files come from are
+		// known only to pip: ask the python that has it, once.
+		if py, err := env.LookPath("python3"); err == nil {
+			key := []string{py}
+			if real, err := filepath.EvalSymlinks(py); err == nil {
+				key = append(key, real)
+			}
+			for _, v := range env.askCached("pip", key, func(ctx context.Context) ([]string, error) {
+				out, err := exec.CommandContext(ctx, py, "-c",
+					"from pip._internal.models.index import PyPI as p; print(p.pypi_url); print(p.file_storage_domain)").Output()
+				if err != nil {
+					return nil, fmt.Errorf("ask pip for its default index: %w", err)
+				}
+				return strings.Fields(string(out)), nil
+			}) {
+				out = append(out, Registry{Host: v, From: "pip's default index"})
+			}
+		}
+	}
+	return out
+}
+
+// goEnvFile reads KEY=VALUE lines (a go/env or go.env file).
+func goEnvFile(path string) map[string]string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	m := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok {
+			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
+
+func goProxies(env RegistryEnv) []Registry {
+	// The go command's order: the environment, the user's go/env file,
+	// then $GOROOT/go.env.
+	layers := []struct {
+		vals func(string) string
+		from string
+	}{{env.getenv, "environment"}}
+	envFile := env.getenv("GOENV")
+	if envFile == "" {
+		cfg := env.getenv("XDG_CONFIG_HOME")
+		if cfg == "" && env.Home != "" {
+			cfg = filepath.Join(env.Home, ".config")
+		}
+		if cfg != "" {
+			envFile = filepath.Join(cfg, "go", "env")
+		}
+	}
+	if envFile != "" && envFile != "off" {
+		m := goEnvFile(envFile)
+		layers = append(layers, struct {
+			vals func(string) string
+			from string
+		}{func(k string) string { return m[k] }, envFile})
+	}
+	goroot := env.getenv("GOROOT")
+	if goroot == "" && env.LookPath != nil {
+		if p, err := env.LookPath("go"); err == nil {
+			if real, err := filepath.EvalSymlinks(p); err == nil {
+				goroot = filepath.Dir(filepath.Dir(real))
+			}
+		}
+	}
+	if goroot != "" {
+		f := filepath.Join(goroot, "go.env")
+		m := goEnvFile(f)
+		layers = append(layers, struct {
+			vals func(string) string
+			from string
+		}{func(k string) string { return m[k] }, f})
+	}
+	lookup := func(k string) (string, string) {
+		for _, l := range layers {
+			if v := l.vals(k); v != "" {
+				return v, l.from
+			}
+		}
+		return "", ""
+	}
+	var out []Registry
+	if v, from := lookup("GOPROXY"); v != "" {
+		for _, p := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '|' }) {
+			if p = strings.TrimSpace(p); p != "direct" && p != "off" && p != "" {
+				out = append(out, Registry{Host: p, From: "GOPROXY (" + from + ")"})
+			}
+		}
+	}
+	if v, from := lookup("GOSUMDB"); v != "" && v != "off" {
+		// "name", "name+key" or "name+key url".
+		f := strings.Fields(v)
+		host := strings.SplitN(f[0], "+", 2)[0]
+		if len(f) > 1 {
+			host = f[1]
+		}
+		out = append(out, Registry{Host: host, From: "GOSUMDB (" + from + ")"})
+	}
+	return out
+}
+
+// askCache is the file that keeps the answers of asked package managers.
+type askCache map[string]askEntry
+
+type askEntry struct {
+	Key    string   `json:"key"`
+	Values []string `json:"values"`
+}
+
+// askCached returns what ask answers, from the cache when the stamp of
+// the key files (paths, sizes, modification times) is unchanged.
+func (env RegistryEnv) askCached(tool string, keyFiles []string, ask func(context.Context) ([]string, error)) []string {
+	if env.CacheDir == "" {
+		return nil
+	}
+	var stamp strings.Builder
+	for _, f := range keyFiles {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil
+		}
+		fmt.Fprintf(&stamp, "%s:%d:%d;", f, st.Size(), st.ModTime().UnixNano())
+	}
+	path := filepath.Join(env.CacheDir, "registries.json")
+	cache := askCache{}
+	if data, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(data, &cache)
+	}
+	if e, ok := cache[tool]; ok && e.Key == stamp.String() {
+		return e.Values
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), askTimeout)
+	defer cancel()
+	vals, err := ask(ctx)
+	if err != nil {
+		vals = nil // cached too: a manager that cannot answer is not asked again until it changes
+	}
+	cache[tool] = askEntry{Key: stamp.String(), Values: vals}
+	if data, err := json.MarshalIndent(cache, "", "  "); err == nil && os.MkdirAll(env.CacheDir, 0o700) == nil {
+		tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
+		if os.WriteFile(tmp, data, 0o600) == nil {
+			_ = os.Rename(tmp, path)
+		}
+	}
+	return vals
+}

@@ -1,0 +1,325 @@
+package netproxy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Rule is one parsed host pattern.
+type Rule struct {
+	// Name is the lower-case host name without a trailing dot; for a
+	// wildcard it is the domain after "*.". Empty for an address rule.
+	Name string
+	// Wildcard: the rule matches the subdomains of Name, not Name itself.
+	Wildcard bool
+	// Addr is set for an IPv4 or IPv6 address rule.
+	Addr netip.Addr
+	// Port is 0 for any port.
+	Port uint16
+	// Text is the rule as it was written, prefixed by its key, e.g.
+	// "network.allow *.example.com:443".
+	Text string
+}
+
+// ParseRule parses a host pattern: example.com, *.example.com, 10.0.0.1 or
+// [::1], each with an optional :port from 1 to 65535. key names the list
+// the entry came from and prefixes Rule.Text.
+func ParseRule(key, s string) (Rule, error) {
+	r := Rule{Text: strings.TrimSpace(key + " " + s)}
+	if s == "" {
+		return r, errors.New("empty host")
+	}
+	if strings.ContainsAny(s, "/?#@ \t\r\n") || strings.Contains(s, "://") {
+		return r, fmt.Errorf("%q is not a bare host", s)
+	}
+	host, port := s, ""
+	if s[0] == '[' {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return r, fmt.Errorf("%q: unclosed [", s)
+		}
+		ip, err := netip.ParseAddr(s[1:end])
+		if err != nil || !ip.Is6() || ip.Zone() != "" {
+			return r, fmt.Errorf("%q: not an IPv6 address in brackets", s)
+		}
+		r.Addr = ip
+		rest := s[end+1:]
+		switch {
+		case rest == "":
+		case rest[0] == ':':
+			port = rest[1:]
+			if port == "" {
+				return r, fmt.Errorf("%q: empty port", s)
+			}
+		default:
+			return r, fmt.Errorf("%q: text after ]", s)
+		}
+		host = ""
+	} else if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		if strings.Count(s, ":") > 1 {
+			return r, fmt.Errorf("%q: an IPv6 address must be in brackets", s)
+		}
+		host, port = s[:i], s[i+1:]
+		if port == "" {
+			return r, fmt.Errorf("%q: empty port", s)
+		}
+		if host == "" {
+			return r, fmt.Errorf("%q: empty host", s)
+		}
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || port[0] == '+' || port[0] == '-' {
+			return r, fmt.Errorf("%q: bad port (1-65535)", s)
+		}
+		r.Port = uint16(n)
+	}
+	if host == "" {
+		return r, nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if !ip.Is4() {
+			return r, fmt.Errorf("%q: an IPv6 address must be in brackets", s)
+		}
+		r.Addr = ip
+		return r, nil
+	}
+	name := strings.ToLower(host)
+	if rest, ok := strings.CutPrefix(name, "*."); ok {
+		r.Wildcard = true
+		name = rest
+	}
+	if err := checkName(name); err != nil {
+		return r, fmt.Errorf("%q: %w", s, err)
+	}
+	if allDigitsAndDots(name) {
+		return r, fmt.Errorf("%q: not a valid IPv4 address", s)
+	}
+	r.Name = name
+	return r, nil
+}
+
+func allDigitsAndDots(s string) bool {
+	for _, c := range []byte(s) {
+		if c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkName checks a lower-case host name without wildcard.
+func checkName(name string) error {
+	if name == "" || len(name) > 253 {
+		return errors.New("a host name must have 1 to 253 characters")
+	}
+	for _, l := range strings.Split(name, ".") {
+		if l == "" || len(l) > 63 {
+			return errors.New("a host name label must have 1 to 63 characters")
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return errors.New("a host name label cannot start or end with -")
+		}
+		for _, c := range []byte(l) {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return fmt.Errorf("bad character %q in the host name", c)
+			}
+		}
+	}
+	return nil
+}
+
+// NormalizeHost turns a requested host into the form rules compare: lower
+// case, no trailing dot, no brackets around an IPv6 address; an address is
+// returned in its canonical text. ok is false for something that is
+// neither a host name nor an address.
+func NormalizeHost(h string) (host string, addr netip.Addr, ok bool) {
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		ip, err := netip.ParseAddr(h[1 : len(h)-1])
+		if err != nil || !ip.Is6() || ip.Zone() != "" {
+			return "", netip.Addr{}, false
+		}
+		ip = ip.Unmap()
+		return ip.String(), ip, true
+	}
+	if ip, err := netip.ParseAddr(h); err == nil {
+		if ip.Zone() != "" {
+			return "", netip.Addr{}, false
+		}
+		ip = ip.Unmap()
+		return ip.String(), ip, true
+	}
+	name := strings.ToLower(strings.TrimSuffix(h, "."))
+	if checkName(name) != nil || allDigitsAndDots(name) {
+		return "", netip.Addr{}, false
+	}
+	return name, netip.Addr{}, true
+}
+
+// matchName says whether the rule matches the normalized host name.
+func (r *Rule) matchName(name string) bool {
+	if r.Name == "" {
+		return false
+	}
+	if r.Wildcard {
+		return len(name) > len(r.Name)+1 && strings.HasSuffix(name, r.Name) && name[len(name)-len(r.Name)-1] == '.'
+	}
+	return name == r.Name
+}
+
+func (r *Rule) matchPort(port uint16) bool { return r.Port == 0 || r.Port == port }
+
+// matchAddr says whether the rule names the address itself.
+func (r *Rule) matchAddr(ip netip.Addr) bool {
+	return r.Addr.IsValid() && r.Addr.Unmap() == ip.Unmap()
+}
+
+// Rules are the allow and deny lists of a policy. The zero value refuses
+// everything.
+type Rules struct {
+	Allow []Rule
+	Deny  []Rule
+}
+
+// Refusal reasons that name no list entry.
+const (
+	ReasonNotListed = "network.allow (not listed)"
+	ReasonBadHost   = "not a valid host name or address"
+)
+
+// Check decides a destination as requested, before any name is resolved.
+// host must be normalized (NormalizeHost). It returns the deciding rule's
+// text; ok is false when the destination is refused.
+func (rs *Rules) Check(host string, addr netip.Addr, port uint16) (rule string, ok bool) {
+	match := func(r *Rule) bool {
+		if !r.matchPort(port) {
+			return false
+		}
+		if addr.IsValid() {
+			return r.matchAddr(addr)
+		}
+		return r.matchName(host)
+	}
+	for i := range rs.Deny {
+		if match(&rs.Deny[i]) {
+			return rs.Deny[i].Text, false
+		}
+	}
+	for i := range rs.Allow {
+		if match(&rs.Allow[i]) {
+			return rs.Allow[i].Text, true
+		}
+	}
+	return ReasonNotListed, false
+}
+
+// CheckAddr decides one address that an allowed host name resolved to: a
+// deny rule naming the address refuses it; a loopback, link-local, private,
+// shared or metadata address (see SpecialAddr) is refused unless an allow
+// rule names the address itself (allowing "localhost" alone does not
+// reach the host's loopback; allowing 127.0.0.1 does). It returns the
+// reason when ok is false.
+func (rs *Rules) CheckAddr(host string, ip netip.Addr, port uint16) (reason string, ok bool) {
+	ip = ip.Unmap()
+	for i := range rs.Deny {
+		r := &rs.Deny[i]
+		if r.matchPort(port) && r.matchAddr(ip) {
+			return fmt.Sprintf("%s resolves to %s (%s)", host, ip, r.Text), false
+		}
+	}
+	kind := SpecialAddr(ip)
+	if kind == "" {
+		return "", true
+	}
+	for i := range rs.Allow {
+		r := &rs.Allow[i]
+		if !r.matchPort(port) {
+			continue
+		}
+		if r.matchAddr(ip) {
+			return "", true
+		}
+	}
+	return fmt.Sprintf("rebinding guard: %s resolves to %s, a %s address (allow %s itself to reach it)",
+		host, ip, kind, hostPort(ip)), false
+}
+
+func hostPort(ip netip.Addr) string {
+	if ip.Is6() {
+		return "[" + ip.String() + "]"
+	}
+	return ip.String()
+}
+
+// special address ranges besides what netip classifies.
+var (
+	sharedNet   = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT; a cloud's metadata lives there
+	thisNet     = netip.MustParsePrefix("0.0.0.0/8")
+	siteLocal6  = netip.MustParsePrefix("fec0::/10")
+	nat64       = netip.MustParsePrefix("64:ff9b::/96")
+	benchmarkV4 = netip.MustParsePrefix("198.18.0.0/15")
+)
+
+// SpecialAddr names the kind of an address the rebinding guard protects —
+// "loopback", "link-local" (which holds the usual metadata address),
+// "private", "shared", "unspecified", "multicast" — or "" for an ordinary
+// public address. An address embedded in IPv4-mapped or NAT64 form is
+// judged by its IPv4 part.
+func SpecialAddr(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is6() && nat64.Contains(ip) {
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte(b[12:16]))
+	}
+	switch {
+	case !ip.IsValid():
+		return "invalid"
+	case ip.IsLoopback():
+		return "loopback"
+	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
+		return "link-local"
+	case ip.IsPrivate(), siteLocal6.Contains(ip), benchmarkV4.Contains(ip):
+		return "private"
+	case sharedNet.Contains(ip):
+		return "shared"
+	case ip.IsUnspecified(), thisNet.Contains(ip):
+		return "unspecified"
+	case ip.IsMulticast():
+		return "multicast"
+	}
+	return ""
+}
+
+// NewRules parses the allow and deny lists. Each list is given with the key
+// its entries are named by in rule texts.
+func NewRules(allow, deny []KeyedList) (*Rules, error) {
+	rs := &Rules{}
+	for _, l := range allow {
+		for _, s := range l.Entries {
+			r, err := ParseRule(l.Key, s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", l.Key, err)
+			}
+			rs.Allow = append(rs.Allow, r)
+		}
+	}
+	for _, l := range deny {
+		for _, s := range l.Entries {
+			r, err := ParseRule(l.Key, s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", l.Key, err)
+			}
+			rs.Deny = append(rs.Deny, r)
+		}
+	}
+	return rs, nil
+}
+
+// KeyedList is a list of host patterns and the policy key they came from.
+type KeyedList struct {
+	Key     string
+	Entries []string
+}

@@ -1,0 +1,173 @@
+package netproxy
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func mustRules(t testing.TB, allow, deny []string) *Rules {
+	t.Helper()
+	rs, err := NewRules([]KeyedList{{"network.allow", allow}}, []KeyedList{{"network.deny", deny}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func TestParseRule(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Rule
+		bad  bool
+	}{
+		{in: "api.example.com", want: Rule{Name: "api.example.com"}},
+		{in: "API.Example.COM:443", want: Rule{Name: "api.example.com", Port: 443}},
+		{in: "*.example.org", want: Rule{Name: "example.org", Wildcard: true}},
+		{in: "*.example.org:8443", want: Rule{Name: "example.org", Wildcard: true, Port: 8443}},
+		{in: "10.0.0.1", want: Rule{Addr: netip.MustParseAddr("10.0.0.1")}},
+		{in: "127.0.0.1:8080", want: Rule{Addr: netip.MustParseAddr("127.0.0.1"), Port: 8080}},
+		{in: "[::1]", want: Rule{Addr: netip.MustParseAddr("::1")}},
+		{in: "[2001:db8::1]:443", want: Rule{Addr: netip.MustParseAddr("2001:db8::1"), Port: 443}},
+		{in: "localhost", want: Rule{Name: "localhost"}},
+		{in: "", bad: true},
+		{in: "::1", bad: true},
+		{in: "[::1", bad: true},
+		{in: "[10.0.0.1]", bad: true},
+		{in: "[::1]x", bad: true},
+		{in: "https://example.com", bad: true},
+		{in: "example.com/path", bad: true},
+		{in: "example.com:", bad: true},
+		{in: "example.com:0", bad: true},
+		{in: "example.com:65536", bad: true},
+		{in: "example.com:+1", bad: true},
+		{in: "a.*.example.com", bad: true},
+		{in: "*example.com", bad: true},
+		{in: "*", bad: true},
+		{in: "-a.example.com", bad: true},
+		{in: "a..b", bad: true},
+		{in: "999.1.1.1", bad: true},
+		{in: "exa mple.com", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseRule("network.allow", tt.in)
+			if tt.bad {
+				if err == nil {
+					t.Fatalf("ParseRule(%q) = %+v, want an error", tt.in, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseRule(%q): %v", tt.in, err)
+			}
+			tt.want.Text = "network.allow " + tt.in
+			if got != tt.want {
+				t.Fatalf("ParseRule(%q) = %+v, want %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRulesCheck(t *testing.T) {
+	rs := mustRules(t,
+		[]string{"api.example.com", "*.example.org", "pinned.example.net:443", "10.1.2.3", "[2001:db8::5]:80", "*.corp.example"},
+		[]string{"bad.example.org", "*.secret.corp.example", "api.example.com:25"})
+	tests := []struct {
+		host string
+		port uint16
+		ok   bool
+		rule string
+	}{
+		{"api.example.com", 443, true, "network.allow api.example.com"},
+		{"API.EXAMPLE.COM.", 80, true, "network.allow api.example.com"},
+		{"api.example.com", 25, false, "network.deny api.example.com:25"},
+		{"www.api.example.com", 443, false, ReasonNotListed},
+		{"example.org", 443, false, ReasonNotListed},
+		{"a.example.org", 443, true, "network.allow *.example.org"},
+		{"a.b.example.org", 1, true, "network.allow *.example.org"},
+		{"bad.example.org", 443, false, "network.deny bad.example.org"},
+		{"xexample.org", 443, false, ReasonNotListed},
+		{"pinned.example.net", 443, true, "network.allow pinned.example.net:443"},
+		{"pinned.example.net", 80, false, ReasonNotListed},
+		{"10.1.2.3", 22, true, "network.allow 10.1.2.3"},
+		{"10.1.2.4", 22, false, ReasonNotListed},
+		{"[2001:db8::5]", 80, true, "network.allow [2001:db8::5]:80"},
+		{"[2001:DB8:0::5]", 80, true, "network.allow [2001:db8::5]:80"},
+		{"[2001:db8::5]", 81, false, ReasonNotListed},
+		{"x.corp.example", 443, true, "network.allow *.corp.example"},
+		{"x.secret.corp.example", 443, false, "network.deny *.secret.corp.example"},
+		{"secret.corp.example", 443, true, "network.allow *.corp.example"},
+	}
+	for _, tt := range tests {
+		host, addr, ok := NormalizeHost(tt.host)
+		if !ok {
+			t.Fatalf("NormalizeHost(%q) failed", tt.host)
+		}
+		rule, allowed := rs.Check(host, addr, tt.port)
+		if allowed != tt.ok || rule != tt.rule {
+			t.Errorf("Check(%s, %d) = %q, %v; want %q, %v", tt.host, tt.port, rule, allowed, tt.rule, tt.ok)
+		}
+	}
+}
+
+func TestRebindingGuard(t *testing.T) {
+	tests := []struct {
+		allow []string
+		deny  []string
+		host  string
+		ip    string
+		port  uint16
+		ok    bool
+		why   string
+	}{
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "93.184.215.14", ok: true},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "127.0.0.1", why: "loopback"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::1", why: "loopback"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "169.254.169.254", why: "link-local"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "fd00:ec2::254", why: "private"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "100.100.100.200", why: "shared"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "10.0.0.8", why: "private"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "192.168.1.1", why: "private"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "0.0.0.0", why: "unspecified"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::ffff:127.0.0.1", why: "loopback"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "64:ff9b::a9fe:a9fe", why: "link-local"},
+		{allow: []string{"api.example.com", "127.0.0.1"}, host: "api.example.com", ip: "127.0.0.1", ok: true},
+		{allow: []string{"api.example.com", "127.0.0.1:8080"}, host: "api.example.com", ip: "127.0.0.1", port: 9090, why: "loopback"},
+		{allow: []string{"localhost"}, host: "localhost", ip: "127.0.0.1", why: "loopback"},
+		{allow: []string{"localhost", "127.0.0.1"}, host: "localhost", ip: "127.0.0.1", ok: true},
+		{allow: []string{"*.localhost"}, host: "a.localhost", ip: "127.0.0.1", why: "loopback"},
+		{allow: []string{"api.example.com"}, deny: []string{"93.184.215.14"}, host: "api.example.com", ip: "93.184.215.14", why: "network.deny 93.184.215.14"},
+	}
+	for _, tt := range tests {
+		rs := mustRules(t, tt.allow, tt.deny)
+		port := tt.port
+		if port == 0 {
+			port = 8080
+		}
+		why, ok := rs.CheckAddr(tt.host, netip.MustParseAddr(tt.ip), port)
+		if ok != tt.ok || !strings.Contains(why, tt.why) {
+			t.Errorf("allow %v: CheckAddr(%s → %s) = %q, %v; want %v with %q", tt.allow, tt.host, tt.ip, why, ok, tt.ok, tt.why)
+		}
+	}
+}
+
+func TestNormalizeHost(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Example.COM", "example.com"},
+		{"example.com.", "example.com"},
+		{"[::1]", "::1"},
+		{"::ffff:10.0.0.1", "10.0.0.1"},
+		{"10.0.0.1", "10.0.0.1"},
+		{"bad host", ""},
+		{"[::1", ""},
+		{"1.2.3", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got, _, ok := NormalizeHost(tt.in)
+		if ok != (tt.want != "") || got != tt.want {
+			t.Errorf("NormalizeHost(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+		}
+	}
+}

@@ -1,0 +1,140 @@
+package isolation
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sbshim/sbshim/isolation/netproxy"
+)
+
+// ProxyLayer is the Layer of the Events the filtering proxy reports.
+const ProxyLayer = "proxy"
+
+// proxyEnvNames are set to the proxy's URL for the program: the generic
+// variables in both cases (curl and git read only the lower-case
+// http_proxy) and the settings of runtimes that do not read them.
+func proxyEnvVars(port int, loopbackAllowed bool) map[string]string {
+	httpURL := "http://127.0.0.1:" + strconv.Itoa(port)
+	socksURL := "socks5h://127.0.0.1:" + strconv.Itoa(port)
+	// The sandbox's own loopback is not the host's: a program talking to
+	// a server it started itself goes direct. When the policy allows a
+	// loopback address, it means the host's, reached through the proxy.
+	noProxy := "localhost,127.0.0.1,::1"
+	if loopbackAllowed {
+		noProxy = ""
+	}
+	vars := map[string]string{
+		"ALL_PROXY": socksURL, "all_proxy": socksURL,
+		"NO_PROXY": noProxy, "no_proxy": noProxy,
+		// npm and yarn have settings of their own.
+		"npm_config_proxy": httpURL, "npm_config_https_proxy": httpURL, "npm_config_noproxy": noProxy,
+		"YARN_HTTP_PROXY": httpURL, "YARN_HTTPS_PROXY": httpURL,
+		// pip takes the generic variables too; PIP_PROXY also covers
+		// its subprocesses' configuration.
+		"PIP_PROXY": httpURL,
+		// Node ≥ 22.21/24.5 lets fetch and http honour the variables
+		// with this; older Node ignores it (see README).
+		"NODE_USE_ENV_PROXY": "1",
+	}
+	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY"} {
+		vars[k] = httpURL
+		vars[strings.ToLower(k)] = httpURL
+	}
+	return vars
+}
+
+// withProxyEnv sets the proxy variables in env (NAME=VALUE, sorted).
+func withProxyEnv(env []string, port int, pol *Policy) []string {
+	vars := proxyEnvVars(port, loopbackAllowed(pol.Network.Allow))
+	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		_, set := vars[k]
+		return set
+	})
+	for k, v := range vars {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// loopbackAllowed says whether an allow entry names a loopback address or
+// localhost.
+func loopbackAllowed(allow []string) bool {
+	for _, a := range allow {
+		r, err := netproxy.ParseRule("", a)
+		if err != nil {
+			continue
+		}
+		if r.Addr.IsValid() && r.Addr.IsLoopback() || r.Name == "localhost" && !r.Wildcard {
+			return true
+		}
+	}
+	return false
+}
+
+// proxyRules builds the proxy's rules from the policy: network.allow, the
+// package registries when allowPackageRegistries is on (discovered from
+// the package managers' configuration in env, the program's environment),
+// and network.deny. Validation has checked every entry.
+func proxyRules(pol *Policy, env []string) *netproxy.Rules {
+	allow := []netproxy.KeyedList{{Key: "network.allow", Entries: pol.Network.Allow}}
+	if pol.Network.AllowPackageRegistries {
+		var hosts []string
+		for _, r := range netproxy.Registries(registryEnv(pol, env)) {
+			hosts = append(hosts, r.Host)
+		}
+		allow = append(allow, netproxy.KeyedList{Key: "network.allowPackageRegistries", Entries: hosts})
+	}
+	rs, err := netproxy.NewRules(allow, []netproxy.KeyedList{{Key: "network.deny", Entries: pol.Network.Deny}})
+	if err != nil {
+		// Only a policy that skipped validation gets here: refuse all.
+		return &netproxy.Rules{}
+	}
+	return rs
+}
+
+// RegistryHosts lists the registry hosts allowPackageRegistries adds for a
+// program with environment env, and where each was found.
+func RegistryHosts(pol *Policy, env []string) []netproxy.Registry {
+	return netproxy.Registries(registryEnv(pol, env))
+}
+
+func registryEnv(pol *Policy, env []string) netproxy.RegistryEnv {
+	vals := make(map[string]string, len(env))
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vals[k] = v
+		}
+	}
+	// Answers of asked package managers live beside the per-server
+	// caches, out of every sandbox's reach: a program must not be able
+	// to widen its own allow list.
+	cacheDir := ""
+	if d, err := os.UserCacheDir(); err == nil {
+		cacheDir = filepath.Join(d, "sbshim")
+	}
+	return netproxy.RegistryEnv{
+		Getenv:    func(k string) string { return vals[k] },
+		Home:      pol.Vars.Home,
+		Workspace: pol.Vars.Workspace,
+		CacheDir:  cacheDir,
+		LookPath:  exec.LookPath,
+	}
+}
+
+// refusalEvent turns a refusal of the proxy into an Event.
+func refusalEvent(r netproxy.Refusal, pid int, exe string) Event {
+	return Event{Time: r.Time, Kind: "net", Op: "connect", Target: r.Target(), PID: pid, Exe: exe,
+		Rule: r.Reason, Layer: ProxyLayer}
+}
+
+// connectionEvent turns a connection the proxy made into an Event for
+// Config.Connected.
+func connectionEvent(c netproxy.Connection) Event {
+	return Event{Time: c.Time, Kind: "net", Op: "connect", Target: c.Target(), Rule: c.Rule, Layer: ProxyLayer}
+}

@@ -1,0 +1,187 @@
+package isolation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/sbshim/sbshim/isolation/netproxy"
+	"golang.org/x/sys/unix"
+)
+
+// The proxy bridge. In proxy mode the init, already inside the sandbox's
+// empty network namespace, listens on 127.0.0.1:PORT there and hands the
+// listening socket to sbshim over its control socket, before the command
+// exists. sbshim's proxy accepts on it from outside: every connection the
+// program makes to the bridge arrives straight at the proxy, no relay
+// process in between, and the program reaches nothing else — there is no
+// socket file it could find, and the descriptor never enters its reach.
+// Without namespaces sbshim listens on the host's loopback itself.
+
+// proxyMsg is the control message that carries the bridge's socket.
+const proxyMsg = "proxy"
+
+// bridgePort picks the bridge's port: any port is free in a fresh network
+// namespace; a random one keeps it out of the way of fixed ports that
+// programs use for their own servers.
+func bridgePort() int {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	return 30000 + int(binary.BigEndian.Uint16(b[:]))%30000
+}
+
+// bridgeListen makes the listening socket on 127.0.0.1:port, in the
+// calling thread's network namespace.
+func bridgeListen(port int) (int, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("proxy bridge: socket: %w", err)
+	}
+	sa := &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("proxy bridge: bind 127.0.0.1:%d: %w", port, err)
+	}
+	if err := unix.Listen(fd, 1024); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("proxy bridge: listen: %w", err)
+	}
+	return fd, nil
+}
+
+// sandboxProxy is the running proxy of one sandbox.
+type sandboxProxy struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (sp *sandboxProxy) stop() {
+	sp.cancel()
+	<-sp.done
+}
+
+// listenerFromFD wraps the bridge socket the init sent.
+func listenerFromFD(fd int) (net.Listener, error) {
+	f := os.NewFile(uintptr(fd), "sbshim-proxy-bridge")
+	defer f.Close()
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("proxy bridge: %w", err)
+	}
+	return ln, nil
+}
+
+// startProxy serves the filtering proxy on ln for the sandbox whose init
+// has host pid initPid (0 without a pid namespace).
+func startProxy(ln net.Listener, cfg Config, env []string, port int, initPid func() int) *sandboxProxy {
+	report := cfg.Report
+	if report == nil {
+		report = func(Event) {}
+	}
+	srv := &netproxy.Server{
+		Load: func() *netproxy.Rules { return proxyRules(cfg.Policy, env) },
+		Refused: func(r netproxy.Refusal) {
+			pid, exe := peerProcess(initPid(), r.Peer, port)
+			report(refusalEvent(r, pid, exe))
+		},
+	}
+	if cfg.Connected != nil {
+		srv.Allowed = func(c netproxy.Connection) { cfg.Connected(connectionEvent(c)) }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sp := &sandboxProxy{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(sp.done)
+		_ = srv.Serve(ctx, ln)
+	}()
+	return sp
+}
+
+// peerProcess finds the process of the sandbox that holds the other end of
+// a connection to the bridge: the socket's inode from the sandbox's TCP
+// table, then the process with a descriptor for it. It returns 0, "" when
+// it cannot tell (the process may also have gone already).
+func peerProcess(initPid int, peer net.Addr, port int) (int, string) {
+	if initPid <= 0 || peer == nil {
+		return 0, ""
+	}
+	ap, err := netip.ParseAddrPort(peer.String())
+	if err != nil {
+		return 0, ""
+	}
+	inode := socketInode(initPid, ap, port)
+	if inode == "" {
+		return 0, ""
+	}
+	want := "socket:[" + inode + "]"
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(initPid) + "/ns/pid")
+	if err != nil {
+		return 0, ""
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil || pid == initPid {
+			continue
+		}
+		base := "/proc/" + p.Name()
+		if n, err := os.Readlink(base + "/ns/pid"); err != nil || n != ns {
+			continue
+		}
+		fds, _ := os.ReadDir(base + "/fd")
+		for _, fd := range fds {
+			if l, _ := os.Readlink(filepath.Join(base, "fd", fd.Name())); l == want {
+				exe, _ := os.Readlink(base + "/exe")
+				return pid, exe
+			}
+		}
+	}
+	return 0, ""
+}
+
+// socketInode reads the inode of the client socket local→127.0.0.1:port
+// from the sandbox's /proc/net/tcp (tcp6 for a mapped address).
+func socketInode(initPid int, local netip.AddrPort, port int) string {
+	a := local.Addr().Unmap()
+	if !a.Is4() {
+		return ""
+	}
+	b := a.As4()
+	// /proc/net/tcp prints the address as a host-order (little-endian)
+	// 32-bit number.
+	key := strings.ToUpper(hex.EncodeToString([]byte{b[3], b[2], b[1], b[0]})) + ":" + fmt.Sprintf("%04X", local.Port())
+	rem := "0100007F:" + fmt.Sprintf("%04X", port)
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(initPid) + "/net/tcp")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 9 && f[1] == key && f[2] == rem {
+			return f[9]
+		}
+	}
+	return ""
+}
+
+// sendBridge, in the init, makes the bridge's listening socket in the
+// sandbox's network namespace and hands it to sbshim.
+func sendBridge(conn *os.File, port int) error {
+	fd, err := bridgeListen(port)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := writeMsg(conn, proxyMsg, fd); err != nil {
+		return fmt.Errorf("hand the proxy bridge to sbshim: %w", err)
+	}
+	return nil
+}
