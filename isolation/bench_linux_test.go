@@ -19,6 +19,6 @@ func BenchmarkStartPlan(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = buildInitSpec(Config{Policy: pol, Argv: []string{"true"}, Dir: wd}, true)
+		_ = buildInitSpec(Config{Policy: pol, Argv: []string{"true"}, Dir: wd}, true, 0)
 	}
 }
