@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/sbshim/sbshim/isolation"
@@ -24,6 +26,14 @@ const stderrHold = time.Second
 // stdio is relayed through sbshim, which follows the MCP messages and keeps
 // the audit log; on a terminal the command gets the terminal itself.
 func Run(o Options, stderr io.Writer) int {
+	// A client that closes its end of sbshim's stdout or stderr (some close
+	// stderr together with stdin) must not kill sbshim before it has shut
+	// the session down and written session_end: with SIGPIPE caught, such
+	// writes fail with EPIPE instead. Caught, not ignored: an ignored
+	// signal would stay ignored in the command after exec.
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
 	return run(o, streams{stdin: os.Stdin, stdout: os.Stdout, stderr: stderr})
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -348,5 +349,34 @@ func TestNonMCPCommandIsNotHurried(t *testing.T) {
 	out, err := cmd.Output()
 	if err != nil || string(out) != "done\n" {
 		t.Fatalf("got %q, %v", out, err)
+	}
+}
+
+// A client that closes its end of sbshim's stderr (some close it with
+// stdin) must not kill sbshim when the server writes to stderr later: the
+// session ends as usual, with the command's status and session_end.
+func TestClosedStderrDoesNotKillSbshim(t *testing.T) {
+	b := newBox(t)
+	logPath := filepath.Join(b.root, "audit.jsonl")
+	cmd := b.command([]string{"--audit-log", logPath}, "/bin/sh", "-c", "sleep 0.3; echo late >&2; echo late; exit 3")
+	cmd.Stdin = strings.NewReader("")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the client is gone from stderr before anything is written
+	cmd.Stderr = w
+	out, err := cmd.Output()
+	w.Close()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("want the command's exit status 3, got %v (stdout %q)", err, out)
+	}
+	if string(out) != "late\n" {
+		t.Errorf("stdout = %q, want %q", out, "late\n")
+	}
+	ends := ofType(auditRecords(t, logPath), "session_end")
+	if len(ends) != 1 {
+		t.Fatalf("want one session_end record, got %v", auditRecords(t, logPath))
 	}
 }
