@@ -33,6 +33,8 @@ type initSpec struct {
 	NetNS     bool         `json:"netns"`
 	Pids      int          `json:"pids"`
 	MemoryMB  int          `json:"memoryMB"`
+	// PTY asks for a terminal of the sandbox's devpts (PTY mode).
+	PTY *ptySpec `json:"pty,omitempty"`
 }
 
 // initStatus is the init's one report to its parent: the command started,
@@ -91,6 +93,15 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			return fail("mount", err)
 		}
 	}
+	var tty *sandboxTTY
+	if spec.PTY != nil {
+		t, err := openTTY(conn, spec.PTY)
+		if err != nil {
+			return fail("pty", err)
+		}
+		tty = t
+		defer tty.close()
+	}
 	if spec.NetNS {
 		if err := loopbackUp(); err != nil {
 			return fail("netns", err)
@@ -146,6 +157,9 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		// Without a pid namespace the command leads its own process
 		// group, so that the group can be ended with it.
 		attr.Sys = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	}
+	if tty != nil {
+		tty.apply(attr)
 	}
 	pid, err := syscall.ForkExec(path, spec.Argv, attr)
 	if err != nil {

@@ -25,6 +25,7 @@ type Process struct {
 	exited chan struct{} // closed when the init has been waited for
 	sigs   chan os.Signal
 	once   sync.Once
+	pty    *os.File // the terminal's master in PTY mode
 }
 
 // Layers reports the isolation layers in force.
@@ -124,6 +125,9 @@ func buildInitSpec(cfg Config, namespaces bool) *initSpec {
 		Supervise: true,
 		Pids:      pol.Limits.Pids,
 		MemoryMB:  pol.Limits.MemoryMB,
+	}
+	if cfg.PTY != nil {
+		spec.PTY = &ptySpec{Size: *cfg.PTY}
 	}
 	if spec.Dir == "" {
 		spec.Dir, _ = os.Getwd()
@@ -227,6 +231,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
 		_ = cmd.Wait()
 		close(p.exited)
 		p.release()
+		p.dropPTY()
 		return nil, err
 	}
 	if err := writeMsg(parentConn, spec, -1); err != nil {
@@ -239,6 +244,9 @@ func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
 			return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("the sandbox's init ended during set-up: %w", err)})
 		}
 		if len(fds) > 0 {
+			if p.takePTY(body, fds) {
+				continue
+			}
 			if !spec.Supervise || p.stop != nil {
 				closeAll(fds)
 				continue
@@ -255,6 +263,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool) (*Process, error) {
 			_ = cmd.Wait()
 			close(p.exited)
 			p.release()
+			p.dropPTY()
 			return nil, &SetupError{Code: st.Code, Layer: st.Layer, Err: errors.New(st.Error)}
 		}
 		p.layers = st.Layers

@@ -20,9 +20,11 @@ const stderrHold = time.Second
 // the command's own, 128+N for a signal, or 125/126/127 for sbshim's errors
 // (DESIGN.md, "Exit status"). stderr receives sbshim's own lines.
 //
-// When stdout is not a terminal — an MCP client's pipes — the command's
-// stdio is relayed through sbshim, which follows the MCP messages and keeps
-// the audit log; on a terminal the command gets the terminal itself.
+// When stdin is a terminal (or --pty), the command gets a terminal of its
+// own inside the sandbox, relayed to the user's (PTY mode). Otherwise, when
+// stdout is not a terminal — an MCP client's pipes — the command's stdio is
+// relayed through sbshim, which follows the MCP messages and keeps the
+// audit log; on a terminal the command gets the terminal itself.
 func Run(o Options, stderr io.Writer) int {
 	return run(o, streams{stdin: os.Stdin, stdout: os.Stdout, stderr: stderr})
 }
@@ -62,6 +64,9 @@ func run(o Options, st streams) int {
 			return isolation.ExitSetup
 		}
 		s.warn(err.Error())
+	}
+	if o.PTY.usePTY(isTerminal(st.stdin)) {
+		return s.runPTY(st)
 	}
 	if term.IsTerminal(int(os.Stdout.Fd())) {
 		return s.runInherited()
