@@ -213,16 +213,23 @@ func (o *outerTerm) waitRaw() {
 // and returns its host pid.
 func (o *outerTerm) descendant(argv ...string) int {
 	o.t.Helper()
+	return waitDescendant(o.t, o.cmd.Process.Pid, argv...)
+}
+
+// waitDescendant waits for a process below root whose command line is
+// argv and returns its host pid.
+func waitDescendant(t *testing.T, root int, argv ...string) int {
+	t.Helper()
 	want := strings.Join(argv, "\x00") + "\x00"
 	deadline := time.Now().Add(ptyWait)
 	for {
-		for _, pid := range descendants(o.cmd.Process.Pid) {
+		for _, pid := range descendants(root) {
 			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && string(b) == want {
 				return pid
 			}
 		}
 		if time.Now().After(deadline) {
-			o.t.Fatalf("no process %q below sbshim; the terminal shows:\n%s", argv, o.tail())
+			t.Fatalf("no process %q below pid %d", argv, root)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -278,17 +285,22 @@ func procStat(pid int) (stat, error) {
 // group of its terminal.
 func (o *outerTerm) waitForeground(pid int) {
 	o.t.Helper()
+	waitForeground(o.t, pid)
+}
+
+func waitForeground(t *testing.T, pid int) {
+	t.Helper()
 	deadline := time.Now().Add(ptyWait)
 	for {
 		st, err := procStat(pid)
 		if err != nil {
-			o.t.Fatalf("process %d: %v", pid, err)
+			t.Fatalf("process %d: %v", pid, err)
 		}
 		if st.pgrp == st.tpgid {
 			return
 		}
 		if time.Now().After(deadline) {
-			o.t.Fatalf("process %d never reached the foreground (pgrp %d, terminal's %d)", pid, st.pgrp, st.tpgid)
+			t.Fatalf("process %d never reached the foreground (pgrp %d, terminal's %d)", pid, st.pgrp, st.tpgid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
