@@ -62,6 +62,9 @@ func TestNestedPTY(t *testing.T) {
 	o.expect("sbx$ ")
 	o.send(strings.Join(b.inner("--"), " ") + " sh -c 'test -t 0 && echo inner-tty-$((2*3)); exit 4'\r")
 	o.expect("inner-tty-6")
+	// Keys typed before the inner sbshim has exited would go to its
+	// command's terminal; wait for the shell's prompt.
+	o.expect("sbx$ ")
 	o.send("echo code-$?\r")
 	o.expect("code-4")
 	o.send("exit\r")
