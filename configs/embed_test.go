@@ -9,7 +9,7 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	want := []string{"default", "host-network", "no-network", "read-only", "workspace-write"}
+	want := []string{"agent", "default", "host-network", "no-network", "read-only", "workspace-write"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}

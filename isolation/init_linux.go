@@ -35,6 +35,8 @@ type initSpec struct {
 	MemoryMB  int          `json:"memoryMB"`
 	// ProxyPort is the proxy bridge's port on 127.0.0.1 in proxy mode.
 	ProxyPort int `json:"proxyPort,omitempty"`
+	// PTY asks for a terminal of the sandbox's devpts (PTY mode).
+	PTY *ptySpec `json:"pty,omitempty"`
 }
 
 // initStatus is the init's one report to its parent: the command started,
@@ -92,6 +94,15 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		if err := buildRoot(*spec.Mounts); err != nil {
 			return fail("mount", err)
 		}
+	}
+	var tty *sandboxTTY
+	if spec.PTY != nil {
+		t, err := openTTY(conn, spec.PTY)
+		if err != nil {
+			return fail("pty", err)
+		}
+		tty = t
+		defer tty.close()
 	}
 	if spec.NetNS {
 		if err := loopbackUp(); err != nil {
@@ -153,6 +164,9 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		// Without a pid namespace the command leads its own process
 		// group, so that the group can be ended with it.
 		attr.Sys = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	}
+	if tty != nil {
+		tty.apply(attr)
 	}
 	pid, err := syscall.ForkExec(path, spec.Argv, attr)
 	if err != nil {

@@ -250,7 +250,7 @@ func TestLoadProfileResolution(t *testing.T) {
 	// Unknown name lists what exists.
 	e.write(t, "cfg/profiles/mine.json", `{}`)
 	_, err := Load(LoadOptions{Profile: "nope", UserConfigDir: e.cfg, Vars: e.vars})
-	want := `unknown profile "nope"; available: default, host-network, mine, no-network, read-only, workspace-write`
+	want := `unknown profile "nope"; available: agent, default, host-network, mine, no-network, read-only, workspace-write`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
 	}

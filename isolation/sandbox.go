@@ -27,6 +27,11 @@ type Config struct {
 	Connected func(Event)
 	// Warn receives one-line notices for the user (a degraded layer).
 	Warn func(msg string)
+	// PTY, when set, gives the command a new terminal of the sandbox's
+	// own devpts, of this initial size, as its stdin, stdout, stderr and
+	// controlling terminal; Process.PTY returns its master. Stdin, Stdout
+	// and Stderr then serve only sbshim's init.
+	PTY *WinSize
 }
 
 // Layers says which isolation layers are in force for a session.

@@ -27,6 +27,7 @@ type Process struct {
 	sigs   chan os.Signal
 	once   sync.Once
 	proxy  *sandboxProxy // nil unless network.mode is proxy
+	pty    *os.File      // the terminal's master in PTY mode
 }
 
 // Layers reports the isolation layers in force.
@@ -134,6 +135,9 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		Supervise: true,
 		Pids:      pol.Limits.Pids,
 		MemoryMB:  pol.Limits.MemoryMB,
+	}
+	if cfg.PTY != nil {
+		spec.PTY = &ptySpec{Size: *cfg.PTY}
 	}
 	if spec.Dir == "" {
 		spec.Dir, _ = os.Getwd()
@@ -246,6 +250,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		_ = cmd.Wait()
 		close(p.exited)
 		p.release()
+		p.dropPTY()
 		return nil, err
 	}
 	if err := writeMsg(parentConn, spec, -1); err != nil {
@@ -263,6 +268,9 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 			continue
 		}
 		if len(fds) > 0 {
+			if p.takePTY(body, fds) {
+				continue
+			}
 			if !spec.Supervise || p.stop != nil {
 				closeAll(fds)
 				continue
@@ -279,6 +287,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 			_ = cmd.Wait()
 			close(p.exited)
 			p.release()
+			p.dropPTY()
 			return nil, &SetupError{Code: st.Code, Layer: st.Layer, Err: errors.New(st.Error)}
 		}
 		p.layers = st.Layers

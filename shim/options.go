@@ -39,6 +39,9 @@ type Options struct {
 	// MaxLine is the parse cap for one message; longer lines are relayed
 	// unparsed. Zero selects mcp.DefaultMaxLine.
 	MaxLine int
+	// PTY chooses PTY mode: --pty, --no-pty, or automatic when stdin is a
+	// terminal.
+	PTY PTYMode
 }
 
 func (o Options) termGrace() time.Duration { return orDefault(o.TermGrace, DefaultTermGrace) }

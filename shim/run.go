@@ -22,9 +22,11 @@ const stderrHold = time.Second
 // the command's own, 128+N for a signal, or 125/126/127 for sbshim's errors
 // (DESIGN.md, "Exit status"). stderr receives sbshim's own lines.
 //
-// When stdout is not a terminal — an MCP client's pipes — the command's
-// stdio is relayed through sbshim, which follows the MCP messages and keeps
-// the audit log; on a terminal the command gets the terminal itself.
+// When stdin is a terminal (or --pty), the command gets a terminal of its
+// own inside the sandbox, relayed to the user's (PTY mode). Otherwise, when
+// stdout is not a terminal — an MCP client's pipes — the command's stdio is
+// relayed through sbshim, which follows the MCP messages and keeps the
+// audit log; on a terminal the command gets the terminal itself.
 func Run(o Options, stderr io.Writer) int {
 	// A client that closes its end of sbshim's stdout or stderr (some close
 	// stderr together with stdin) must not kill sbshim before it has shut
@@ -72,6 +74,9 @@ func run(o Options, st streams) int {
 			return isolation.ExitSetup
 		}
 		s.warn(err.Error())
+	}
+	if o.PTY.usePTY(isTerminal(st.stdin)) {
+		return s.runPTY(st)
 	}
 	if term.IsTerminal(int(os.Stdout.Fd())) {
 		return s.runInherited()

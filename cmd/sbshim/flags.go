@@ -2,7 +2,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/sbshim/sbshim/mcp"
@@ -40,6 +42,37 @@ func runFlags(fs *flag.FlagSet, o *shim.Options) {
 	fs.DurationVar(&o.TermGrace, "term-grace", shim.DefaultTermGrace, "after the client closes stdin, how long an MCP server may take to exit before SIGTERM")
 	fs.DurationVar(&o.KillGrace, "kill-grace", shim.DefaultKillGrace, "after SIGTERM, how long before SIGKILL")
 	fs.IntVar(&o.MaxLine, "max-line", mcp.DefaultMaxLine, "parse cap in `BYTES`: longer messages are relayed without being parsed")
+	fs.Var(ptyFlag{&o.PTY, shim.PTYOn}, "pty", "give COMMAND a terminal of its own in the sandbox (default: when stdin is a terminal)")
+	fs.Var(ptyFlag{&o.PTY, shim.PTYOff}, "no-pty", "never give COMMAND a terminal of its own")
+}
+
+// ptyFlag is --pty / --no-pty: a boolean flag that sets the PTY mode.
+type ptyFlag struct {
+	v    *shim.PTYMode
+	mode shim.PTYMode
+}
+
+func (p ptyFlag) IsBoolFlag() bool { return true }
+
+func (p ptyFlag) String() string {
+	if p.v != nil && *p.v == p.mode {
+		return "true"
+	}
+	return "false"
+}
+
+func (p ptyFlag) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	switch {
+	case on:
+		*p.v = p.mode
+	case *p.v == p.mode:
+		*p.v = shim.PTYAuto
+	}
+	return nil
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {

@@ -8,6 +8,7 @@
 //	attempt symlink TARGET LINK | link OLD NEW | rename OLD NEW | unlink PATH
 //	attempt connect-unix PATH | connect-tcp HOST:PORT | serve-unix PATH
 //	attempt ptrace PID | kill PID | tiocsti | io-uring | userns | unshare-user | mount
+//	attempt tiocsti-stdin TEXT (push TEXT into the input of the terminal on stdin)
 //	attempt env | pids | netns | sleep-tree TOKEN
 //	attempt readat DIR NAME | exec PATH | send-udp HOST:PORT
 //	attempt race-read LINK ALLOWED SECRET N (flip LINK between two targets while reading it)
@@ -198,6 +199,8 @@ func run(action string, args []string) result {
 		return outcome("", unix.Kill(pid, 0))
 	case "tiocsti":
 		return tiocsti()
+	case "tiocsti-stdin":
+		return tiocstiOn(0, arg(args, 0))
 	case "io-uring":
 		var params [120]byte
 		fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 1, uintptr(unsafe.Pointer(&params[0])), 0)
@@ -296,6 +299,19 @@ func tiocsti() result {
 	_, _, errno := unix.Syscall(unix.SYS_IOCTL, s.Fd(), unix.TIOCSTI, uintptr(unsafe.Pointer(&c)))
 	if errno != 0 {
 		return outcome("", errno)
+	}
+	return outcome("", nil)
+}
+
+// tiocstiOn pushes text into the input queue of the terminal open on fd,
+// one byte per ioctl, as an attacker typing into the user's shell would.
+func tiocstiOn(fd int, text string) result {
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCSTI, uintptr(unsafe.Pointer(&c)))
+		if errno != 0 {
+			return outcome("", errno)
+		}
 	}
 	return outcome("", nil)
 }

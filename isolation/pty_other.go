@@ -1,0 +1,8 @@
+//go:build !linux
+
+package isolation
+
+import "os"
+
+// PTY is the master side of the command's terminal in PTY mode; nil here.
+func (p *Process) PTY() *os.File { return nil }
