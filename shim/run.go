@@ -99,7 +99,7 @@ func (s *Session) openAudit() error {
 	}
 	w, err := audit.Open(path, s.server, s.id)
 	if err != nil {
-		return fmt.Errorf("audit log: %w (the session runs without one)", err)
+		return fmt.Errorf("%w (the session runs without one)", err)
 	}
 	s.audit = w
 	return nil
