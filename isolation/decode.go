@@ -10,7 +10,7 @@ import (
 // The keys each object of a profile accepts, in the order of the docs.
 // Functions, not variables, so that no caller can change them.
 func keysTop() []string {
-	return []string{"description", "filesystem", "network", "env", "limits", "report", "audit"}
+	return []string{"description", "filesystem", "network", "env", "limits", "report", "audit", "agent"}
 }
 func keysFilesystem() []string { return []string{"denyRead", "allowWrite", "denyWrite"} }
 func keysNetwork() []string {
@@ -20,6 +20,10 @@ func keysEnv() []string    { return []string{"pass", "set", "deny"} }
 func keysLimits() []string { return []string{"tmpSizeMB", "pids", "memoryMB"} }
 func keysReport() []string { return []string{"stderr", "notify", "annotate"} }
 func keysAudit() []string  { return []string{"arguments", "connections"} }
+func keysAgent() []string  { return []string{"state"} }
+func keysAgentState() []string {
+	return []string{"from", "to", "credentials", "skip"}
+}
 
 // maxLimit is the largest value a limits key accepts.
 const maxLimit = math.MaxInt32
@@ -185,6 +189,8 @@ func (d decoder) profile(n *jnode) (*Profile, error) {
 			p.Report, err = d.report(k, v)
 		case "audit":
 			p.Audit, err = d.audit(k, v)
+		case "agent":
+			p.Agent, err = d.agent(k, v)
 		}
 		return err
 	})
@@ -322,6 +328,67 @@ func (d decoder) audit(key string, n *jnode) (*AuditProfile, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+func (d decoder) agent(key string, n *jnode) (*AgentProfile, error) {
+	f := &AgentProfile{}
+	ok, err := d.object(key, n, keysAgent(), func(k string, v *jnode) error {
+		var err error
+		switch k {
+		case "state":
+			f.State, err = d.agentState(join(key, k), v)
+		}
+		return err
+	})
+	if !ok || err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (d decoder) agentState(key string, n *jnode) ([]AgentStateProfile, error) {
+	switch n.kind {
+	case jNull:
+		return nil, nil
+	case jArray:
+	default:
+		return nil, d.wrongType(key, n, `a list of objects like {"from": "~/.claude", "to": "$CACHE/agent/claude"}`)
+	}
+	out := make([]AgentStateProfile, 0, len(n.arr))
+	for i, e := range n.arr {
+		ek := fmt.Sprintf("%s[%d]", key, i)
+		var s AgentStateProfile
+		var from, to *string
+		ok, err := d.object(ek, e, keysAgentState(), func(k string, v *jnode) error {
+			var err error
+			switch k {
+			case "from":
+				from, err = d.str(join(ek, k), v)
+			case "to":
+				to, err = d.str(join(ek, k), v)
+			case "credentials":
+				s.Credentials, err = d.list(join(ek, k), v)
+			case "skip":
+				s.Skip, err = d.list(join(ek, k), v)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, d.wrongType(ek, e, "an object")
+		}
+		if from == nil {
+			return nil, d.fail(join(ek, "from"), "missing, expected the real folder or file to copy, like \"~/.claude\"")
+		}
+		if to == nil {
+			return nil, d.fail(join(ek, "to"), "missing, expected the private copy's path under $CACHE/, like \"$CACHE/agent/claude\"")
+		}
+		s.From, s.To = *from, *to
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // closest returns the valid key nearest to key, or "" if none is near.

@@ -26,6 +26,8 @@ func FuzzParseProfile(f *testing.F) {
 		`{"env":{"set":{"A":"$TMP/\u00e9"},"pass":["LC_*"]}}`, `{"limits":{"pids":1e3}}`,
 		`{"filesystem":{"denyRead":["~","$CACHE/*/x"],"allowWrite":[]}}`, `{"a":1,"a":2}`,
 		`{"report":{"stderr":null}} x`, "{\"description\":\"\xff\"}",
+		`{"agent":{"state":[{"from":"~/.a","to":"$CACHE/a","credentials":["c.json"],"skip":[]}]}}`,
+		`{"agent":{"state":[{"from":"/x","to":"$CACHE/a/../b"},null]}}`, `{"agent":{"state":null}}`,
 	} {
 		f.Add([]byte(s))
 	}

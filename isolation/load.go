@@ -39,7 +39,8 @@ type LoadOptions struct {
 //   - allow lists (filesystem.allowWrite, network.allow,
 //     network.allowUnixSockets, env.pass) are replaced by the last layer
 //     that sets them, except the flags layer, whose entries are appended;
-//   - env.set maps merge key by key.
+//   - env.set maps merge key by key;
+//   - agent.state is replaced by the last layer that sets it.
 //
 // Then every path is
 // expanded (variables, * globs matched against the filesystem now, symlinks
@@ -267,7 +268,35 @@ func resolve(m *Profile, v Vars) *Policy {
 		Annotate: deref(m.Report.Annotate),
 	}
 	p.Audit = AuditPolicy{Arguments: deref(m.Audit.Arguments), Connections: deref(m.Audit.Connections)}
+	p.Agent.State = []AgentState{}
+	for _, s := range m.Agent.State {
+		a := AgentState{
+			From:        expandVars(s.From, v),
+			To:          expandVars(s.To, v),
+			Credentials: cleanRel(s.Credentials),
+			Skip:        cleanRel(s.Skip),
+		}
+		p.Agent.State = append(p.Agent.State, a)
+		// A credential is injected read-only when there is a real one to
+		// inject; otherwise the agent may log in inside and keep its own.
+		for _, name := range a.Credentials {
+			if fi, err := os.Stat(filepath.Join(a.From, name)); err == nil && fi.Mode().IsRegular() {
+				for _, f := range symlinkForms(filepath.Join(a.To, name), c) {
+					p.Filesystem.DenyWrite = appendUnique(p.Filesystem.DenyWrite, f)
+				}
+			}
+		}
+	}
 	return p
+}
+
+// cleanRel cleans the relative names of an agent.state entry.
+func cleanRel(list []string) []string {
+	out := []string{}
+	for _, n := range list {
+		out = appendUnique(out, filepath.Clean(n))
+	}
+	return out
 }
 
 func expandPaths(list []string, v Vars, c *symCache) []string {

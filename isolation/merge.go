@@ -1,6 +1,9 @@
 package isolation
 
-import "maps"
+import (
+	"maps"
+	"slices"
+)
 
 // layer is one parsed profile and where it came from.
 type layer struct {
@@ -20,7 +23,9 @@ type layer struct {
 //   - allow lists (filesystem.allowWrite, network.allow,
 //     network.allowUnixSockets, env.pass): the last layer that sets one
 //     replaces it, except the flags layer, whose entries are appended;
-//   - env.set: merged key by key, later layers win.
+//   - env.set: merged key by key, later layers win;
+//   - agent.state: the last layer that sets it replaces it (an empty list
+//     turns the copies off).
 func mergeLayers(layers []layer) *Profile {
 	out := &Profile{
 		Filesystem: &FilesystemProfile{},
@@ -29,6 +34,7 @@ func mergeLayers(layers []layer) *Profile {
 		Limits:     &LimitsProfile{},
 		Report:     &ReportProfile{},
 		Audit:      &AuditProfile{},
+		Agent:      &AgentProfile{},
 	}
 	for _, l := range layers {
 		mergeInto(out, l.profile, l.flags)
@@ -81,6 +87,14 @@ func mergeInto(dst, src *Profile, flags bool) {
 	if a := src.Audit; a != nil {
 		override(&dst.Audit.Arguments, a.Arguments)
 		override(&dst.Audit.Connections, a.Connections)
+	}
+	if a := src.Agent; a != nil && a.State != nil {
+		dst.Agent.State = make([]AgentStateProfile, len(a.State))
+		for i, s := range a.State {
+			s.Credentials = slices.Clone(s.Credentials)
+			s.Skip = slices.Clone(s.Skip)
+			dst.Agent.State[i] = s
+		}
 	}
 }
 

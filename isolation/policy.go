@@ -29,6 +29,7 @@ type Policy struct {
 	Limits     LimitsPolicy     `json:"limits"`
 	Report     ReportPolicy     `json:"report"`
 	Audit      AuditPolicy      `json:"audit"`
+	Agent      AgentPolicy      `json:"agent"`
 
 	// Vars are the values the variables were expanded with.
 	Vars Vars `json:"vars"`
@@ -84,6 +85,23 @@ type AuditPolicy struct {
 	// Connections logs every connection the network proxy made, one
 	// record each; otherwise they are counted per tool call.
 	Connections bool `json:"connections"`
+}
+
+// AgentPolicy lists the agent state that sbshim copies into private
+// places before the command starts (PrepareAgentState).
+type AgentPolicy struct {
+	State []AgentState `json:"state"`
+}
+
+// AgentState is one resolved agent.state entry. From and To are absolute
+// and clean; To lies under Vars.Cache. Credentials and Skip are clean
+// paths relative to From and To. Each credential whose real file existed
+// when the policy was loaded is also in Filesystem.DenyWrite, as To/name.
+type AgentState struct {
+	From        string   `json:"from"`
+	To          string   `json:"to"`
+	Credentials []string `json:"credentials"`
+	Skip        []string `json:"skip"`
 }
 
 // Vars are the values that path variables expand to.

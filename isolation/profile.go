@@ -16,6 +16,7 @@ type Profile struct {
 	Limits      *LimitsProfile     `json:"limits,omitempty"`
 	Report      *ReportProfile     `json:"report,omitempty"`
 	Audit       *AuditProfile      `json:"audit,omitempty"`
+	Agent       *AgentProfile      `json:"agent,omitempty"`
 }
 
 // FilesystemProfile is the "filesystem" object of a Profile.
@@ -59,6 +60,25 @@ type ReportProfile struct {
 type AuditProfile struct {
 	Arguments   *bool `json:"arguments,omitempty"`
 	Connections *bool `json:"connections,omitempty"`
+}
+
+// AgentProfile is the "agent" object of a Profile.
+type AgentProfile struct {
+	// State lists the agent state folders and files that sbshim copies
+	// into private places before the command starts; nil means not set.
+	State []AgentStateProfile `json:"state,omitzero"`
+}
+
+// AgentStateProfile is one entry of agent.state: From (a real folder or
+// file) is copied to To (under $CACHE) when To does not exist yet; the
+// Credentials (names relative to From and To) are copied again at every
+// start and are read-only inside the sandbox; Skip names (relative to
+// From) are not copied.
+type AgentStateProfile struct {
+	From        string   `json:"from"`
+	To          string   `json:"to"`
+	Credentials []string `json:"credentials,omitzero"`
+	Skip        []string `json:"skip,omitzero"`
 }
 
 // ParseProfile reads one profile from JSON text. source names where the

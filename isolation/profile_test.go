@@ -14,7 +14,7 @@ func TestParseProfileErrors(t *testing.T) {
 		{"bad mode", `{"network":{"mode":"nope"}}`,
 			src + `: key "network.mode": got "nope", expected one of none, proxy, host`},
 		{"unknown top key with suggestion", `{"filesytem":{}}`,
-			src + `: key "filesytem": unknown key; did you mean "filesystem"? (valid keys here: description, filesystem, network, env, limits, report, audit)`},
+			src + `: key "filesytem": unknown key; did you mean "filesystem"? (valid keys here: description, filesystem, network, env, limits, report, audit, agent)`},
 		{"unknown nested key", `{"network":{"allw":[]}}`,
 			src + `: key "network.allw": unknown key; did you mean "network.allow"? (valid keys in "network": mode, allow, deny, allowPackageRegistries, allowUnixSockets)`},
 		{"unknown key no suggestion", `{"audit":{"zzzzzzzzzz":true}}`,

@@ -58,6 +58,9 @@ func (p *Profile) Validate(source string) error {
 		v.limit("limits.pids", l.Pids)
 		v.limit("limits.memoryMB", l.MemoryMB)
 	}
+	if a := p.Agent; a != nil {
+		v.agentState("agent.state", a.State)
+	}
 	return v.err
 }
 
@@ -267,6 +270,77 @@ func checkEnvName(n string) string {
 		if c == '=' || c <= ' ' || c == 0x7f || c == '*' || c == '?' || c == '[' || c == '\\' {
 			return want
 		}
+	}
+	return ""
+}
+
+// agentState checks the entries of agent.state: From is a real path (~,
+// absolute or $WORKSPACE), To a path under $CACHE/, neither with a * or a
+// .. component; Credentials and Skip are relative names inside them; no
+// two entries share a To.
+func (v *validator) agentState(key string, list []AgentStateProfile) {
+	seen := map[string]int{}
+	for i, s := range list {
+		ek := fmt.Sprintf("%s[%d]", key, i)
+		if msg := checkPath(s.From); msg != "" {
+			v.fail(ek+".from", "got %s, %s", quoteShort(s.From), msg)
+		} else if strings.HasPrefix(s.From, "$TMP") || strings.HasPrefix(s.From, "$CACHE") {
+			v.fail(ek+".from", "got %s, expected a real folder or file starting with ~/, / or $WORKSPACE", quoteShort(s.From))
+		} else if msg := checkPlainPath(s.From); msg != "" {
+			v.fail(ek+".from", "got %s, %s", quoteShort(s.From), msg)
+		}
+		const wantTo = "expected a path under $CACHE/, like \"$CACHE/agent/claude\""
+		if !strings.HasPrefix(s.To, "$CACHE/") || path.Clean(s.To) == "$CACHE" {
+			v.fail(ek+".to", "got %s, %s", quoteShort(s.To), wantTo)
+		} else if msg := checkPath(s.To); msg != "" {
+			v.fail(ek+".to", "got %s, %s", quoteShort(s.To), msg)
+		} else if msg := checkPlainPath(s.To); msg != "" {
+			v.fail(ek+".to", "got %s, %s", quoteShort(s.To), msg)
+		} else if j, dup := seen[path.Clean(s.To)]; dup {
+			v.fail(ek+".to", "got %s, the same as %s[%d].to; expected each copy in a place of its own", quoteShort(s.To), key, j)
+		} else {
+			seen[path.Clean(s.To)] = i
+		}
+		v.relNames(ek+".credentials", s.Credentials)
+		v.relNames(ek+".skip", s.Skip)
+	}
+}
+
+// checkPlainPath returns "" if p (already valid for checkPath) has no *
+// and no .. component, else what was expected.
+func checkPlainPath(p string) string {
+	if strings.Contains(p, "*") {
+		return "expected a path without *"
+	}
+	if slices.Contains(strings.Split(p, "/"), "..") {
+		return "expected a path without .. components"
+	}
+	return ""
+}
+
+// relNames checks names relative to an agent.state folder.
+func (v *validator) relNames(key string, list []string) {
+	for i, n := range list {
+		if msg := checkRelName(n); msg != "" {
+			v.fail(fmt.Sprintf("%s[%d]", key, i), "got %s, %s", quoteShort(n), msg)
+		}
+	}
+}
+
+// checkRelName returns "" if n is a path relative to a folder that stays
+// inside it, like ".credentials.json" or "sub/auth.json".
+func checkRelName(n string) string {
+	const want = "expected a path relative to the folder, like \".credentials.json\" (no leading /, no .., no *)"
+	if n == "" || strings.ContainsRune(n, 0) || strings.Contains(n, "*") || n[0] == '/' || n[0] == '~' || n[0] == '$' {
+		return want
+	}
+	for _, c := range strings.Split(n, "/") {
+		if c == ".." {
+			return want
+		}
+	}
+	if path.Clean(n) == "." {
+		return want
 	}
 	return ""
 }
