@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,6 +51,12 @@ func run(o Options, st streams) int {
 		// Inside another sbshim the home is read-only: the command
 		// runs without a private cache rather than not at all.
 		fmt.Fprintf(stderr, "sbshim: warning: private cache %s: %v\n", pol.Vars.Cache, err)
+	}
+	// The agent's private state folders, copied from the real ones the
+	// first time and their credentials refreshed every time. A failure
+	// leaves that agent without its settings, not without a sandbox.
+	if err := pol.PrepareAgentState(); err != nil {
+		fmt.Fprintf(stderr, "sbshim: warning: %v\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	if pol.Network.Mode == isolation.NetHost {
 		fmt.Fprintln(stderr, "sbshim: warning: network mode \"host\": the command shares this machine's network, unfiltered")
