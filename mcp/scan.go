@@ -1,7 +1,9 @@
 package mcp
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -107,23 +109,36 @@ func isHex(c byte) bool {
 	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// str skips a string starting at the opening quote at i.
+// str skips a string starting at the opening quote at i. Runs of ordinary
+// bytes are skipped eight at a time (see special); only quotes, escapes and
+// control characters are looked at one by one.
 func (s *scanner) str(i int) (int, bool) {
 	i++ // opening quote
-	for i < len(s.b) {
-		c := s.b[i]
+	b := s.b
+	for {
+		for i+8 <= len(b) {
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			return i, false
+		}
+		c := b[i]
 		switch {
 		case c == '"':
 			return i + 1, true
 		case c == '\\':
-			if i+1 >= len(s.b) {
+			if i+1 >= len(b) {
 				return i, false
 			}
-			switch s.b[i+1] {
+			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if len(s.b)-i < 6 || !isHex(s.b[i+2]) || !isHex(s.b[i+3]) || !isHex(s.b[i+4]) || !isHex(s.b[i+5]) {
+				if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
 					return i, false
 				}
 				i += 6
@@ -136,7 +151,26 @@ func (s *scanner) str(i int) (int, bool) {
 			i++
 		}
 	}
-	return i, false
+}
+
+// SWAR constants: a byte of 0x01, 0x80, '"', '\\' and 0x20 in every lane.
+const (
+	lanes01    = 0x0101010101010101
+	lanes80    = 0x8080808080808080
+	lanesQuote = 0x2222222222222222
+	lanesBS    = 0x5c5c5c5c5c5c5c5c
+	lanes20    = 0x2020202020202020
+)
+
+// special flags, with the high bit of its lane, the bytes of the eight in x
+// (little-endian) that end a run of ordinary string bytes: '"', '\\' and
+// control characters (< 0x20). Lanes above the lowest flagged one may be
+// flagged wrongly (borrows propagate upwards), the lowest one never is, and
+// the result is zero exactly when no byte is special.
+func special(x uint64) uint64 {
+	q := x ^ lanesQuote
+	e := x ^ lanesBS
+	return ((q-lanes01)&^q | (e-lanes01)&^e | (x-lanes20)&^x) & lanes80
 }
 
 // memberFunc is called for each member of an object with the key's raw bytes
