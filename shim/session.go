@@ -76,7 +76,7 @@ func (s *Session) run(st streams) int {
 	in := pollable(st.stdin, os.O_RDONLY)
 	if f, ok := st.stdout.(*os.File); ok {
 		if out := pollable(f, os.O_WRONLY); out != f {
-			s.out.setWriter(out)
+			s.out.setWriter(rawIO(out))
 			defer func() {
 				s.out.setWriter(f)
 				out.Close()
@@ -195,14 +195,15 @@ const relayBuffer = 256 << 10
 // request: the server cannot answer a call the tracker does not know yet.
 // When the child stops reading (its stdin closed), the client's input is
 // still consumed so the client never blocks on a dead pipe.
-func (s *Session) clientToServer(in io.Reader, toChild *os.File) {
-	fr := mcp.NewFramer(in, mcp.FramerOptions{
+func (s *Session) clientToServer(in *os.File, toChild *os.File) {
+	w := rawIO(toChild)
+	fr := mcp.NewFramer(rawIO(in), mcp.FramerOptions{
 		MaxLine:       s.opts.maxLine(),
 		InitialBuffer: relayBuffer,
 		CutThrough:    func() bool { return true },
 	})
 	out := batch{write: func(p []byte, _ bool) error {
-		_, err := toChild.Write(p)
+		_, err := w.Write(p)
 		return err
 	}}
 	var ended []mcp.Call
@@ -247,7 +248,7 @@ func (s *Session) clientToServer(in io.Reader, toChild *os.File) {
 func (s *Session) serverToClient(fromChild *os.File) {
 	defer fromChild.Close()
 	annotate := s.pol.Report.Annotate
-	fr := mcp.NewFramer(fromChild, mcp.FramerOptions{
+	fr := mcp.NewFramer(rawIO(fromChild), mcp.FramerOptions{
 		MaxLine:       s.opts.maxLine(),
 		InitialBuffer: relayBuffer,
 		CutThrough:    func() bool { return !annotate || !s.rep.blocksPending() },
