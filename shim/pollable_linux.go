@@ -127,3 +127,17 @@ func (r *rawFile) Write(p []byte) (int, error) {
 	}
 	return written, nil
 }
+
+// growPipe grows the pipe f to n bytes if it is a smaller pipe, quietly
+// keeping the size it has when that is refused.
+func growPipe(f *os.File, n int) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) {
+		if size, err := unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0); err == nil && size < n {
+			_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, n)
+		}
+	})
+}

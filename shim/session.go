@@ -69,6 +69,16 @@ func (s *Session) run(st streams) int {
 	if err != nil {
 		return s.fail(err)
 	}
+	// Pipes of relayPipe bytes: a big message crosses each hop in a few
+	// writes, and the relay is woken a few times per megabyte instead of
+	// once per page the reader takes. The client's pipes are sbshim's stdio:
+	// they are only ever grown.
+	for _, f := range []*os.File{toChild, fromChild, st.stdin} {
+		growPipe(f, relayPipe)
+	}
+	if f, ok := st.stdout.(*os.File); ok {
+		growPipe(f, relayPipe)
+	}
 	// sbshim's own ends of the client's pipes, non-blocking so that the
 	// runtime's poller serves them like the child's: a relay goroutine
 	// waiting for input is parked, not a thread blocked in read(2), which
@@ -188,6 +198,12 @@ func (s *Session) awaitExit(proc *isolation.Process, exited, clientEOF, hup <-ch
 // relayBuffer is the first read buffer of each relay direction: large
 // enough that a burst of messages, or a big one, takes few reads.
 const relayBuffer = 256 << 10
+
+// relayPipe is the size of the relay's pipes (64 KiB by default). The
+// kernel counts pipe buffers against a per-user allowance (64 MiB unless
+// fs.pipe-user-pages-soft says otherwise; past it, new pipes get 8 KiB):
+// four of these, 1 MiB, per sbshim.
+const relayPipe = 256 << 10
 
 // clientToServer relays the client's stdin to the child's, byte for byte,
 // observing each whole line. A line's bytes are passed on as they arrive,
