@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -69,6 +70,7 @@ func (s *Session) run(st streams) int {
 	if err != nil {
 		return s.fail(err)
 	}
+	limitHeap(s.opts.maxLine())
 	// Pipes of relayPipe bytes: a big message crosses each hop in a few
 	// writes, and the relay is woken a few times per megabyte instead of
 	// once per page the reader takes. The client's pipes are sbshim's stdio:
@@ -488,3 +490,19 @@ func requestID(raw string) string {
 	}
 	return raw
 }
+
+// limitHeap gives the garbage collector a soft limit near what a session
+// can hold live at most: its two line buffers at the parse cap, plus room
+// for the rest (calls in flight, batches). A line over a megabyte grows a
+// buffer by doubling, and with the default GOGC the heap could reach twice
+// the buffers before a collection; near the limit the collector runs
+// sooner instead. An ordinary session's heap, a few megabytes, never gets
+// near it. GOMEMLIMIT, when set, wins.
+func limitHeap(maxLine int) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(2*(maxLine+1)) + heapHeadroom)
+	}
+}
+
+// heapHeadroom is the heap limit's room beyond the line buffers.
+const heapHeadroom = 24 << 20
