@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -159,4 +160,40 @@ func TestScannerStringRandom(t *testing.T) {
 			i = got
 		}
 	}
+}
+
+// FuzzScannerString checks str against the byte loop it replaced, on
+// every string of the input through one scanner (next remembers the next
+// quote between strings), with runs long enough for the vectorised path.
+func FuzzScannerString(f *testing.F) {
+	f.Add([]byte(`"abc"`), uint8(0))
+	f.Add([]byte(`"a\"b\\c\u00e9" "x"`), uint8(70))
+	f.Add([]byte("\"\x01\""), uint8(200))
+	f.Add([]byte(`"\u12" "\x"`), uint8(9))
+	f.Fuzz(func(t *testing.T, data []byte, pad uint8) {
+		// Spread the input: pad ordinary bytes after every quote so that
+		// runs cross the 64-byte threshold of next.
+		var in []byte
+		for _, c := range data {
+			in = append(in, c)
+			if c == '"' {
+				in = append(in, bytes.Repeat([]byte{'p'}, int(pad))...)
+			}
+		}
+		s := scanner{b: in}
+		for i := 0; i < len(in); i++ {
+			if in[i] != '"' {
+				continue
+			}
+			got, gotOK := s.str(i)
+			want, wantOK := refStr(in, i)
+			if got != want || gotOK != wantOK {
+				t.Fatalf("str(%q, %d) = %d, %v; want %d, %v", in, i, got, gotOK, want, wantOK)
+			}
+			if !gotOK {
+				return
+			}
+			i = got - 1
+		}
+	})
 }
