@@ -76,3 +76,16 @@ func BenchmarkTracker(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkEnvelopeEscaped(b *testing.B) {
+	// Source code as a tool result: an escape every few dozen bytes.
+	text := strings.Repeat(`\tif err != nil {\n\t\treturn fmt.Errorf(\"read %s: %w\", path, err)\n\t}\n`, 15000)
+	line := []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"` + text + `"}]}}` + "\n")
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if Decode(line).Kind == KindInvalid {
+			b.Fatal("invalid")
+		}
+	}
+}

@@ -28,25 +28,53 @@ type FramerOptions struct {
 	// InitialBuffer is the size of the first read buffer (default 64 KiB,
 	// never more than MaxLine+1).
 	InitialBuffer int
+	// CutThrough, when set, lets a line that does not arrive in one read be
+	// handed out as it arrives, in Partial segments, instead of only once it
+	// is complete; it is still delivered whole, in Segment.Line, with its
+	// last piece (up to the cap, as before). CutThrough is called at most
+	// once per line, the first time the Framer could hand out part of it;
+	// false holds that line back until it is complete (or over the cap).
+	CutThrough func() bool
 }
 
 // Segment is one piece of the stream handed out by Framer.Next.
 //
-// Bytes aliases the Framer's internal buffer: it is valid only until the next
-// call to Next and must not be modified or retained; copy it to keep it.
-// Concatenating the Bytes of every segment reproduces the input exactly.
+// Bytes and Line alias the Framer's internal buffer: they are valid only
+// until the next call to Next and must not be modified or retained; copy
+// them to keep them. Concatenating the Bytes of every segment reproduces the
+// input exactly.
+//
+// A line within the cap comes out as one segment with End set, Bytes and
+// Line both the whole line — or, with FramerOptions.CutThrough, as Partial
+// segments followed by one with End set whose Bytes is the rest of the line
+// and whose Line is the whole line again. A line over the cap comes out as
+// Oversize chunks (after Partial segments, if any), the last with End set.
 type Segment struct {
-	// Bytes holds a whole line including its '\n' (absent only for a final
-	// line at EOF), or, when Oversize, one chunk of a line over the cap.
+	// Bytes holds the bytes not handed out before: a whole line including
+	// its '\n' (absent only for a final line at EOF), the start or the rest
+	// of a line (cut-through), or, when Oversize, one chunk of a line over
+	// the cap. It may be empty only in a segment with End set that closes a
+	// line whose bytes were all handed out before.
 	Bytes []byte
+	// Line is the whole line, including the bytes handed out before, in the
+	// segment that ends a line within the cap (End && !Oversize); nil in
+	// every other segment. It is what to decode.
+	Line []byte
 	// Oversize reports that the line exceeds the parse cap; Bytes is then a
 	// chunk of it and must be relayed without parsing.
 	Oversize bool
-	// End reports that Bytes ends a line. It is always true when !Oversize.
-	// The last chunk of an oversize line may be empty (when the stream ends
-	// right after a chunk was handed out).
+	// End reports that Bytes ends a line. When neither End nor Oversize is
+	// set, the segment is Partial.
 	End bool
 }
+
+// Partial reports whether s is the start of a line within the cap so far,
+// handed out before the line is complete (FramerOptions.CutThrough).
+func (s Segment) Partial() bool { return !s.End && !s.Oversize }
+
+// Whole reports whether s holds a whole line within the cap, nothing of it
+// handed out before: Bytes and Line are then the same.
+func (s Segment) Whole() bool { return s.Line != nil && len(s.Line) == len(s.Bytes) }
 
 // Framer splits a byte stream into newline-delimited lines without altering,
 // adding or dropping a single byte. It is not safe for concurrent use; run one
@@ -59,12 +87,16 @@ type Segment struct {
 type Framer struct {
 	r        io.Reader
 	maxLine  int
+	cut      func() bool
 	buf      []byte
-	start    int   // first unconsumed byte in buf
+	start    int   // first byte of the current line in buf
+	sent     int   // buf[start:sent] was handed out in Partial segments
 	end      int   // end of valid data in buf
 	scanned  int   // buf[start:scanned] is known to hold no '\n'
 	err      error // sticky read error, reported once the buffer is empty
 	oversize bool  // inside an oversize line
+	decided  bool  // cut was asked about the current line
+	cutting  bool  // ... and said yes
 }
 
 // NewFramer returns a Framer reading from r.
@@ -80,7 +112,7 @@ func NewFramer(r io.Reader, opts FramerOptions) *Framer {
 	if initial > maxLine+1 {
 		initial = maxLine + 1
 	}
-	return &Framer{r: r, maxLine: maxLine, buf: make([]byte, initial)}
+	return &Framer{r: r, maxLine: maxLine, cut: opts.CutThrough, buf: make([]byte, initial)}
 }
 
 // MaxLine returns the parse cap in effect.
@@ -98,6 +130,11 @@ func (f *Framer) Next() (Segment, error) {
 		}
 		if f.err != nil {
 			return f.flush()
+		}
+		if f.cutNow() {
+			seg := Segment{Bytes: f.buf[f.sent:f.end:f.end]}
+			f.sent = f.end
+			return seg, nil
 		}
 		f.makeRoom()
 		n, err := f.r.Read(f.buf[f.end:])
@@ -118,27 +155,63 @@ func (f *Framer) Next() (Segment, error) {
 
 // take hands out what the buffer already holds, if anything is ready.
 func (f *Framer) take() (Segment, bool) {
-	if f.end == f.start {
+	if f.end == f.sent {
 		return Segment{}, false
 	}
 	if i := bytes.IndexByte(f.buf[f.scanned:f.end], '\n'); i >= 0 {
 		stop := f.scanned + i + 1
-		seg := Segment{Bytes: f.buf[f.start:stop:stop], Oversize: f.oversize, End: true}
-		f.start, f.scanned = stop, stop
-		f.oversize = false
+		seg := Segment{Bytes: f.buf[f.sent:stop:stop], Oversize: f.oversize, End: true}
+		if !f.oversize {
+			seg.Line = f.buf[f.start:stop:stop]
+		}
+		f.nextLine(stop)
 		return seg, true
 	}
 	f.scanned = f.end
-	pending := f.end - f.start
-	if f.oversize || pending > f.maxLine {
+	if f.oversize || f.end-f.start > f.maxLine {
 		// Already inside an oversize line, or the buffer (MaxLine+1 bytes)
 		// is full without a newline: stream what we have, buffer no further.
-		seg := Segment{Bytes: f.buf[f.start:f.end:f.end], Oversize: true}
-		f.start, f.end, f.scanned = 0, 0, 0
+		seg := Segment{Bytes: f.buf[f.sent:f.end:f.end], Oversize: true}
+		f.start, f.sent, f.end, f.scanned = 0, 0, 0, 0
 		f.oversize = true
 		return seg, true
 	}
 	return Segment{}, false
+}
+
+// nextLine moves past a line that ended just before stop.
+func (f *Framer) nextLine(stop int) {
+	f.start, f.sent, f.scanned = stop, stop, stop
+	f.oversize, f.decided, f.cutting = false, false, false
+}
+
+// cutNow reports whether the unsent start of an incomplete line within the
+// cap may be handed out now (take found nothing else to hand out).
+func (f *Framer) cutNow() bool {
+	if f.cut == nil || f.oversize || f.end == f.sent {
+		return false
+	}
+	if !f.decided {
+		f.decided, f.cutting = true, f.cut()
+	}
+	return f.cutting
+}
+
+// Ready reports whether Next would return without reading from the
+// underlying reader — the moment to flush what was gathered from the
+// segments handed out so far, before Next may block.
+func (f *Framer) Ready() bool {
+	if f.err != nil {
+		return true
+	}
+	if f.end == f.sent {
+		return false
+	}
+	if bytes.IndexByte(f.buf[f.scanned:f.end], '\n') >= 0 {
+		return true
+	}
+	f.scanned = f.end
+	return f.oversize || f.end-f.start > f.maxLine || f.cutNow()
 }
 
 // makeRoom ensures buf has free space after end, compacting and growing as
@@ -146,10 +219,11 @@ func (f *Framer) take() (Segment, bool) {
 func (f *Framer) makeRoom() {
 	if f.start > 0 {
 		if f.start == f.end {
-			f.start, f.end, f.scanned = 0, 0, 0
+			f.start, f.sent, f.end, f.scanned = 0, 0, 0, 0
 		} else if f.end == len(f.buf) || f.start >= len(f.buf)/2 {
 			n := copy(f.buf, f.buf[f.start:f.end])
 			f.scanned -= f.start
+			f.sent -= f.start
 			f.start, f.end = 0, n
 		}
 	}
@@ -158,13 +232,13 @@ func (f *Framer) makeRoom() {
 	}
 	size := 2 * len(f.buf)
 	if size >= f.maxLine { // go straight to the cap, never to one byte short of it
-
 		size = f.maxLine + 1
 	}
 	grown := make([]byte, size)
 	copy(grown, f.buf[f.start:f.end])
 	f.end -= f.start
 	f.scanned -= f.start
+	f.sent -= f.start
 	f.start = 0
 	f.buf = grown
 }
@@ -172,9 +246,12 @@ func (f *Framer) makeRoom() {
 // flush delivers the unterminated tail once the reader has failed or ended.
 func (f *Framer) flush() (Segment, error) {
 	if f.end > f.start {
-		seg := Segment{Bytes: f.buf[f.start:f.end:f.end], Oversize: f.oversize, End: true}
-		f.start, f.end, f.scanned = 0, 0, 0
-		f.oversize = false
+		seg := Segment{Bytes: f.buf[f.sent:f.end:f.end], Oversize: f.oversize, End: true}
+		if !f.oversize {
+			seg.Line = f.buf[f.start:f.end:f.end]
+		}
+		f.nextLine(0)
+		f.end = 0
 		return seg, nil
 	}
 	if f.oversize {

@@ -3,6 +3,7 @@ package mcp
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -38,29 +39,68 @@ type framedLine struct {
 	oversize bool
 }
 
+// countingReader counts the reads it passes on.
+type countingReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.reads++
+	return c.r.Read(p)
+}
+
 // collectLines runs a Framer to the end, checking segment invariants, and
 // returns the reassembled lines.
 func collectLines(t testing.TB, r io.Reader, opts FramerOptions) []framedLine {
 	t.Helper()
-	f := NewFramer(r, opts)
+	cr := &countingReader{r: r}
+	asked := 0    // CutThrough calls during the current line
+	held := false // CutThrough said no for the current line
+	if cut := opts.CutThrough; cut != nil {
+		opts.CutThrough = func() bool {
+			asked++
+			yes := cut()
+			held = !yes
+			return yes
+		}
+	}
+	f := NewFramer(cr, opts)
 	var lines []framedLine
 	var cur []byte
 	inOversize := false
-	for {
+	for i := 0; ; i++ {
+		ready := i%3 == 1 && f.Ready()
+		readsBefore := cr.reads
 		seg, err := f.Next()
+		if ready && cr.reads != readsBefore {
+			t.Fatalf("Ready said Next would not read, but it did")
+		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			t.Fatalf("Next: %v", err)
 		}
-		if !seg.Oversize && !seg.End {
-			t.Fatalf("non-oversize segment without End")
+		if asked > 1 {
+			t.Fatalf("CutThrough asked %d times about one line", asked)
+		}
+		if seg.Partial() {
+			if opts.CutThrough == nil || held {
+				t.Fatalf("Partial segment %q without cut-through", seg.Bytes)
+			}
+			if inOversize {
+				t.Fatalf("oversize line continued by a Partial segment")
+			}
 		}
 		if inOversize && !seg.Oversize {
 			t.Fatalf("oversize line interrupted by a normal segment")
 		}
-		if len(seg.Bytes) == 0 && !(seg.Oversize && seg.End) {
+		wantLine := seg.End && !seg.Oversize
+		if (seg.Line != nil) != wantLine {
+			t.Fatalf("segment %+v: Line set = %v, want %v", seg, seg.Line != nil, wantLine)
+		}
+		if len(seg.Bytes) == 0 && !(seg.End && (seg.Oversize || len(cur) > 0)) {
 			t.Fatalf("empty segment %+v", seg)
 		}
 		if i := bytes.IndexByte(seg.Bytes, '\n'); i >= 0 && i != len(seg.Bytes)-1 {
@@ -70,10 +110,17 @@ func collectLines(t testing.TB, r io.Reader, opts FramerOptions) []framedLine {
 			t.Fatalf("segment ends in newline but End is false")
 		}
 		cur = append(cur, seg.Bytes...)
+		if wantLine && !bytes.Equal(seg.Line, cur) {
+			t.Fatalf("Line %q, want the whole line %q", seg.Line, cur)
+		}
+		if seg.Whole() != (wantLine && len(seg.Bytes) == len(cur)) {
+			t.Fatalf("Whole() = %v for %+v", seg.Whole(), seg)
+		}
 		inOversize = seg.Oversize && !seg.End
 		if seg.End {
 			lines = append(lines, framedLine{string(cur), seg.Oversize})
 			cur = cur[:0]
+			asked, held = 0, false
 		}
 	}
 	if len(cur) != 0 || inOversize {
@@ -100,8 +147,21 @@ func referenceLines(s string, maxLine int) []framedLine {
 
 func checkFramer(t testing.TB, input string, maxLine, initial int, sizes []int) {
 	t.Helper()
+	n := 0
+	for _, cut := range []func() bool{
+		nil,
+		func() bool { return true },
+		func() bool { return false },
+		func() bool { n++; return n%2 == 0 },
+	} {
+		checkFramerCut(t, input, maxLine, initial, sizes, cut)
+	}
+}
+
+func checkFramerCut(t testing.TB, input string, maxLine, initial int, sizes []int, cut func() bool) {
+	t.Helper()
 	r := &chunkReader{data: []byte(input), sizes: sizes}
-	got := collectLines(t, r, FramerOptions{MaxLine: maxLine, InitialBuffer: initial})
+	got := collectLines(t, r, FramerOptions{MaxLine: maxLine, InitialBuffer: initial, CutThrough: cut})
 	want := referenceLines(input, maxLine)
 	var joined strings.Builder
 	for _, l := range got {
@@ -230,5 +290,32 @@ func TestFramerSteadyStateAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%.2f allocations per line, want 0", allocs)
+	}
+}
+
+func TestFramerCutThrough(t *testing.T) {
+	r := &chunkReader{data: []byte("abc\ndefgh\nij"), sizes: []int{6, 3, 5}}
+	f := NewFramer(r, FramerOptions{CutThrough: func() bool { return true }})
+	var got []string
+	for {
+		seg, err := f.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%q/%q/%v", seg.Bytes, seg.Line, seg.End))
+	}
+	want := []string{
+		`"abc\n"/"abc\n"/true`, // read 1: "abc\nde"
+		`"de"/""/false`,        // partial, before read 2: "fgh"
+		`"fgh"/""/false`,       // partial, before read 3: "\nij"
+		`"\n"/"defgh\n"/true`,
+		`"ij"/""/false`, // partial, before the read that ends in EOF
+		`""/"ij"/true`,
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("segments\n got %v\nwant %v", got, want)
 	}
 }

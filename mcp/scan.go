@@ -1,7 +1,10 @@
 package mcp
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -16,6 +19,9 @@ const maxDepth = 10000
 type scanner struct {
 	b     []byte
 	depth int
+	// The first '"' at or after quoteFrom is at quote (len(b) if none),
+	// as next found it; quote == 0 before the first search.
+	quoteFrom, quote int
 }
 
 // ws skips JSON whitespace.
@@ -107,36 +113,125 @@ func isHex(c byte) bool {
 	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// str skips a string starting at the opening quote at i.
+// str skips a string starting at the opening quote at i; only escapes
+// are looked at byte by byte (see next).
 func (s *scanner) str(i int) (int, bool) {
+	b := s.b
 	i++ // opening quote
-	for i < len(s.b) {
-		c := s.b[i]
-		switch {
+	for {
+		i = s.next(i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch c := b[i]; {
 		case c == '"':
 			return i + 1, true
-		case c == '\\':
-			if i+1 >= len(s.b) {
-				return i, false
-			}
-			switch s.b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if len(s.b)-i < 6 || !isHex(s.b[i+2]) || !isHex(s.b[i+3]) || !isHex(s.b[i+4]) || !isHex(s.b[i+5]) {
-					return i, false
-				}
-				i += 6
-			default:
-				return i, false
-			}
 		case c < 0x20:
 			return i, false
+		}
+		// A backslash.
+		if i+1 >= len(b) {
+			return i, false
+		}
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+				return i, false
+			}
+			i += 6
 		default:
-			i++
+			return i, false
 		}
 	}
-	return i, false
+}
+
+// next returns the index of the first byte at or after i, inside a string,
+// that is a quote, a backslash or a control character (len(b) if none).
+// The first 64 bytes are looked at eight at a time (special); a longer run
+// is measured with bytes.IndexByte (vectorised) to the next quote and
+// backslash, and checked for control characters 32 bytes at a time. The
+// next quote is remembered, so that a long string with many escapes is
+// still searched once.
+func (s *scanner) next(i int) int {
+	b := s.b
+	for end := min(len(b), i+64); i+8 <= end; i += 8 {
+		if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	if len(b)-i < 8 {
+		for ; i < len(b); i++ {
+			if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+				return i
+			}
+		}
+		return i
+	}
+	if i < s.quoteFrom || s.quote < i {
+		s.quoteFrom, s.quote = i, len(b)
+		if q := bytes.IndexByte(b[i:], '"'); q >= 0 {
+			s.quote = i + q
+		}
+	}
+	lim := s.quote
+	if e := bytes.IndexByte(b[i:lim], '\\'); e >= 0 {
+		lim = i + e
+	}
+	if c := controlAt(b[i:lim]); c >= 0 {
+		return i + c
+	}
+	return lim
+}
+
+// SWAR constants: a byte of 0x01, '"', '\\', 0x20 and 0x80 in every lane.
+const (
+	lanes01    = 0x0101010101010101
+	lanesQuote = 0x2222222222222222
+	lanesBS    = 0x5c5c5c5c5c5c5c5c
+	lanes20    = 0x2020202020202020
+	lanes80    = 0x8080808080808080
+)
+
+// special flags, with the high bit of its lane, the bytes of the eight in x
+// (little-endian) that end a run of ordinary string bytes: '"', '\\' and
+// control characters (< 0x20). Lanes above the lowest flagged one may be
+// flagged wrongly (borrows propagate upwards), the lowest one never is, and
+// the result is zero exactly when no byte is special.
+func special(x uint64) uint64 {
+	q := x ^ lanesQuote
+	e := x ^ lanesBS
+	return ((q-lanes01)&^q | (e-lanes01)&^e | (x-lanes20)&^x) & lanes80
+}
+
+// controlAt returns the index of the first control character (< 0x20) in
+// b, or -1. It looks at 32 bytes per round while there are none: for a
+// word x, (x - 0x20…) &^ x & 0x80… is zero exactly when no byte of x is
+// below 0x20 (and its lowest set bit marks the first that is).
+func controlAt(b []byte) int {
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w0 := binary.LittleEndian.Uint64(b[i:])
+		w1 := binary.LittleEndian.Uint64(b[i+8:])
+		w2 := binary.LittleEndian.Uint64(b[i+16:])
+		w3 := binary.LittleEndian.Uint64(b[i+24:])
+		if ((w0-lanes20)&^w0|(w1-lanes20)&^w1|(w2-lanes20)&^w2|(w3-lanes20)&^w3)&lanes80 != 0 {
+			break
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if m := (w - lanes20) &^ w & lanes80; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 {
+			return i
+		}
+	}
+	return -1
 }
 
 // memberFunc is called for each member of an object with the key's raw bytes

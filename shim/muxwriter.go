@@ -26,6 +26,14 @@ func newLineMux(w io.Writer, hold time.Duration) *lineMux {
 	return &lineMux{w: w, hold: hold}
 }
 
+// setWriter replaces the underlying writer (with another way to the same
+// stream).
+func (m *lineMux) setWriter(w io.Writer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.w = w
+}
+
 // stream writes a piece of the relayed stream; end says it ends a line.
 func (m *lineMux) stream(p []byte, end bool) error {
 	m.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sbshim/sbshim/isolation"
@@ -33,6 +34,7 @@ type reporter struct {
 
 	mu      sync.Mutex
 	calls   map[uint64]*callBlocks // by Call.Seq, calls in flight that saw blocks
+	pending atomic.Int32           // len(calls), read without mu by the relay
 	total   int
 	dropped int
 	closed  bool
@@ -82,16 +84,22 @@ func newReporter(s *Session) *reporter {
 
 // event receives a blocked attempt from a sandbox layer. It may be called
 // from several goroutines; it does not block.
+//
+// The calls in flight are looked up under mu, the lock callEnded takes to
+// collect a call's blocks: a call found in flight here has not reached
+// callEnded yet, so its entry is always collected. (Looked up before mu,
+// a call could end in between and its entry would stay behind for good,
+// holding back every later server line, see blocksPending.)
 func (r *reporter) event(ev isolation.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	calls := r.s.tracker.ToolCalls(nil, ev.Time, ev.Time)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return
 	}
+	calls := r.s.tracker.ToolCalls(nil, ev.Time, ev.Time)
 	r.total++
 	for _, c := range calls {
 		if c.Outcome != mcp.OutcomeInFlight {
@@ -101,6 +109,7 @@ func (r *reporter) event(ev isolation.Event) {
 		if cb == nil {
 			cb = &callBlocks{}
 			r.calls[c.Seq] = cb
+			r.pending.Store(int32(len(r.calls)))
 		}
 		cb.n++
 		note := describe(ev, nil)
@@ -122,8 +131,10 @@ func (r *reporter) connected(ev isolation.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	calls := r.s.tracker.ToolCalls(nil, ev.Time, ev.Time)
+	// Looked up under the lock callNet takes, so that a call cannot end
+	// between the lookup and the count and leave an entry behind.
 	r.netMu.Lock()
+	calls := r.s.tracker.ToolCalls(nil, ev.Time, ev.Time)
 	counted := false
 	for _, c := range calls {
 		if c.Outcome != mcp.OutcomeInFlight {
@@ -167,12 +178,21 @@ func (r *reporter) sessionConnections() map[string]int {
 	return r.sessionNet
 }
 
+// blocksPending reports whether some call in flight saw a block: its result
+// will be annotated, so the relay holds server lines until they are whole.
+func (r *reporter) blocksPending() bool {
+	return r.pending.Load() > 0
+}
+
 // callEnded returns how many attempts were blocked during c and the text
 // its result is annotated with ("" if none).
 func (r *reporter) callEnded(c mcp.Call) (int, string) {
 	r.mu.Lock()
 	cb := r.calls[c.Seq]
-	delete(r.calls, c.Seq)
+	if cb != nil {
+		delete(r.calls, c.Seq)
+		r.pending.Store(int32(len(r.calls)))
+	}
 	r.mu.Unlock()
 	if cb == nil {
 		return 0, ""

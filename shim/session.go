@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -40,9 +41,11 @@ type Session struct {
 	proto      *mcp.Protocol
 	rep        *reporter
 	auditMu    sync.Mutex
-	audit      *audit.Writer // nil when there is no audit log
-	mcpSeen    atomic.Bool   // the client sent a JSON-RPC message
-	mcpStarted chan struct{} // closed when mcpSeen becomes true
+	audit      *audit.Writer  // nil when there is no audit log
+	auditQueue []audit.Record // tool_call records waiting to be written
+	auditTimer *time.Timer    // writes them, when they wait
+	mcpSeen    atomic.Bool    // the client sent a JSON-RPC message
+	mcpStarted chan struct{}  // closed when mcpSeen becomes true
 	toolRuns   atomic.Int64
 }
 
@@ -66,6 +69,31 @@ func (s *Session) run(st streams) int {
 	errFromChild, childErr, err := os.Pipe()
 	if err != nil {
 		return s.fail(err)
+	}
+	limitHeap(s.opts.maxLine())
+	// Pipes of relayPipe bytes: a big message crosses each hop in a few
+	// writes, and the relay is woken a few times per megabyte instead of
+	// once per page the reader takes. The client's pipes are sbshim's stdio:
+	// they are only ever grown.
+	for _, f := range []*os.File{toChild, fromChild, st.stdin} {
+		growPipe(f, relayPipe)
+	}
+	if f, ok := st.stdout.(*os.File); ok {
+		growPipe(f, relayPipe)
+	}
+	// sbshim's own ends of the client's pipes, non-blocking so that the
+	// runtime's poller serves them like the child's: a relay goroutine
+	// waiting for input is parked, not a thread blocked in read(2), which
+	// the scheduler would hand its P away from and back on every message.
+	in := pollable(st.stdin, os.O_RDONLY)
+	if f, ok := st.stdout.(*os.File); ok {
+		if out := pollable(f, os.O_WRONLY); out != f {
+			s.out.setWriter(rawIO(out))
+			defer func() {
+				s.out.setWriter(f)
+				out.Close()
+			}()
+		}
 	}
 	proc, err := isolation.Start(isolation.Config{
 		Policy: s.pol,
@@ -104,7 +132,13 @@ func (s *Session) run(st streams) int {
 	go func() { defer relays.Done(); s.serverToClient(fromChild) }()
 	go func() { defer relays.Done(); _, _ = io.Copy(s.errw, errFromChild); errFromChild.Close() }()
 	clientEOF := make(chan struct{})
-	go func() { s.clientToServer(st.stdin, toChild); close(clientEOF) }()
+	go func() {
+		s.clientToServer(in, toChild)
+		if in != st.stdin {
+			in.Close()
+		}
+		close(clientEOF)
+	}()
 	s.awaitExit(proc, exited, clientEOF, hangup(st.stdin))
 	<-exited
 	// Everything in the sandbox is gone with its init, so the pipes reach
@@ -164,12 +198,33 @@ func (s *Session) awaitExit(proc *isolation.Process, exited, clientEOF, hup <-ch
 	}
 }
 
+// relayBuffer is the first read buffer of each relay direction: large
+// enough that a burst of messages, or a big one, takes few reads.
+const relayBuffer = 256 << 10
+
+// relayPipe is the size of the relay's pipes (64 KiB by default). The
+// kernel counts pipe buffers against a per-user allowance (64 MiB unless
+// fs.pipe-user-pages-soft says otherwise; past it, new pipes get 8 KiB):
+// four of these, 1 MiB, per sbshim.
+const relayPipe = 256 << 10
+
 // clientToServer relays the client's stdin to the child's, byte for byte,
-// observing each whole line. When the child stops reading (its stdin
-// closed), the client's input is still consumed so the client never
-// blocks on a dead pipe.
-func (s *Session) clientToServer(in io.Reader, toChild *os.File) {
-	fr := mcp.NewFramer(in, mcp.FramerOptions{MaxLine: s.opts.maxLine()})
+// observing each whole line. A line's bytes are passed on as they arrive,
+// except its last piece, which waits until the tracker has seen the
+// request: the server cannot answer a call the tracker does not know yet.
+// When the child stops reading (its stdin closed), the client's input is
+// still consumed so the client never blocks on a dead pipe.
+func (s *Session) clientToServer(in *os.File, toChild *os.File) {
+	w := rawIO(toChild)
+	fr := mcp.NewFramer(rawIO(in), mcp.FramerOptions{
+		MaxLine:       s.opts.maxLine(),
+		InitialBuffer: relayBuffer,
+		CutThrough:    func() bool { return true },
+	})
+	out := batch{write: func(p []byte, _ bool) error {
+		_, err := w.Write(p)
+		return err
+	}}
 	var ended []mcp.Call
 	broken := false
 	for {
@@ -177,10 +232,10 @@ func (s *Session) clientToServer(in io.Reader, toChild *os.File) {
 		if err != nil {
 			break
 		}
-		if !seg.Oversize {
-			env := mcp.Decode(seg.Bytes)
+		if seg.Line != nil {
+			env := mcp.Decode(seg.Line)
 			if env.Kind != mcp.KindInvalid {
-				if !s.mcpSeen.Swap(true) {
+				if !s.mcpSeen.Load() && !s.mcpSeen.Swap(true) {
 					close(s.mcpStarted)
 				}
 				s.proto.Observe(mcp.ClientToServer, &env)
@@ -190,54 +245,115 @@ func (s *Session) clientToServer(in io.Reader, toChild *os.File) {
 				}
 			}
 		}
-		if broken {
-			continue
-		}
-		if _, err := toChild.Write(seg.Bytes); err != nil {
+		if !broken && len(seg.Bytes) > 0 && out.add(seg.Bytes, seg.End) != nil {
 			broken = true
 		}
+		if !fr.Ready() && !broken && out.flush() != nil {
+			broken = true
+		}
+	}
+	if !broken {
+		_ = out.flush()
 	}
 	toChild.Close()
 }
 
 // serverToClient relays the child's stdout to the client's, byte for byte,
 // except that a tools/call result during which something was blocked may
-// get one more text item (report.annotate).
+// get one more text item (report.annotate). Lines are passed on as they
+// arrive (cut-through) unless a call in flight saw a block: then each line
+// is held until it is complete, so that the one answering that call can
+// be annotated.
 func (s *Session) serverToClient(fromChild *os.File) {
 	defer fromChild.Close()
-	fr := mcp.NewFramer(fromChild, mcp.FramerOptions{MaxLine: s.opts.maxLine()})
+	annotate := s.pol.Report.Annotate
+	fr := mcp.NewFramer(rawIO(fromChild), mcp.FramerOptions{
+		MaxLine:       s.opts.maxLine(),
+		InitialBuffer: relayBuffer,
+		CutThrough:    func() bool { return !annotate || !s.rep.blocksPending() },
+	})
+	out := batch{write: s.out.stream}
 	var ended []mcp.Call
 	for {
 		seg, err := fr.Next()
 		if err != nil {
-			return
+			break
 		}
-		out := seg.Bytes
-		if !seg.Oversize {
-			env := mcp.Decode(seg.Bytes)
+		p := seg.Bytes
+		if seg.Line != nil {
+			env := mcp.Decode(seg.Line)
 			if env.Kind != mcp.KindInvalid {
 				s.proto.Observe(mcp.ServerToClient, &env)
 				ended = s.tracker.Observe(mcp.ServerToClient, &env, time.Now(), ended[:0])
 				for _, c := range ended {
-					if note := s.callEnded(c); note != "" && env.Kind == mcp.KindResponse {
-						if a, err := mcp.Annotate(seg.Bytes, note); err == nil {
-							out = a
+					note := s.callEnded(c)
+					// A line already partly passed on cannot be changed:
+					// its blocks are reported on the other channels.
+					if note != "" && env.Kind == mcp.KindResponse && seg.Whole() {
+						if a, err := mcp.Annotate(seg.Line, note); err == nil {
+							p = a
 						}
 					}
 				}
 			}
 		}
-		if err := s.out.stream(out, seg.End); err != nil {
+		err = out.add(p, seg.End)
+		if err == nil && !fr.Ready() {
+			err = out.flush()
+		}
+		if err != nil {
 			// The client is gone; keep draining so the child is not
 			// blocked on a full pipe while it shuts down.
 			_, _ = io.Copy(io.Discard, fromChild)
 			return
 		}
 	}
+	_ = out.flush()
 }
 
-// callEnded writes the audit record of an ended tools/call and returns the
-// annotation its result gets, if any.
+// batchLine is the longest line a batch copies; longer ones are written
+// straight from the Framer's buffer.
+const (
+	batchLine = 4 << 10
+	batchSize = 64 << 10
+)
+
+// batch gathers the small whole lines of a burst so that they go out in
+// one write; anything else is written at once, after what was gathered.
+type batch struct {
+	buf   []byte
+	write func(p []byte, end bool) error // end: p ends a line
+}
+
+// add passes on p; end says p ends a line.
+func (b *batch) add(p []byte, end bool) error {
+	if end && len(p) <= batchLine {
+		if b.buf == nil {
+			b.buf = make([]byte, 0, batchSize)
+		}
+		if len(p) <= cap(b.buf)-len(b.buf) {
+			b.buf = append(b.buf, p...)
+			return nil
+		}
+	}
+	if err := b.flush(); err != nil {
+		return err
+	}
+	return b.write(p, end)
+}
+
+// flush writes what was gathered.
+func (b *batch) flush() error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	err := b.write(b.buf, true)
+	b.buf = b.buf[:0]
+	return err
+}
+
+// callEnded queues the audit record of an ended tools/call and returns
+// the annotation its result gets, if any.
 func (s *Session) callEnded(c mcp.Call) string {
 	if !c.IsToolCall() {
 		return ""
@@ -245,6 +361,7 @@ func (s *Session) callEnded(c mcp.Call) string {
 	s.toolRuns.Add(1)
 	blocked, note := s.rep.callEnded(c)
 	rec := audit.Record{
+		TS:         c.End,
 		Type:       "tool_call",
 		Tool:       audit.Tools{c.Tool},
 		RequestID:  requestID(c.ID),
@@ -294,6 +411,7 @@ func (s *Session) finish(code int) {
 	s.errw.flush(true)
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
+	s.writeAuditLocked()
 	if s.audit != nil {
 		if err := s.audit.Close(); err != nil {
 			s.errw.message(fmt.Appendf(nil, "sbshim: warning: audit log: %v\n", err))
@@ -302,14 +420,53 @@ func (s *Session) finish(code int) {
 	}
 }
 
-// record appends to the audit log; a failing log is reported once.
+// Audit records of tool calls are written in batches: one write(2) for
+// all those that came within auditDelay, or auditBatch of them.
+const (
+	auditDelay = 100 * time.Millisecond
+	auditBatch = 256
+)
+
+// record appends to the audit log; a failing log is reported once. A
+// tool_call record waits to be written with others (auditDelay at most);
+// any other record is written at once, after those waiting.
 func (s *Session) record(r audit.Record) {
+	if r.TS.IsZero() {
+		r.TS = time.Now()
+	}
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
 	if s.audit == nil {
 		return
 	}
-	if err := s.audit.Write(r); err != nil {
+	s.auditQueue = append(s.auditQueue, r)
+	switch {
+	case r.Type != "tool_call" || len(s.auditQueue) >= auditBatch:
+		s.writeAuditLocked()
+	case s.auditTimer == nil:
+		s.auditTimer = time.AfterFunc(auditDelay, s.flushAudit)
+	}
+}
+
+// flushAudit writes the records waiting.
+func (s *Session) flushAudit() {
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
+	s.writeAuditLocked()
+}
+
+func (s *Session) writeAuditLocked() {
+	if s.auditTimer != nil {
+		s.auditTimer.Stop()
+		s.auditTimer = nil
+	}
+	q := s.auditQueue
+	s.auditQueue = q[:0]
+	defer clear(q)
+	if s.audit == nil || len(q) == 0 {
+		return
+	}
+	if err := s.audit.WriteAll(q); err != nil {
 		s.warn(fmt.Sprintf("audit log: %v (no further records)", err))
 		_ = s.audit.Close()
 		s.audit = nil
@@ -336,3 +493,19 @@ func requestID(raw string) string {
 	}
 	return raw
 }
+
+// limitHeap gives the garbage collector a soft limit near what a session
+// can hold live at most: its two line buffers at the parse cap, plus room
+// for the rest (calls in flight, batches). A line over a megabyte grows a
+// buffer by doubling, and with the default GOGC the heap could reach twice
+// the buffers before a collection; near the limit the collector runs
+// sooner instead. An ordinary session's heap, a few megabytes, never gets
+// near it. GOMEMLIMIT, when set, wins.
+func limitHeap(maxLine int) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(2*(maxLine+1)) + heapHeadroom)
+	}
+}
+
+// heapHeadroom is the heap limit's room beyond the line buffers.
+const heapHeadroom = 24 << 20

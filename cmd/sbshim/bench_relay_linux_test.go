@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,6 +69,7 @@ func BenchmarkRelayToolsCall(b *testing.B) {
 				roundTrip(i)
 			}
 			lat := make([]time.Duration, 0, b.N)
+			cpu0, cs0 := cpuOf(cmd.Process.Pid)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()
@@ -74,11 +77,13 @@ func BenchmarkRelayToolsCall(b *testing.B) {
 				lat = append(lat, time.Since(t0))
 			}
 			b.StopTimer()
+			cpu1, cs1 := cpuOf(cmd.Process.Pid)
+			reportCPU(b, cpu1-cpu0, cs1-cs0)
 			slices.Sort(lat)
 			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
 			if m.via {
-				b.ReportMetric(float64(peakRSSOf(cmd.Process.Pid))/(1<<20), "peak-RSS-MiB")
+				reportProcess(b, cmd.Process.Pid)
 			}
 		})
 	}
@@ -103,6 +108,7 @@ func BenchmarkRelayThroughput(b *testing.B) {
 				_, err := io.CopyN(io.Discard, stdout, int64(len(msg))*int64(b.N))
 				done <- err
 			}()
+			cpu0, cs0 := cpuOf(cmd.Process.Pid)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := stdin.Write(msg); err != nil {
@@ -113,13 +119,62 @@ func BenchmarkRelayThroughput(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StopTimer()
+			cpu1, cs1 := cpuOf(cmd.Process.Pid)
+			reportCPU(b, cpu1-cpu0, cs1-cs0)
 			if m.via {
-				b.ReportMetric(float64(peakRSSOf(cmd.Process.Pid))/(1<<20), "peak-RSS-MiB")
+				reportProcess(b, cmd.Process.Pid)
 			}
 			stdin.Close()
 			cmd.Wait()
 		})
 	}
+}
+
+// reportProcess reports the peak resident memory of the process in front
+// of the server (sbshim's own; the server's is not counted).
+func reportProcess(b *testing.B, pid int) {
+	b.ReportMetric(float64(peakRSSOf(pid))/(1<<20), "peak-RSS-MiB")
+}
+
+// reportCPU reports the CPU time and the context switches, per operation,
+// of the process the client talks to: the server itself (direct) or
+// sbshim (the server's are not counted then).
+func reportCPU(b *testing.B, cpu time.Duration, switches int64) {
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(switches)/float64(b.N), "cs/op")
+}
+
+// cpuOf is the user+system CPU time of all the threads of a process and
+// their context switches, voluntary and not, so far.
+func cpuOf(pid int) (time.Duration, int64) {
+	var cpu time.Duration
+	var switches int64
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, task := range tasks {
+		if b, err := os.ReadFile(task + "/stat"); err == nil {
+			// Fields after the command name, which ends at the last ')'.
+			if i := bytes.LastIndexByte(b, ')'); i >= 0 {
+				f := strings.Fields(string(b[i+1:]))
+				if len(f) > 12 {
+					u, _ := strconv.ParseInt(f[11], 10, 64)
+					s, _ := strconv.ParseInt(f[12], 10, 64)
+					cpu += time.Duration(u+s) * time.Second / 100 // USER_HZ
+				}
+			}
+		}
+		if b, err := os.ReadFile(task + "/status"); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+					n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+					switches += n
+				} else if v, ok := strings.CutPrefix(line, "nonvoluntary_ctxt_switches:"); ok {
+					n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+					switches += n
+				}
+			}
+		}
+	}
+	return cpu, switches
 }
 
 // peakRSSOf is a process's VmHWM in bytes, 0 if unknown.

@@ -17,11 +17,12 @@ import (
 
 // Writer appends records to one server's log. It is safe for concurrent
 // use, and several processes may append to the same file at once: every
-// record is one write(2) of a whole line to a file opened with O_APPEND.
+// write(2), to a file opened with O_APPEND, holds whole lines.
 type Writer struct {
 	mu      sync.Mutex
 	f       *os.File
-	core    zapcore.Core
+	enc     zapcore.Encoder
+	batch   []byte // WriteAll's lines, reused
 	path    string
 	server  string
 	session string
@@ -40,7 +41,7 @@ func Open(path, server, session string) (*Writer, error) {
 	}
 	return &Writer{
 		f:       f,
-		core:    zapcore.NewCore(newEncoder(), f, zapcore.DebugLevel),
+		enc:     newEncoder(),
 		path:    path,
 		server:  server,
 		session: session,
@@ -66,32 +67,58 @@ func (w *Writer) Path() string { return w.path }
 // zero), Server and Session. Layers must marshal to JSON; Arguments that
 // are not valid JSON (cut by truncation) are written as a JSON string.
 func (w *Writer) Write(r Record) error {
-	if r.Type == "" {
-		return errors.New("audit: record without a type")
-	}
-	if r.TS.IsZero() {
-		r.TS = time.Now()
-	}
-	r.Server, r.Session = w.server, w.session
-	if r.Layers != nil {
-		// zap would report a marshalling error inside the line; check
-		// it here, once, and hand zap the finished text.
-		b, err := json.Marshal(r.Layers)
-		if err != nil {
-			return fmt.Errorf("audit: layers: %w", err)
-		}
-		r.Layers = json.RawMessage(b)
+	return w.WriteAll([]Record{r})
+}
+
+// WriteAll appends recs, each as Write would, in one write(2): a burst of
+// records costs one system call. A record that cannot be written fails
+// the whole batch, and nothing is written.
+func (w *Writer) WriteAll(recs []Record) error {
+	if len(recs) == 0 {
+		return nil
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
 		return fmt.Errorf("audit: write %s: %w", w.path, os.ErrClosed)
 	}
-	if err := w.core.Write(zapcore.Entry{Time: r.TS}, []zap.Field{zap.Inline(r)}); err != nil {
+	w.batch = w.batch[:0]
+	for _, r := range recs {
+		if r.Type == "" {
+			return errors.New("audit: record without a type")
+		}
+		if r.TS.IsZero() {
+			r.TS = time.Now()
+		}
+		r.Server, r.Session = w.server, w.session
+		if r.Layers != nil {
+			// zap would report a marshalling error inside the line;
+			// check it here, once, and hand zap the finished text.
+			b, err := json.Marshal(r.Layers)
+			if err != nil {
+				return fmt.Errorf("audit: layers: %w", err)
+			}
+			r.Layers = json.RawMessage(b)
+		}
+		buf, err := w.enc.EncodeEntry(zapcore.Entry{Time: r.TS}, []zap.Field{zap.Inline(r)})
+		if err != nil {
+			return fmt.Errorf("audit: write %s: %w", w.path, err)
+		}
+		w.batch = append(w.batch, buf.Bytes()...)
+		buf.Free()
+	}
+	_, err := w.f.Write(w.batch)
+	if cap(w.batch) > maxBatch {
+		w.batch = nil
+	}
+	if err != nil {
 		return fmt.Errorf("audit: write %s: %w", w.path, err)
 	}
 	return nil
 }
+
+// maxBatch is the largest line buffer a Writer keeps between batches.
+const maxBatch = 1 << 20
 
 // Close closes the file. Later writes fail.
 func (w *Writer) Close() error {

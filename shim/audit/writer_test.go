@@ -345,3 +345,51 @@ func BenchmarkWriterWrite(b *testing.B) {
 		}
 	}
 }
+
+func TestWriterWriteAll(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.jsonl")
+	w, err := Open(path, "s", "S1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	batch := []Record{
+		{TS: fixedTS, Type: TypeToolCall, Tool: Tools{"a"}, Outcome: OutcomeOK},
+		{TS: fixedTS, Type: TypeToolCall, Tool: Tools{"b"}, Outcome: OutcomeToolError},
+		{TS: fixedTS, Type: TypeBlocked, Kind: "file", Op: "read", Target: "/x"},
+	}
+	if err := w.WriteAll(batch); err != nil {
+		t.Fatal(err)
+	}
+	// A bad record fails its whole batch: nothing of it is written.
+	if err := w.WriteAll([]Record{{TS: fixedTS, Type: TypeToolCall}, {}}); err == nil {
+		t.Fatal("WriteAll with a record without a type succeeded")
+	}
+	if err := w.WriteAll(nil); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var single bytes.Buffer
+	p2 := filepath.Join(t.TempDir(), "one.jsonl")
+	w2, err := Open(p2, "s", "S1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range batch {
+		if err := w2.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w2.Close()
+	one, err := os.ReadFile(p2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	single.Write(one)
+	if string(data) != single.String() {
+		t.Fatalf("WriteAll wrote\n%s\nrecord by record:\n%s", data, single.String())
+	}
+}
