@@ -35,6 +35,12 @@ func (c *call) resolve(dirfd int32, p string, follow bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if !follow && p != "." && p != ".." && !strings.Contains(p, "/") {
+		// One name relative to a directory, not followed (a directory
+		// walk: openat(dirfd, "name", O_NOFOLLOW|O_DIRECTORY)): the
+		// directory's name is already canonical, and so is the result.
+		return full, nil
+	}
 	root, err := c.openRoot()
 	if err != nil {
 		return path.Clean(full), nil

@@ -345,7 +345,7 @@ func (c *call) sandboxPath(dirfd int32, p string) (string, error) {
 	if strings.HasSuffix(base, " (deleted)") {
 		return "", unix.ENOENT
 	}
-	return base + "/" + p, nil
+	return strings.TrimSuffix(base, "/") + "/" + p, nil
 }
 
 // entry is a directory entry of the sandbox, opened for acting on.

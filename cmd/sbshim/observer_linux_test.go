@@ -110,3 +110,30 @@ func TestObserverCollapsesRepeats(t *testing.T) {
 		t.Fatalf("want the first attempt and one (×10) total on stderr, got:\n%s", stderr)
 	}
 }
+
+// Directories: opening a hidden directory by its path (ls ~/.ssh) is
+// reported; one step of a directory walk (openat relative to the parent's
+// descriptor, as find does) is not sent to the observer — a walk opens
+// thousands — but the mount tree still hides what is inside.
+func TestObserverDirectories(t *testing.T) {
+	b := newBox(t)
+	logPath := filepath.Join(b.root, "dirs.jsonl")
+	_, stderr, code := b.run([]string{"--audit-log", logPath}, "/bin/ls", b.path(".ssh"))
+	if code == 0 {
+		t.Fatalf("ls of the hidden ~/.ssh succeeded: %s", stderr)
+	}
+	var seen bool
+	for _, r := range ofType(auditRecords(t, logPath), "blocked") {
+		seen = seen || (r["op"] == "read" && r["target"] == b.path(".ssh"))
+	}
+	if !seen || !strings.Contains(stderr, "sbshim: blocked read "+b.path(".ssh")) {
+		t.Fatalf("ls ~/.ssh was not reported; audit %v; stderr %s", auditRecords(t, logPath), stderr)
+	}
+	stdout, stderr, _ := b.run([]string{"--audit-log", "-"}, "/usr/bin/find", b.home)
+	if strings.Contains(stdout, "id_rsa") {
+		t.Fatalf("find walked into the hidden ~/.ssh: %s", stdout)
+	}
+	if !strings.Contains(stdout, b.ws+"\n") || !strings.Contains(stderr, b.path(".ssh")) || !strings.Contains(stderr, "Permission denied") {
+		t.Fatalf("find did not walk the home, or was not refused ~/.ssh: %q %s", stdout, stderr)
+	}
+}
