@@ -242,6 +242,29 @@ func (c *call) observeDelete(dirfd int32, pathAddr uint64) (int64, syscall.Errno
 	return 0, continueCall
 }
 
+// observeLookup checks readlink(at): a name looked up inside a hidden
+// directory. realpath(3) reads each component's link, so this is where
+// canonicalising a hidden path — what Node's fs.realpath does before
+// nearly every file operation — is refused. Only names strictly inside a
+// denyRead tree count, as the kernel refuses only those (EACCES: the mask
+// cannot be searched); the masked entry itself can be looked up. stat and
+// access are not watched: programs make them by the thousand.
+func (c *call) observeLookup(dirfd int32, pathAddr uint64) (int64, syscall.Errno) {
+	p, err := c.str(pathAddr)
+	if err != nil || !c.valid() {
+		return 0, continueCall
+	}
+	full, err := c.resolve(dirfd, p, false)
+	if err != nil || full == "/" {
+		return 0, continueCall
+	}
+	if rule, ok := c.s.rules.CanRead(path.Dir(full)); !ok {
+		c.reportBlock("file", "read", full, rule, unix.EACCES)
+		return 0, unix.EACCES
+	}
+	return 0, continueCall
+}
+
 // observeSend checks a datagram sent to an address (sendto; sendmsg is
 // not watched: the init passes the listener with it, and connected
 // datagram sockets are seen at connect):

@@ -85,7 +85,7 @@ func supervisedSyscalls() []uintptr {
 		unix.SYS_CONNECT, unix.SYS_BIND, unix.SYS_OPENAT2, unix.SYS_MKDIRAT, unix.SYS_MKNODAT,
 		unix.SYS_SYMLINKAT, unix.SYS_LINKAT, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2,
 		// The observer's: the kernel layers decide, the supervisor explains.
-		unix.SYS_EXECVE, unix.SYS_EXECVEAT, unix.SYS_UNLINKAT,
+		unix.SYS_EXECVE, unix.SYS_EXECVEAT, unix.SYS_UNLINKAT, unix.SYS_READLINKAT,
 	}, archSupervisedSyscalls()...)
 }
 

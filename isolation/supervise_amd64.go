@@ -19,6 +19,8 @@ func (c *call) legacy(nr uintptr) (int64, syscall.Errno) {
 		return c.open(cwd, c.arg(0), c.arg(1), c.arg(2), 0)
 	case unix.SYS_UNLINK, unix.SYS_RMDIR:
 		return c.observeDelete(cwd, c.arg(0))
+	case unix.SYS_READLINK:
+		return c.observeLookup(cwd, c.arg(0))
 	case unix.SYS_CREAT:
 		return c.open(cwd, c.arg(0), unix.O_CREAT|unix.O_WRONLY|unix.O_TRUNC, c.arg(1), 0)
 	case unix.SYS_MKDIR:

@@ -293,6 +293,9 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 	case nr == unix.SYS_UNLINKAT:
 		d, p := at(0, 1)
 		return c.observeDelete(d, p)
+	case nr == unix.SYS_READLINKAT:
+		d, p := at(0, 1)
+		return c.observeLookup(d, p)
 	case nr == unix.SYS_SENDTO:
 		return c.observeSend(c.arg(4), c.arg(5))
 	case nr == unix.SYS_CLONE || nr == unix.SYS_UNSHARE || nr == unix.SYS_IOCTL || nr == unix.SYS_SOCKET:
