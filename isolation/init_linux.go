@@ -159,11 +159,15 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 	if err != nil {
 		return 0, layers, err
 	}
-	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: spec.Env, Files: []uintptr{0, 1, 2}}
+	// The command leads a session of its own. Outside PTY mode that
+	// leaves it without a controlling terminal: whatever terminal sbshim
+	// was started from (an MCP client running in one, say), /dev/tty
+	// inside cannot reach it. The session is also the process group that,
+	// without a pid namespace, is ended with the command.
+	attr := &syscall.ProcAttr{Dir: spec.Dir, Env: spec.Env, Files: []uintptr{0, 1, 2},
+		Sys: &syscall.SysProcAttr{Setsid: true}}
 	if spec.Mounts == nil {
-		// Without a pid namespace the command leads its own process
-		// group, so that the group can be ended with it.
-		attr.Sys = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		attr.Sys.Pdeathsig = syscall.SIGKILL
 	}
 	if tty != nil {
 		tty.apply(attr)

@@ -515,11 +515,14 @@ func (c *call) open(dirfd int32, pathAddr, flags, mode, resolve uint64) (int64, 
 	}
 	defer e.close()
 	var st unix.Stat_t
-	if err := unix.Fstatat(e.dir, e.name, &st, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.ENOENT) {
+	err = unix.Fstatat(e.dir, e.name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
 		if errno := c.checkCreate("create", e, false); errno != 0 {
 			return 0, errno
 		}
 		flags |= unix.O_EXCL // create exactly the name that was checked
+	} else if err == nil && isDevTTY(&st) {
+		return c.openCtty(flags)
 	}
 	fd, err := unix.Openat2(e.dir, e.name, &unix.OpenHow{
 		Flags: flags | unix.O_NOFOLLOW | unix.O_CLOEXEC,
@@ -542,10 +545,77 @@ func (c *call) openFollowing(p string, dirfd int32, flags, mode, resolve uint64)
 	if err != nil {
 		return 0, unix.EACCES
 	}
-	fd, err := unix.Openat2(root, full, &unix.OpenHow{Flags: (flags &^ unix.O_CREAT) | unix.O_CLOEXEC, Mode: mode,
+	// Find what the path names first, then open exactly that through the
+	// O_PATH descriptor, so that it cannot be swapped in between.
+	pathFlags := unix.O_PATH | unix.O_CLOEXEC | (flags & (unix.O_NOFOLLOW | unix.O_DIRECTORY))
+	pfd, err := unix.Openat2(root, full, &unix.OpenHow{Flags: pathFlags,
 		Resolve: resolve | unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
 	if err != nil {
 		return 0, errnoOf(err)
+	}
+	defer unix.Close(pfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(pfd, &st); err != nil {
+		return 0, errnoOf(err)
+	}
+	switch {
+	case isDevTTY(&st):
+		return c.openCtty(flags)
+	case flags&unix.O_PATH != 0:
+		fd, err := unix.Dup(pfd)
+		if err != nil {
+			return 0, errnoOf(err)
+		}
+		return c.sendFD(fd, flags&unix.O_CLOEXEC != 0)
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		return 0, unix.ELOOP // O_NOFOLLOW on a symlink
+	}
+	fd, err := unix.Open(fdPath(pfd), int((flags&^(unix.O_CREAT|unix.O_NOFOLLOW))|unix.O_CLOEXEC), uint32(mode))
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	return c.sendFD(fd, flags&unix.O_CLOEXEC != 0)
+}
+
+// isDevTTY says whether st is /dev/tty's device (5, 0): opening it opens
+// the opener's controlling terminal. The supervisor opens files in its
+// own context, where that would be sbshim's terminal — never the
+// program's to have.
+func isDevTTY(st *unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(5, 0)
+}
+
+// openCtty opens /dev/tty as the kernel would for the calling program: its
+// own controlling terminal (a pty of the sandbox's devpts in PTY mode), or
+// ENXIO when it has none.
+func (c *call) openCtty(flags uint64) (int64, syscall.Errno) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(c.pid) + "/stat")
+	if err != nil {
+		return 0, unix.ENXIO
+	}
+	// After the command name in parentheses: state ppid pgrp session tty_nr.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) < 5 || !c.valid() {
+		return 0, unix.ENXIO
+	}
+	nr, err := strconv.ParseUint(fields[4], 10, 64)
+	if err != nil || nr == 0 || unix.Major(nr) != 136 { // 136: the pty slaves
+		return 0, unix.ENXIO
+	}
+	root, err := c.openRoot()
+	if err != nil {
+		return 0, unix.ENXIO
+	}
+	fd, err := unix.Openat2(root, "/dev/pts/"+strconv.FormatUint(uint64(unix.Minor(nr)), 10), &unix.OpenHow{
+		Flags:   (flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_TRUNC)) | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS})
+	if err != nil {
+		return 0, unix.ENXIO
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Rdev != nr {
+		unix.Close(fd)
+		return 0, unix.ENXIO
 	}
 	return c.sendFD(fd, flags&unix.O_CLOEXEC != 0)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -546,5 +547,35 @@ func TestPTYFlags(t *testing.T) {
 	stdout, stderr, code = b.run([]string{"--audit-log", "-"}, "sh", "-c", "test -t 0 || echo not-a-terminal")
 	if code != 0 || !strings.Contains(stdout, "not-a-terminal") {
 		t.Fatalf("pipes without --pty: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// Outside PTY mode the command has no controlling terminal: an MCP server
+// started by a client that runs in a terminal cannot open /dev/tty to read
+// the user's keys or write to their screen.
+func TestNoControllingTerminalOutsidePTYMode(t *testing.T) {
+	b := newBox(t)
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	go func() { _, _ = io.Copy(io.Discard, master) }()
+	cmd := b.command([]string{"--no-pty", "--audit-log", "-"}, "/bin/sh", "-c",
+		// <> opens with O_CREAT (sbshim's supervisor performs that open),
+		// < without (the kernel's).
+		`for how in rw r; do
+		   if [ $how = rw ]; then (exec 3<>/dev/tty) 2>/dev/null; else (exec 3</dev/tty) 2>/dev/null; fi && echo opened || echo refused
+		 done`)
+	cmd.Stdin = strings.NewReader("")
+	cmd.ExtraFiles = []*os.File{slave} // fd 3 in sbshim: its controlling terminal
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 3}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("sbshim: %v", err)
+	}
+	if string(out) != "refused\nrefused\n" {
+		t.Fatalf("the command opened sbshim's terminal through /dev/tty: %q", out)
 	}
 }
