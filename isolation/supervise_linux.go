@@ -517,7 +517,10 @@ func (c *call) open(dirfd int32, pathAddr, flags, mode, resolve uint64) (int64, 
 	var st unix.Stat_t
 	err = unix.Fstatat(e.dir, e.name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if errors.Is(err, unix.ENOENT) {
-		if errno := c.checkCreate("create", e, false); errno != 0 {
+		// place: a new file must not take a name that protected paths
+		// lie under (a ".git" file with "gitdir: elsewhere" would hand
+		// git a configuration the program wrote).
+		if errno := c.checkCreate("create", e, true); errno != 0 {
 			return 0, errno
 		}
 		flags |= unix.O_EXCL // create exactly the name that was checked
@@ -643,7 +646,7 @@ func (c *call) mkdir(dirfd int32, pathAddr, mode uint64) (int64, syscall.Errno) 
 }
 
 func (c *call) mknod(dirfd int32, pathAddr, mode, dev uint64) (int64, syscall.Errno) {
-	e, errno := c.newEntry(dirfd, pathAddr, "create", false)
+	e, errno := c.newEntry(dirfd, pathAddr, "create", true)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -709,11 +712,12 @@ func (c *call) rename(olddirfd int32, oldAddr uint64, newdirfd int32, newAddr ui
 	if isMountPoint(old) || isMountPoint(e) {
 		return 0, unix.EBUSY
 	}
-	if flags&unix.RENAME_EXCHANGE != 0 {
-		// The old name receives the new one's object: both are places.
-		if errno := c.checkCreate("rename", old, true); errno != 0 {
-			return 0, errno
-		}
+	// The old name must not hold protected paths either: moving ".git"
+	// away would take its read-only hooks and config with it and free the
+	// name for one the program prepared. With RENAME_EXCHANGE the old
+	// name also receives the new one's object. Both are checked as places.
+	if errno := c.checkCreate("rename", old, true); errno != 0 {
+		return 0, errno
 	}
 	return 0, errnoOf0(unix.Renameat2(old.dir, old.name, e.dir, e.name, flags))
 }

