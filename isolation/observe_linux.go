@@ -412,14 +412,20 @@ func directRule(mode NetworkMode, ap netip.AddrPort) string {
 // sandbox without a network namespace, where they would reach the host's
 // network: loopback only (which holds the proxy in proxy mode), as with a
 // namespace. With a namespace (or in host mode) it returns nil.
-func directNetGate(mode NetworkMode, netns bool) func(netip.AddrPort) (string, bool) {
+func directNetGate(mode NetworkMode, netns bool, proxyPort int) func(netip.AddrPort) (string, bool) {
 	if netns || mode == NetHost {
 		return nil
 	}
 	return func(ap netip.AddrPort) (string, bool) {
-		if ap.Addr().Unmap().IsLoopback() {
-			return "", true
+		if !ap.Addr().Unmap().IsLoopback() {
+			return directRule(mode, ap), false
 		}
-		return directRule(mode, ap), false
+		// The host's loopback is shared here. In proxy mode only the
+		// proxy's port on it is the sandbox's; the supervisor makes the
+		// connect itself, outside Landlock, so it must say so itself.
+		if mode == NetProxy && int(ap.Port()) != proxyPort {
+			return "network.mode proxy: without a network namespace only the proxy's port on loopback is reachable", false
+		}
+		return "", true
 	}
 }

@@ -310,7 +310,7 @@ func (p *Process) startSupervisor(listener int, cfg Config, spec *initSpec) {
 		report = func(Event) {}
 	}
 	sup := newSupervisor(listener, cfg.Policy, cfg.Policy.Network.Mode, report)
-	sup.directNet = directNetGate(cfg.Policy.Network.Mode, spec.NetNS)
+	sup.directNet = directNetGate(cfg.Policy.Network.Mode, spec.NetNS, spec.ProxyPort)
 	go func() { p.supErr <- sup.Run(ctx) }()
 }
 
