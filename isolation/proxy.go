@@ -112,14 +112,17 @@ func registryEnv(pol *Policy, env []string) netproxy.RegistryEnv {
 		}
 	}
 	// Answers of asked package managers live beside the per-server
-	// caches, out of every sandbox's reach: a program must not be able
-	// to widen its own allow list.
+	// caches, normally out of the sandbox's reach; discovery checks that
+	// with Writable, as for every file it reads.
 	cacheDir := ""
 	if d, err := os.UserCacheDir(); err == nil {
 		cacheDir = filepath.Join(d, "sbshim")
 	}
 	return netproxy.RegistryEnv{
-		Getenv:    func(k string) string { return vals[k] },
+		Getenv: func(k string) string { return vals[k] },
+		// A file the sandbox could write is not read: a program must not
+		// add hosts to its own allow list.
+		Writable:  func(path string) bool { _, ok := pol.CanWrite(path); return ok },
 		Home:      pol.Vars.Home,
 		Workspace: pol.Vars.Workspace,
 		CacheDir:  cacheDir,

@@ -354,3 +354,26 @@ func TestNpxFirstRunThroughProxy(t *testing.T) {
 		t.Logf("refused during npx (not fatal): %v", r)
 	}
 }
+
+// TestProxyRegistryFromWorkspaceIsIgnored: a program that writes a
+// registry into a uv.toml in the workspace (which it may write) before its
+// first connection does not add that host to its own allow list.
+func TestProxyRegistryFromWorkspaceIsIgnored(t *testing.T) {
+	tool(t, "curl")
+	b := newBox(t)
+	port := loopbackServer(t, helloHandler())
+	ip := fmt.Sprintf("127.0.0.1:%d", port)
+	script := fmt.Sprintf(`printf '[[index]]\nurl = "http://%s/"\n' > %s/uv.toml && `, ip, b.ws) +
+		"curl -sS --max-time 10 --noproxy '' -o /dev/null -w '%{http_code}' http://" + ip + "/"
+	stdout, stderr, code, recs := b.proxyRun(nil, script)
+	if stdout != "403" {
+		t.Fatalf("want a 403 from the proxy, got exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if data, err := os.ReadFile(filepath.Join(b.ws, "uv.toml")); err != nil || !strings.Contains(string(data), ip) {
+		t.Fatalf("the program did not write uv.toml: %q %v", data, err)
+	}
+	r := proxyBlock(recs)
+	if r == nil || r["target"] != ip || r["rule"] != "network.allow (not listed)" {
+		t.Fatalf("audit event %v, want target %s refused as not listed; all %v", r, ip, recs)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -19,9 +21,21 @@ import (
 // RegistryEnv is what registry discovery reads of the host. Nothing here
 // names a registry: every host comes from the package managers' own
 // configuration.
+//
+// Discovery widens the sandbox's allow list, so it never trusts anything
+// the sandbox could have written: a file (configuration, a cache key, the
+// answer cache, a program it would ask) is used only if neither it nor
+// any of its parent directories, before or after resolving symbolic
+// links, is Writable. The environment is trusted (it is sbshim's own, out
+// of the sandbox's reach), but a path it names still goes through that
+// check.
 type RegistryEnv struct {
 	// Getenv reads the environment the package managers will run with.
 	Getenv func(string) string
+	// Writable says whether the sandbox could write path (create,
+	// replace or change it). nil counts every path as writable: no file
+	// is read and no program asked.
+	Writable func(path string) bool
 	// Home is the user's home directory; Workspace the project directory
 	// (for a project .npmrc).
 	Home, Workspace string
@@ -50,7 +64,7 @@ const askTimeout = 5 * time.Second
 func Registries(env RegistryEnv) []Registry {
 	var out []Registry
 	add := func(rawURL, from string) {
-		if h := urlHost(rawURL); h != "" && !slices.ContainsFunc(out, func(r Registry) bool { return r.Host == h }) {
+		if h := registryHost(rawURL); h != "" && !slices.ContainsFunc(out, func(r Registry) bool { return r.Host == h }) {
 			out = append(out, Registry{Host: h, From: from})
 		}
 	}
@@ -64,6 +78,24 @@ func Registries(env RegistryEnv) []Registry {
 		add(r.Host, r.From)
 	}
 	return out
+}
+
+// registryHost turns a discovered registry URL into a rule entry that
+// names a host name exactly: an address (IPv4, IPv6), localhost or a
+// wildcard gives "", so that the rebinding guard (Rules.CheckAddr) always
+// applies to what discovery adds — a discovered name that resolves to a
+// loopback, private or metadata address is refused like any name.
+func registryHost(raw string) string {
+	entry := urlHost(raw)
+	if entry == "" {
+		return ""
+	}
+	r, err := ParseRule("", entry)
+	if err != nil || r.Addr.IsValid() || r.Name == "" || r.Wildcard ||
+		r.Name == "localhost" || strings.HasSuffix(r.Name, ".localhost") {
+		return ""
+	}
+	return entry
 }
 
 // urlHost turns a registry URL (or a bare host) into a rule entry:
@@ -199,8 +231,8 @@ func npmRegistries(env RegistryEnv) []Registry {
 	defFrom := "npm registry (npm_config_registry)"
 	files, npmDir := env.npmFiles()
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
+		data, ok := env.readTrusted(f)
+		if !ok {
 			continue
 		}
 		d, scoped := npmrcRegistries(data, env.getenv)
@@ -213,15 +245,31 @@ func npmRegistries(env RegistryEnv) []Registry {
 	}
 	if def == "" && npmDir != "" {
 		// No configuration names it: npm's built-in default, asked once
-		// per npm installation.
-		if v := env.askCached("npm", []string{filepath.Join(npmDir, "package.json")}, func(ctx context.Context) ([]string, error) {
-			out, err := exec.CommandContext(ctx, filepath.Join(npmDir, "bin", "npm-cli.js"), "config", "get", "registry").Output()
-			if err != nil {
-				return nil, fmt.Errorf("npm config get registry: %w", err)
+		// per npm installation. npm runs on the host, so it and node
+		// must be out of the sandbox's reach, and it is kept from every
+		// npmrc but its own built-in one (checked above): the user's
+		// and global ones are given as files that cannot exist (npm
+		// refuses the same file for both), the project one would be
+		// /.npmrc.
+		cli := filepath.Join(npmDir, "bin", "npm-cli.js")
+		var node string
+		if env.LookPath != nil {
+			node, _ = env.LookPath("node")
+		}
+		if node != "" && env.trusted(node) && env.trusted(cli) && env.trusted("/.npmrc") {
+			if v := env.askCached("npm", []string{filepath.Join(npmDir, "package.json"), node}, func(ctx context.Context) ([]string, error) {
+				cmd := exec.CommandContext(ctx, node, cli, "config", "get", "registry")
+				cmd.Dir = "/"
+				cmd.Env = append(os.Environ(), "npm_config_userconfig=/dev/null", "npm_config_globalconfig=/dev/null/npmrc",
+					"NPM_CONFIG_USERCONFIG=/dev/null", "NPM_CONFIG_GLOBALCONFIG=/dev/null/npmrc", "npm_config_update_notifier=false")
+				out, err := cmd.Output()
+				if err != nil {
+					return nil, fmt.Errorf("npm config get registry: %w", err)
+				}
+				return []string{strings.TrimSpace(string(out))}, nil
+			}); len(v) > 0 {
+				def, defFrom = v[0], "npm's default registry"
 			}
-			return []string{strings.TrimSpace(string(out))}, nil
-		}); len(v) > 0 {
-			def, defFrom = v[0], "npm's default registry"
 		}
 	}
 	if def != "" {
@@ -305,8 +353,8 @@ func pipIndexes(env RegistryEnv) []Registry {
 	}
 	configured := len(out) > 0
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
+		data, ok := env.readTrusted(f)
+		if !ok {
 			continue
 		}
 		for _, v := range pipConfigValues(data) {
@@ -316,15 +364,20 @@ func pipIndexes(env RegistryEnv) []Registry {
 	}
 	if !configured && env.LookPath != nil {
 		// pip's default index and the host its files come from are
-		// known only to pip: ask the python that has it, once.
-		if py, err := env.LookPath("python3"); err == nil {
+		// known only to pip: ask the python that has it, once — only a
+		// python out of the sandbox's reach, in isolated mode (no
+		// current directory, user site or PYTHON* variables on its
+		// path): its answer depends on no configuration file.
+		if py, err := env.LookPath("python3"); err == nil && env.trusted(py) {
 			key := []string{py}
 			if real, err := filepath.EvalSymlinks(py); err == nil {
 				key = append(key, real)
 			}
 			for _, v := range env.askCached("pip", key, func(ctx context.Context) ([]string, error) {
-				out, err := exec.CommandContext(ctx, py, "-c",
-					"from pip._internal.models.index import PyPI as p; print(p.pypi_url); print(p.file_storage_domain)").Output()
+				cmd := exec.CommandContext(ctx, py, "-I", "-c",
+					"from pip._internal.models.index import PyPI as p; print(p.pypi_url); print(p.file_storage_domain)")
+				cmd.Dir = "/"
+				out, err := cmd.Output()
 				if err != nil {
 					return nil, fmt.Errorf("ask pip for its default index: %w", err)
 				}
@@ -337,10 +390,11 @@ func pipIndexes(env RegistryEnv) []Registry {
 	return out
 }
 
-// goEnvFile reads KEY=VALUE lines (a go/env or go.env file).
-func goEnvFile(path string) map[string]string {
-	data, err := os.ReadFile(path)
-	if err != nil {
+// goEnvFile reads KEY=VALUE lines (a go/env or go.env file); a file the
+// sandbox could write reads as empty.
+func (env RegistryEnv) goEnvFile(path string) map[string]string {
+	data, ok := env.readTrusted(path)
+	if !ok {
 		return nil
 	}
 	m := map[string]string{}
@@ -375,7 +429,7 @@ func goProxies(env RegistryEnv) []Registry {
 		}
 	}
 	if envFile != "" && envFile != "off" {
-		m := goEnvFile(envFile)
+		m := env.goEnvFile(envFile)
 		layers = append(layers, struct {
 			vals func(string) string
 			from string
@@ -383,7 +437,7 @@ func goProxies(env RegistryEnv) []Registry {
 	}
 	goroot := env.getenv("GOROOT")
 	if goroot == "" && env.LookPath != nil {
-		if p, err := env.LookPath("go"); err == nil {
+		if p, err := env.LookPath("go"); err == nil && env.trusted(p) {
 			if real, err := filepath.EvalSymlinks(p); err == nil {
 				goroot = filepath.Dir(filepath.Dir(real))
 			}
@@ -391,7 +445,7 @@ func goProxies(env RegistryEnv) []Registry {
 	}
 	if goroot != "" {
 		f := filepath.Join(goroot, "go.env")
-		m := goEnvFile(f)
+		m := env.goEnvFile(f)
 		layers = append(layers, struct {
 			vals func(string) string
 			from string
@@ -441,6 +495,9 @@ func (env RegistryEnv) askCached(tool string, keyFiles []string, ask func(contex
 	}
 	var stamp strings.Builder
 	for _, f := range keyFiles {
+		if !env.trusted(f) {
+			return nil
+		}
 		st, err := os.Stat(f)
 		if err != nil {
 			return nil
@@ -448,8 +505,11 @@ func (env RegistryEnv) askCached(tool string, keyFiles []string, ask func(contex
 		fmt.Fprintf(&stamp, "%s:%d:%d;", f, st.Size(), st.ModTime().UnixNano())
 	}
 	path := filepath.Join(env.CacheDir, "registries.json")
+	// A cache the sandbox could write is neither read nor written: the
+	// manager is asked afresh.
+	keep := env.trusted(path)
 	cache := askCache{}
-	if data, err := os.ReadFile(path); err == nil {
+	if data, ok := env.readTrusted(path); ok {
 		_ = json.Unmarshal(data, &cache)
 	}
 	if e, ok := cache[tool]; ok && e.Key == stamp.String() {
@@ -461,6 +521,9 @@ func (env RegistryEnv) askCached(tool string, keyFiles []string, ask func(contex
 	if err != nil {
 		vals = nil // cached too: a manager that cannot answer is not asked again until it changes
 	}
+	if !keep {
+		return vals
+	}
 	cache[tool] = askEntry{Key: stamp.String(), Values: vals}
 	if data, err := json.MarshalIndent(cache, "", "  "); err == nil && os.MkdirAll(env.CacheDir, 0o700) == nil {
 		tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
@@ -469,4 +532,86 @@ func (env RegistryEnv) askCached(tool string, keyFiles []string, ask func(contex
 		}
 	}
 	return vals
+}
+
+// trusted says whether the sandbox can neither write path nor any of its
+// parent directories, both as named and with symbolic links resolved (as
+// far as it exists). A relative path is not trusted.
+func (env RegistryEnv) trusted(path string) bool {
+	_, ok := env.trustedPath(path)
+	return ok
+}
+
+// trustedPath is trusted, and returns path with its symbolic links
+// resolved: the name to open, since no link on it can be changed.
+func (env RegistryEnv) trustedPath(path string) (string, bool) {
+	if env.Writable == nil || !filepath.IsAbs(path) {
+		return "", false
+	}
+	path = filepath.Clean(path)
+	if env.writableChain(path) {
+		return "", false
+	}
+	real, err := resolveExisting(path)
+	if err != nil {
+		return "", false
+	}
+	if real != path && env.writableChain(real) {
+		return "", false
+	}
+	return real, true
+}
+
+// writableChain says whether path or one of its parents is Writable.
+func (env RegistryEnv) writableChain(path string) bool {
+	for {
+		if env.Writable(path) {
+			return true
+		}
+		dir := filepath.Dir(path)
+		if dir == path {
+			return false
+		}
+		path = dir
+	}
+}
+
+// resolveExisting resolves the symbolic links of the longest existing
+// prefix of path and appends the rest.
+func resolveExisting(path string) (string, error) {
+	rest := ""
+	for {
+		real, err := filepath.EvalSymlinks(path)
+		if err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		dir := filepath.Dir(path)
+		if dir == path {
+			return "", err
+		}
+		rest = filepath.Join(filepath.Base(path), rest)
+		path = dir
+	}
+}
+
+// readTrusted reads a regular file the sandbox cannot write (see
+// trusted); ok is false for anything else.
+func (env RegistryEnv) readTrusted(path string) ([]byte, bool) {
+	real, ok := env.trustedPath(path)
+	if !ok {
+		return nil, false
+	}
+	// A dangling link left by resolveExisting could be made to point
+	// somewhere else later: only a regular file is read.
+	if st, err := os.Lstat(real); err != nil || !st.Mode().IsRegular() {
+		return nil, false
+	}
+	data, err := os.ReadFile(real)
+	if err != nil {
+		return nil, false
+	}
+	return data, true
 }

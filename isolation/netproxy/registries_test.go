@@ -1,0 +1,298 @@
+package netproxy
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// under reports whether path is root or lies under it.
+func under(path, root string) bool {
+	return path == root || strings.HasPrefix(path, root+string(filepath.Separator))
+}
+
+// writableUnder is a Writable predicate for the trees in roots, and for
+// the exact paths in files.
+func writableUnder(roots []string, files ...string) func(string) bool {
+	return func(p string) bool {
+		if slices.Contains(files, p) {
+			return true
+		}
+		for _, r := range roots {
+			if under(p, r) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hosts(rs []Registry) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Host)
+	}
+	return out
+}
+
+func TestRegistriesTrust(t *testing.T) {
+	const uvTOML = "[[index]]\nurl = \"https://uv.example.com/simple\"\n"
+	const pipConf = "[global]\nindex-url = https://pip.example.com/simple\n"
+	const npmrc = "registry=https://npm.example.com/\n"
+	tests := []struct {
+		name string
+		// setup writes files under root (workspace ws, home, venv) and
+		// returns the extra environment and the writable trees/files.
+		setup    func(t *testing.T, ws, home, venv string) (env map[string]string, roots, files []string)
+		nilWrite bool
+		want     []string
+		notWant  []string
+	}{
+		{name: "uv.toml in a writable workspace is ignored",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				writeFile(t, filepath.Join(ws, "uv.toml"), uvTOML)
+				return nil, []string{ws}, nil
+			}, notWant: []string{"uv.example.com:443"}},
+		{name: "uv.toml in a read-only workspace is used",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				writeFile(t, filepath.Join(ws, "uv.toml"), uvTOML)
+				return nil, nil, nil
+			}, want: []string{"uv.example.com:443"}},
+		{name: "pip.conf in a writable VIRTUAL_ENV is ignored",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				writeFile(t, filepath.Join(venv, "pip.conf"), pipConf)
+				return map[string]string{"VIRTUAL_ENV": venv}, []string{venv}, nil
+			}, notWant: []string{"pip.example.com:443"}},
+		{name: "pip.conf in a read-only VIRTUAL_ENV is used",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				writeFile(t, filepath.Join(venv, "pip.conf"), pipConf)
+				return map[string]string{"VIRTUAL_ENV": venv}, []string{ws}, nil
+			}, want: []string{"pip.example.com:443"}},
+		{name: "project .npmrc in a writable workspace is ignored",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				writeFile(t, filepath.Join(ws, ".npmrc"), npmrc)
+				return nil, []string{ws}, nil
+			}, notWant: []string{"npm.example.com:443"}},
+		{name: "project .npmrc in a read-only workspace is used",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				writeFile(t, filepath.Join(ws, ".npmrc"), npmrc)
+				return nil, nil, nil
+			}, want: []string{"npm.example.com:443"}},
+		{name: "a read-only file in a writable directory is ignored",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				writeFile(t, filepath.Join(home, ".npmrc"), npmrc)
+				return nil, nil, []string{home}
+			}, notWant: []string{"npm.example.com:443"}},
+		{name: "a writable file alone is ignored",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				f := filepath.Join(home, ".npmrc")
+				writeFile(t, f, npmrc)
+				return nil, nil, []string{f}
+			}, notWant: []string{"npm.example.com:443"}},
+		{name: "a read-only link to a writable file is ignored",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				writeFile(t, filepath.Join(ws, "npmrc"), npmrc)
+				if err := os.Symlink(filepath.Join(ws, "npmrc"), filepath.Join(home, ".npmrc")); err != nil {
+					t.Fatal(err)
+				}
+				return nil, []string{ws}, nil
+			}, notWant: []string{"npm.example.com:443"}},
+		{name: "a user config named by the environment is checked too",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				f := filepath.Join(ws, "my.npmrc")
+				writeFile(t, f, npmrc)
+				return map[string]string{"npm_config_userconfig": f, "PIP_CONFIG_FILE": "relative/pip.conf"}, []string{ws}, nil
+			}, notWant: []string{"npm.example.com:443"}},
+		{name: "GOENV in a writable tree is ignored",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				f := filepath.Join(ws, "go.env")
+				writeFile(t, f, "GOPROXY=https://goproxy.example.com\n")
+				return map[string]string{"GOENV": f}, []string{ws}, nil
+			}, notWant: []string{"goproxy.example.com:443"}},
+		{name: "GOENV in a read-only tree is used",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				f := filepath.Join(home, "go.env")
+				writeFile(t, f, "GOPROXY=https://goproxy.example.com\n")
+				return map[string]string{"GOENV": f}, []string{ws}, nil
+			}, want: []string{"goproxy.example.com:443"}},
+		{name: "addresses and localhost from a trusted file are dropped",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				writeFile(t, filepath.Join(home, ".config", "uv", "uv.toml"), strings.Join([]string{
+					`[[index]]`, `url = "http://169.254.169.254/latest"`,
+					`[[index]]`, `url = "http://127.0.0.1:8080/"`,
+					`[[index]]`, `url = "http://[::1]:3128/"`,
+					`[[index]]`, `url = "https://[fd00::1]/"`,
+					`[[index]]`, `url = "http://[::ffff:127.0.0.1]/"`,
+					`[[index]]`, `url = "http://10.0.0.1:3141/"`,
+					`[[index]]`, `url = "http://localhost:4873/"`,
+					`[[index]]`, `url = "http://LocalHost./"`,
+					`[[index]]`, `url = "http://x.localhost/"`,
+					`[[index]]`, `url = "https://*.example.com/"`,
+					`[[index]]`, `url = "https://kept.example.com/simple"`,
+				}, "\n")+"\n")
+				writeFile(t, filepath.Join(home, ".npmrc"), "registry=http://127.0.0.1:4873/\n@s:registry=https://scoped.example.com:8443/\n")
+				return nil, []string{ws}, nil
+			}, want: []string{"kept.example.com:443", "scoped.example.com:8443"}},
+		{name: "addresses and localhost from the environment are dropped",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				return map[string]string{
+					"PIP_INDEX_URL":       "http://169.254.169.254/",
+					"PIP_EXTRA_INDEX_URL": "http://localhost:3141/ https://extra.example.com/",
+					"UV_INDEX":            "a=http://[::1]:8080/ b=https://named.example.com/",
+					"npm_config_registry": "http://127.0.0.1:4873/",
+					"GOPROXY":             "http://192.168.1.1:3000,https://goproxy.example.com,direct",
+					"GOSUMDB":             "sum.example.com+key http://127.0.0.2",
+				}, nil, nil
+			}, want: []string{"extra.example.com:443", "named.example.com:443", "goproxy.example.com:443"}},
+		{name: "no Writable predicate reads no file",
+			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
+				writeFile(t, filepath.Join(home, ".npmrc"), npmrc)
+				return map[string]string{"PIP_INDEX_URL": "https://env.example.com/"}, nil, nil
+			}, nilWrite: true, want: []string{"env.example.com:443"}, notWant: []string{"npm.example.com:443"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			ws, home, venv := filepath.Join(root, "ws"), filepath.Join(root, "home"), filepath.Join(root, "venv")
+			for _, d := range []string{ws, home, venv} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			vars, roots, files := tt.setup(t, ws, home, venv)
+			env := RegistryEnv{
+				Getenv: func(k string) string {
+					if v, ok := vars[k]; ok {
+						return v
+					}
+					switch k {
+					case "XDG_CONFIG_HOME":
+						return filepath.Join(home, ".config")
+					case "GOENV":
+						return "off"
+					}
+					return ""
+				},
+				Home: home, Workspace: ws,
+			}
+			if !tt.nilWrite {
+				env.Writable = writableUnder(roots, files...)
+			}
+			got := hosts(Registries(env))
+			for _, h := range got {
+				r, err := ParseRule("", h)
+				if err != nil || r.Addr.IsValid() || r.Name == "" || r.Wildcard || strings.Contains(r.Name, "localhost") {
+					t.Errorf("discovered %q, which is not a plain host name", h)
+				}
+			}
+			for _, w := range tt.want {
+				if !slices.Contains(got, w) {
+					t.Errorf("want %s in %v", w, got)
+				}
+			}
+			for _, w := range tt.notWant {
+				if slices.Contains(got, w) {
+					t.Errorf("%s must not be discovered: %v", w, got)
+				}
+			}
+		})
+	}
+}
+
+func TestRegistryHost(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://pkgs.example.com/simple":  "pkgs.example.com:443",
+		"http://pkgs.example.com:8080/x":   "pkgs.example.com:8080",
+		"pkgs.example.com":                 "pkgs.example.com:443",
+		"http://169.254.169.254/":          "",
+		"169.254.169.254":                  "",
+		"http://127.0.0.1:8080":            "",
+		"http://[::1]/":                    "",
+		"[::1]:443":                        "",
+		"http://[fe80::1]/":                "",
+		"http://[::ffff:169.254.169.254]/": "",
+		"http://localhost/":                "",
+		"http://LOCALHOST:80/":             "",
+		"http://a.localhost/":              "",
+		"https://*.example.com/":           "",
+		"ftp://pkgs.example.com/":          "",
+		"":                                 "",
+	} {
+		if got := registryHost(raw); got != want {
+			t.Errorf("registryHost(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+func TestAskCachedTrust(t *testing.T) {
+	tests := []struct {
+		name          string
+		cacheWritable bool
+		keyWritable   bool
+		wantAsked     bool
+		wantWritten   bool
+		want          string
+	}{
+		{"read-only cache is read", false, false, false, false, "cached.example.com"},
+		{"writable cache is not read nor written", true, false, true, false, "asked.example.com"},
+		{"writable key file: the tool is not asked", false, true, false, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			cacheDir, key := filepath.Join(root, "cache"), filepath.Join(root, "tool", "package.json")
+			writeFile(t, key, "{}")
+			st, _ := os.Stat(key)
+			stamp := key + ":" + "2:" + strconv.FormatInt(st.ModTime().UnixNano(), 10) + ";"
+			seed, _ := json.Marshal(askCache{"tool": {Key: stamp, Values: []string{"cached.example.com"}}})
+			writeFile(t, filepath.Join(cacheDir, "registries.json"), string(seed))
+			var roots []string
+			if tt.cacheWritable {
+				roots = append(roots, cacheDir)
+			}
+			if tt.keyWritable {
+				roots = append(roots, filepath.Dir(key))
+			}
+			env := RegistryEnv{CacheDir: cacheDir, Writable: writableUnder(roots)}
+			asked := false
+			got := env.askCached("tool", []string{key}, func(context.Context) ([]string, error) {
+				asked = true
+				return []string{"asked.example.com"}, nil
+			})
+			if asked != tt.wantAsked {
+				t.Errorf("asked = %v, want %v", asked, tt.wantAsked)
+			}
+			if strings.Join(got, ",") != tt.want {
+				t.Errorf("got %v, want %q", got, tt.want)
+			}
+			data, _ := os.ReadFile(filepath.Join(cacheDir, "registries.json"))
+			if written := string(data) != string(seed); written != tt.wantWritten {
+				t.Errorf("cache written = %v, want %v: %s", written, tt.wantWritten, data)
+			}
+		})
+	}
+}
+
+func itoa(n int64) string {
+	return strings.TrimSpace(strings.Replace(string(mustJSON(n)), "\n", "", -1))
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
