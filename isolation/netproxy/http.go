@@ -168,12 +168,26 @@ func forward(c net.Conn, req *http.Request, up net.Conn, upBr *bufio.Reader) (bo
 	clientClose := req.Close
 	req.Close = false
 	req.RequestURI = ""
+	// A client that waits for "100 Continue" before its body gets it from
+	// here, and the request goes upstream without the expectation: the
+	// body is streamed as it comes.
+	if strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
+		req.Header.Del("Expect")
+		if _, err := io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
+			return false, err
+		}
+	}
 	// req.Write sends the origin form (path only) and Host.
 	if err := req.Write(up); err != nil {
 		writeStatus(c, http.StatusBadGateway, "sbshim: sending the request upstream failed: "+err.Error())
 		return false, err
 	}
 	resp, err := http.ReadResponse(upBr, req)
+	// Interim responses (1xx other than 101) are dropped: the client
+	// gets the final one.
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		resp, err = http.ReadResponse(upBr, req)
+	}
 	if err != nil {
 		writeStatus(c, http.StatusBadGateway, "sbshim: bad response from upstream: "+err.Error())
 		return false, err

@@ -272,3 +272,79 @@ func TestBadRequests(t *testing.T) {
 		}
 	}
 }
+
+// Plain-HTTP forwarding with interim responses: a client waiting for
+// "100 Continue" gets it from the proxy, and an upstream's 1xx (other
+// than 101) is not mistaken for the final response.
+func TestHTTPInterimResponses(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "got %s", b)
+	}))
+	defer echo.Close()
+	hints, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hints.Close()
+	go func() {
+		for {
+			c, err := hints.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"+
+					"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfinal")
+			}()
+		}
+	}()
+	h := newHarness(t, []string{"127.0.0.1"}, nil, nil)
+	cases := []struct {
+		name, target, extra, body, want string
+		waitContinue                    bool
+	}{
+		{"expect 100-continue", echo.URL + "/up", "Expect: 100-continue\r\nContent-Length: 5\r\n", "hello", "got hello", true},
+		{"upstream early hints", "http://" + hints.Addr().String() + "/", "", "", "final", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", h.addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			u, _ := url.Parse(tc.target)
+			method := "GET"
+			if tc.body != "" {
+				method = "POST"
+			}
+			fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", method, tc.target, u.Host, tc.extra)
+			br := bufio.NewReader(c)
+			if tc.waitContinue {
+				line, err := br.ReadString('\n')
+				if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+					t.Fatalf("want 100 Continue first, got %q %v", line, err)
+				}
+				if _, err := br.ReadString('\n'); err != nil { // the empty line
+					t.Fatal(err)
+				}
+				io.WriteString(c, tc.body)
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("final response: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != tc.want {
+				t.Fatalf("got %d %q, want 200 %q", resp.StatusCode, body, tc.want)
+			}
+		})
+	}
+}
