@@ -280,6 +280,27 @@ func (s *Session) serverToClient(fromChild *os.File) {
 			break
 		}
 		p := seg.Bytes
+		if seg.Line != nil && !(annotate && s.rep.blocksPending()) {
+			// No call in flight saw a block, so no annotation can apply:
+			// the end of the line goes out first and is accounted for
+			// after, off the round trip's path.
+			err = out.add(p, seg.End)
+			if err == nil && !fr.Ready() {
+				err = out.flush()
+			}
+			if err != nil {
+				_, _ = io.Copy(io.Discard, fromChild)
+				return
+			}
+			if env := mcp.Decode(seg.Line); env.Kind != mcp.KindInvalid {
+				s.proto.Observe(mcp.ServerToClient, &env)
+				ended = s.tracker.Observe(mcp.ServerToClient, &env, time.Now(), ended[:0])
+				for _, c := range ended {
+					s.callEnded(c)
+				}
+			}
+			continue
+		}
 		if seg.Line != nil {
 			env := mcp.Decode(seg.Line)
 			if env.Kind != mcp.KindInvalid {
