@@ -163,7 +163,7 @@ func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.
 		return 0, continueCall
 	}
 	full, err := c.resolve(dirfd, p, flags&unix.O_NOFOLLOW == 0)
-	if err != nil {
+	if err != nil || callerRelative(full) {
 		return 0, continueCall
 	}
 	if rule, ok := c.s.rules.CanRead(full); !ok {
@@ -178,6 +178,14 @@ func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.
 		}
 	}
 	return 0, continueCall
+}
+
+// callerRelative says whether full lies under /proc/self or
+// /proc/thread-self, which name the caller, not sbshim: /dev/stdout and
+// /dev/fd/N lead there. The kernel judges those opens (it checks the
+// descriptor's own file); the observer cannot see what they name.
+func callerRelative(full string) bool {
+	return strings.HasPrefix(full, "/proc/self/") || strings.HasPrefix(full, "/proc/thread-self/")
 }
 
 // isDevice: /dev is the sandbox's own, writable where the kernel says.

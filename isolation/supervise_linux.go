@@ -502,6 +502,9 @@ func (c *call) open(dirfd int32, pathAddr, flags, mode, resolve uint64) (int64, 
 	if !c.valid() {
 		return 0, unix.ENOENT
 	}
+	if fd, ok := c.ownFD(dirfd, p); ok {
+		return c.reopenFD(fd, flags, mode)
+	}
 	if flags&unix.O_CREAT == 0 {
 		return c.openFollowing(p, dirfd, flags, mode, resolve)
 	}
@@ -578,6 +581,43 @@ func (c *call) openFollowing(p string, dirfd int32, flags, mode, resolve uint64)
 		return 0, errnoOf(err)
 	}
 	return c.sendFD(fd, flags&unix.O_CLOEXEC != 0)
+}
+
+// ownFD says whether path p names one of the caller's own descriptors
+// through /proc/self/fd/N (or /dev/stdout, /dev/fd/N and other links to
+// it): "self" would name sbshim in the supervisor's context, so such opens
+// are answered by reopening the caller's descriptor N (see reopenFD).
+func (c *call) ownFD(dirfd int32, p string) (int, bool) {
+	if !strings.HasPrefix(p, "/proc/") && !strings.HasPrefix(p, "/dev/") && strings.HasPrefix(p, "/") {
+		return 0, false // the common case costs nothing
+	}
+	full, err := c.resolve(dirfd, p, true)
+	if err != nil {
+		return 0, false
+	}
+	for _, self := range []string{"/proc/self/fd/", "/proc/thread-self/fd/"} {
+		if n, ok := strings.CutPrefix(full, self); ok {
+			fd, err := strconv.Atoi(n)
+			return fd, err == nil && fd >= 0
+		}
+	}
+	return 0, false
+}
+
+// reopenFD opens the caller's descriptor fd anew, as opening
+// /proc/self/fd/N does for it: a new open file description of the same
+// file, checked by the kernel. Nothing is created.
+func (c *call) reopenFD(fd int, flags, mode uint64) (int64, syscall.Errno) {
+	nfd, err := unix.Open("/proc/"+strconv.Itoa(c.pid)+"/fd/"+strconv.Itoa(fd),
+		int((flags&^(unix.O_CREAT|unix.O_EXCL))|unix.O_CLOEXEC), uint32(mode))
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	if !c.valid() { // the pid was recycled: not the caller's descriptor
+		unix.Close(nfd)
+		return 0, unix.ENOENT
+	}
+	return c.sendFD(nfd, flags&unix.O_CLOEXEC != 0)
 }
 
 // isDevTTY says whether st is /dev/tty's device (5, 0): opening it opens
