@@ -17,6 +17,11 @@ func TestObserverReportsEachKind(t *testing.T) {
 	if err := os.Symlink(key, filepath.Join(b.ws, "key-link")); err != nil {
 		t.Fatal(err)
 	}
+	// A link in the workspace to a file that exists but is protected:
+	// the kernel resolves it, and the report names the file it reaches.
+	if err := os.Symlink(b.path(".bashrc"), filepath.Join(b.ws, "rc-link")); err != nil {
+		t.Fatal(err)
+	}
 	tool := b.mkfile(".ssh/tool", "")
 	if data, err := os.ReadFile(filepath.Join(binDir, "attempt")); err != nil || os.WriteFile(tool, data, 0o755) != nil {
 		t.Fatal("copy attempt into ~/.ssh")
@@ -36,6 +41,7 @@ func TestObserverReportsEachKind(t *testing.T) {
 		{"read with a .. escape", []string{"read", b.ws + "/../.aws/credentials"}, "file", "read", b.path(".aws/credentials"), "denyRead", "EACCES"},
 		{"create outside the workspace", []string{"write", b.path("outside"), "x"}, "file", "create", b.path("outside"), "allowWrite", "EROFS"},
 		{"write a protected file", []string{"append", b.path(".bashrc"), "evil"}, "file", "write", b.path(".bashrc"), "protected", "EROFS"},
+		{"write through a symlink", []string{"append", filepath.Join(b.ws, "rc-link"), "evil"}, "file", "write", b.path(".bashrc"), "protected", "EROFS"},
 		{"delete outside the workspace", []string{"unlink", b.path(".bashrc")}, "file", "delete", b.path(".bashrc"), "protected", "EROFS"},
 		{"rename out of the workspace", []string{"rename", filepath.Join(b.ws, "README"), b.path("moved")}, "file", "rename", b.path("moved"), "allowWrite", ""},
 		{"exec a hidden program", []string{"exec", tool}, "file", "exec", tool, "denyRead", "EACCES"},
