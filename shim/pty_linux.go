@@ -95,16 +95,7 @@ func (s *Session) runPTY(st streams) int {
 	signal.Notify(sigs, unix.SIGWINCH, unix.SIGTERM, unix.SIGHUP)
 	defer signal.Stop(sigs)
 
-	exited := make(chan struct{})
-	var code int
-	go func() {
-		c, err := proc.Wait()
-		if err != nil {
-			s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
-		}
-		code = c
-		close(exited)
-	}()
+	exited, code := s.waitInBackground(proc)
 	s.awaitPTYExit(proc, r, user, restore, sigs, exited)
 
 	// The agent is gone; its last output follows, then the terminal is
@@ -126,11 +117,11 @@ func (s *Session) runPTY(st streams) int {
 	case <-time.After(ptyDrain):
 	}
 	_ = initOut.releaseTo(st.stderr)
-	s.finish(code)
+	s.finish(*code)
 	if line := blockedSummary(total, s.id, s.opts.AuditLog); line != "" {
 		_, _ = io.WriteString(st.stderr, line)
 	}
-	return code
+	return *code
 }
 
 // awaitPTYExit waits for the command to exit, passing on window-size

@@ -116,16 +116,7 @@ func (s *Session) run(st streams) int {
 	}
 	s.sessionStart(proc.Layers())
 
-	exited := make(chan struct{})
-	var code int
-	go func() {
-		c, err := proc.Wait()
-		if err != nil {
-			s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
-		}
-		code = c
-		close(exited)
-	}()
+	exited, code := s.waitInBackground(proc)
 
 	var relays sync.WaitGroup
 	relays.Add(2)
@@ -151,8 +142,24 @@ func (s *Session) run(st streams) int {
 		fromChild.Close()
 		errFromChild.Close()
 	}
-	s.finish(code)
-	return code
+	s.finish(*code)
+	return *code
+}
+
+// waitInBackground waits for the sandbox to end: exited is closed then,
+// and *code holds the command's exit status from that moment on.
+func (s *Session) waitInBackground(proc *isolation.Process) (exited <-chan struct{}, code *int) {
+	done := make(chan struct{})
+	code = new(int)
+	go func() {
+		c, err := proc.Wait()
+		if err != nil {
+			s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
+		}
+		*code = c
+		close(done)
+	}()
+	return done, code
 }
 
 // awaitExit waits for the command to exit. Once the client is gone — its
@@ -274,49 +281,41 @@ func (s *Session) serverToClient(fromChild *os.File) {
 	})
 	out := batch{write: s.out.stream}
 	var ended []mcp.Call
+	// account decodes and tracks a whole line and returns what to pass on
+	// for it: the line's last piece, or the whole line with one more
+	// content item when it answers a call that saw a block.
+	account := func(seg mcp.Segment) []byte {
+		p := seg.Bytes
+		env := mcp.Decode(seg.Line)
+		if env.Kind == mcp.KindInvalid {
+			return p
+		}
+		s.proto.Observe(mcp.ServerToClient, &env)
+		ended = s.tracker.Observe(mcp.ServerToClient, &env, time.Now(), ended[:0])
+		for _, c := range ended {
+			note := s.callEnded(c)
+			// A line already partly passed on cannot be changed:
+			// its blocks are reported on the other channels.
+			if note != "" && env.Kind == mcp.KindResponse && seg.Whole() {
+				if a, err := mcp.Annotate(seg.Line, note); err == nil {
+					p = a
+				}
+			}
+		}
+		return p
+	}
 	for {
 		seg, err := fr.Next()
 		if err != nil {
 			break
 		}
+		// When no call in flight saw a block, no annotation can apply:
+		// the end of the line goes out first and is accounted for after,
+		// off the round trip's path.
+		later := seg.Line != nil && !(annotate && s.rep.blocksPending())
 		p := seg.Bytes
-		if seg.Line != nil && !(annotate && s.rep.blocksPending()) {
-			// No call in flight saw a block, so no annotation can apply:
-			// the end of the line goes out first and is accounted for
-			// after, off the round trip's path.
-			err = out.add(p, seg.End)
-			if err == nil && !fr.Ready() {
-				err = out.flush()
-			}
-			if err != nil {
-				_, _ = io.Copy(io.Discard, fromChild)
-				return
-			}
-			if env := mcp.Decode(seg.Line); env.Kind != mcp.KindInvalid {
-				s.proto.Observe(mcp.ServerToClient, &env)
-				ended = s.tracker.Observe(mcp.ServerToClient, &env, time.Now(), ended[:0])
-				for _, c := range ended {
-					s.callEnded(c)
-				}
-			}
-			continue
-		}
-		if seg.Line != nil {
-			env := mcp.Decode(seg.Line)
-			if env.Kind != mcp.KindInvalid {
-				s.proto.Observe(mcp.ServerToClient, &env)
-				ended = s.tracker.Observe(mcp.ServerToClient, &env, time.Now(), ended[:0])
-				for _, c := range ended {
-					note := s.callEnded(c)
-					// A line already partly passed on cannot be changed:
-					// its blocks are reported on the other channels.
-					if note != "" && env.Kind == mcp.KindResponse && seg.Whole() {
-						if a, err := mcp.Annotate(seg.Line, note); err == nil {
-							p = a
-						}
-					}
-				}
-			}
+		if seg.Line != nil && !later {
+			p = account(seg)
 		}
 		err = out.add(p, seg.End)
 		if err == nil && !fr.Ready() {
@@ -327,6 +326,9 @@ func (s *Session) serverToClient(fromChild *os.File) {
 			// blocked on a full pipe while it shuts down.
 			_, _ = io.Copy(io.Discard, fromChild)
 			return
+		}
+		if later {
+			account(seg)
 		}
 	}
 	_ = out.flush()
