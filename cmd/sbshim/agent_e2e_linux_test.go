@@ -1,12 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -18,46 +16,13 @@ import (
 // still runs on Node 20.
 const agentPackage = "@anthropic-ai/claude-code@2.1.100"
 
-var agentOnce struct {
-	sync.Once
-	dir string
-	err error
-}
+// agent is the agent CLI, installed once into a folder of its own.
+var agent = &npmSet{what: "the agent CLI", sub: "agent", pkgs: []string{agentPackage}}
 
-// agentCLI returns the agent's entry script, installing it on first use
-// into $SBSHIM_TEST_NPM_DIR/agent (or a folder under the test root) from
-// the registry npm is configured for.
+// agentCLI returns the agent's entry script.
 func agentCLI(t *testing.T) string {
 	t.Helper()
-	agentOnce.Do(func() {
-		base := os.Getenv("SBSHIM_TEST_NPM_DIR")
-		if base == "" {
-			base = filepath.Join(testRoot(), fmt.Sprintf("sbshim-test-npm-%d", os.Getuid()))
-		}
-		dir := filepath.Join(base, "agent")
-		agentOnce.dir = dir
-		name := agentPackage[:strings.LastIndex(agentPackage, "@")]
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", name, "cli.js")); err == nil {
-			return
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			agentOnce.err = fmt.Errorf("%s is not installed in %s and npm is not on PATH to install it: %v", agentPackage, dir, err)
-			return
-		}
-		args := []string{"install", "--no-audit", "--no-fund", "--prefix", dir, agentPackage}
-		if out, err := exec.Command(npm, args...).CombinedOutput(); err != nil {
-			agentOnce.err = fmt.Errorf("npm %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	})
-	if agentOnce.err != nil {
-		t.Fatal(agentOnce.err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatalf("node is needed to run the agent: %v", err)
-	}
-	name := agentPackage[:strings.LastIndex(agentPackage, "@")]
-	return filepath.Join(agentOnce.dir, "node_modules", name, "cli.js")
+	return filepath.Join(agent.install(t), "node_modules", packageName(agentPackage), "cli.js")
 }
 
 func TestAgentCLI(t *testing.T) {

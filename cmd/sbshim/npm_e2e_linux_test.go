@@ -30,59 +30,69 @@ var npmServers = []string{
 	"@modelcontextprotocol/server-memory@2026.8.31",
 }
 
-var npmOnce struct {
-	sync.Once
-	dir string
-	err error
+// referenceServers are the reference MCP servers, installed once.
+var referenceServers = &npmSet{what: "the reference MCP servers", pkgs: npmServers}
+
+// npmSet is a set of pinned npm packages that the tests install once, on
+// first use, from the registry npm is configured for, into
+// $SBSHIM_TEST_NPM_DIR (.ci/run fills it) or a cache under the test root;
+// sub names a folder of its own there.
+type npmSet struct {
+	what string   // for messages
+	sub  string   // "" for the top folder
+	pkgs []string // name@version
+	once sync.Once
+	dir  string
+	err  error
 }
 
-// npmDir returns a folder whose node_modules holds the reference servers:
-// $SBSHIM_TEST_NPM_DIR (.ci/run fills it), or a cache under the test root
-// that is installed from the registry npm is configured for on first use.
-func npmDir(t *testing.T) string {
+// install returns the folder whose node_modules holds the set.
+func (s *npmSet) install(t *testing.T) string {
 	t.Helper()
-	npmOnce.Do(func() {
-		dir := os.Getenv("SBSHIM_TEST_NPM_DIR")
-		if dir == "" {
-			dir = filepath.Join(testRoot(), fmt.Sprintf("sbshim-test-npm-%d", os.Getuid()))
+	s.once.Do(func() {
+		base := os.Getenv("SBSHIM_TEST_NPM_DIR")
+		if base == "" {
+			base = filepath.Join(testRoot(), fmt.Sprintf("sbshim-test-npm-%d", os.Getuid()))
 		}
-		npmOnce.dir = dir
-		if installed(dir) {
+		s.dir = filepath.Join(base, s.sub)
+		if s.installed() {
 			return
 		}
 		npm, err := exec.LookPath("npm")
 		if err != nil {
-			npmOnce.err = fmt.Errorf("the reference MCP servers are not installed in %s and npm is not on PATH to install them: %v", dir, err)
+			s.err = fmt.Errorf("%s: not installed in %s, and npm is not on PATH to install: %v", s.what, s.dir, err)
 			return
 		}
-		args := append([]string{"install", "--no-audit", "--no-fund", "--prefix", dir}, npmServers...)
+		args := append([]string{"install", "--no-audit", "--no-fund", "--prefix", s.dir}, s.pkgs...)
 		if out, err := exec.Command(npm, args...).CombinedOutput(); err != nil {
-			npmOnce.err = fmt.Errorf("npm %s: %v\n%s", strings.Join(args, " "), err, out)
+			s.err = fmt.Errorf("npm %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	})
-	if npmOnce.err != nil {
-		t.Fatal(npmOnce.err)
+	if s.err != nil {
+		t.Fatal(s.err)
 	}
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatalf("node is needed to run the reference MCP servers: %v", err)
+		t.Fatalf("node is needed to run %s: %v", s.what, err)
 	}
-	return npmOnce.dir
+	return s.dir
 }
 
-func installed(dir string) bool {
-	for _, p := range npmServers {
-		name := p[:strings.LastIndex(p, "@")]
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", name, "package.json")); err != nil {
+func (s *npmSet) installed() bool {
+	for _, p := range s.pkgs {
+		if _, err := os.Stat(filepath.Join(s.dir, "node_modules", packageName(p), "package.json")); err != nil {
 			return false
 		}
 	}
 	return true
 }
 
+// packageName is NAME of NAME@VERSION (NAME may start with @scope/).
+func packageName(p string) string { return p[:strings.LastIndex(p, "@")] }
+
 // serverArgv is the node command line of a reference server.
 func serverArgv(t *testing.T, name string, args ...string) []string {
 	node, _ := exec.LookPath("node")
-	js := filepath.Join(npmDir(t), "node_modules", "@modelcontextprotocol", name, "dist", "index.js")
+	js := filepath.Join(referenceServers.install(t), "node_modules", "@modelcontextprotocol", name, "dist", "index.js")
 	return append([]string{node, js}, args...)
 }
 
