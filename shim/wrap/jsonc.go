@@ -1,7 +1,6 @@
 package wrap
 
 import (
-	"fmt"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -12,7 +11,7 @@ import (
 // the byte spans of every value, member key and array element. A leading
 // UTF-8 byte order mark is skipped.
 func parseJSONC(src []byte) (*node, error) {
-	p := &jsonParser{src: src}
+	p := &jsonParser{cursor{src: src}}
 	if len(src) >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
 		p.pos = 3
 	}
@@ -35,15 +34,7 @@ func parseJSONC(src []byte) (*node, error) {
 	return root, nil
 }
 
-type jsonParser struct {
-	src   []byte
-	pos   int
-	depth int
-}
-
-func (p *jsonParser) errorf(format string, args ...any) error {
-	return &syntaxError{src: p.src, off: p.pos, msg: fmt.Sprintf(format, args...)}
-}
+type jsonParser struct{ cursor }
 
 // space skips whitespace and comments.
 func (p *jsonParser) space() error {
@@ -104,14 +95,6 @@ func (p *jsonParser) value() (*node, error) {
 		}
 		return nil, p.errorf("unexpected %q, want a value", c)
 	}
-}
-
-func (p *jsonParser) enter() error {
-	p.depth++
-	if p.depth > maxDepth {
-		return p.errorf("nested more than %d deep", maxDepth)
-	}
-	return nil
 }
 
 func (p *jsonParser) object() (*node, error) {

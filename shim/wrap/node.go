@@ -95,6 +95,28 @@ const maxDepth = 1000
 // seq scans the rest of a bracketed list, after its opening bracket: items
 // separated by commas, a trailing comma allowed, up to and past closer.
 // space skips what may stand between the tokens (blanks, comments).
+// cursor is what the JSONC and TOML scanners share: the text, the offset
+// reached, and how deeply the value there is nested.
+type cursor struct {
+	src   []byte
+	pos   int
+	depth int
+}
+
+func (c *cursor) errorf(format string, args ...any) error {
+	return &syntaxError{src: c.src, off: c.pos, msg: fmt.Sprintf(format, args...)}
+}
+
+// enter counts one more level of nesting, refusing more than maxDepth;
+// the caller undoes it with depth-- when the level ends.
+func (c *cursor) enter() error {
+	c.depth++
+	if c.depth > maxDepth {
+		return c.errorf("nested more than %d deep", maxDepth)
+	}
+	return nil
+}
+
 func seq(src []byte, pos *int, closer byte, what string, space, item func() error, errorf func(string, ...any) error) error {
 	for {
 		if err := space(); err != nil {

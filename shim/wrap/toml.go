@@ -1,7 +1,6 @@
 package wrap
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -22,7 +21,7 @@ type tomlTable struct {
 // scalars (numbers, booleans, dates) are taken as opaque tokens. It does not
 // check everything a TOML parser would (duplicate keys, redefined tables).
 func parseTOML(src []byte) ([]*tomlTable, error) {
-	p := &tomlParser{src: src}
+	p := &tomlParser{cursor{src: src}}
 	if len(src) >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
 		p.pos = 3
 	}
@@ -86,15 +85,7 @@ func parseTOML(src []byte) ([]*tomlTable, error) {
 	}
 }
 
-type tomlParser struct {
-	src   []byte
-	pos   int
-	depth int
-}
-
-func (p *tomlParser) errorf(format string, args ...any) error {
-	return &syntaxError{src: p.src, off: p.pos, msg: fmt.Sprintf(format, args...)}
-}
+type tomlParser struct{ cursor }
 
 // blank skips spaces and tabs.
 func (p *tomlParser) blank() {
@@ -268,14 +259,6 @@ func (p *tomlParser) value() (*node, error) {
 func isDateTime(s string) bool {
 	d, t, ok := strings.Cut(s, " ")
 	return ok && len(d) == 10 && d[4] == '-' && d[7] == '-' && len(t) >= 5 && t[2] == ':' && !strings.ContainsAny(t, " \t")
-}
-
-func (p *tomlParser) enter() error {
-	p.depth++
-	if p.depth > maxDepth {
-		return p.errorf("nested more than %d deep", maxDepth)
-	}
-	return nil
 }
 
 func (p *tomlParser) array() (*node, error) {
