@@ -158,12 +158,8 @@ func splitPath(p string) []string {
 // observeOpen checks an open that creates nothing: a read of a denyRead
 // path, or a write to a path that is not writable.
 func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.Errno) {
-	p, err := c.str(pathAddr)
-	if err != nil || !c.valid() {
-		return 0, continueCall
-	}
-	full, err := c.resolve(dirfd, p, flags&unix.O_NOFOLLOW == 0)
-	if err != nil || callerRelative(full) {
+	full, ok := c.pathArg(dirfd, pathAddr, flags&unix.O_NOFOLLOW == 0)
+	if !ok {
 		return 0, continueCall
 	}
 	if rule, ok := c.s.rules.CanRead(full); !ok {
@@ -178,6 +174,22 @@ func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.
 		}
 	}
 	return 0, continueCall
+}
+
+// pathArg reads a path argument of the observed call and resolves it as
+// the sandbox sees it. ok is false when the call should simply go on: the
+// argument cannot be read, the call is gone, the path is empty, or it
+// names the caller's own /proc entries, which only the kernel can judge.
+func (c *call) pathArg(dirfd int32, pathAddr uint64, follow bool) (string, bool) {
+	p, err := c.str(pathAddr)
+	if err != nil || !c.valid() {
+		return "", false
+	}
+	full, err := c.resolve(dirfd, p, follow)
+	if err != nil || callerRelative(full) {
+		return "", false
+	}
+	return full, true
 }
 
 // callerRelative says whether full lies under /proc/self or
@@ -217,12 +229,8 @@ func (c *call) writeErrno(p string) syscall.Errno {
 
 // observeExec checks execve/execveat: a program under a denyRead path.
 func (c *call) observeExec(dirfd int32, pathAddr uint64, flags uint64) (int64, syscall.Errno) {
-	p, err := c.str(pathAddr)
-	if err != nil || !c.valid() || (p == "" && flags&unix.AT_EMPTY_PATH != 0) {
-		return 0, continueCall
-	}
-	full, err := c.resolve(dirfd, p, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
-	if err != nil {
+	full, ok := c.pathArg(dirfd, pathAddr, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
+	if !ok { // an empty path (AT_EMPTY_PATH) names an open file: the kernel judges it
 		return 0, continueCall
 	}
 	if rule, ok := c.s.rules.CanRead(full); !ok {
@@ -234,12 +242,8 @@ func (c *call) observeExec(dirfd int32, pathAddr uint64, flags uint64) (int64, s
 
 // observeDelete checks unlink/rmdir of a name that may not be changed.
 func (c *call) observeDelete(dirfd int32, pathAddr uint64) (int64, syscall.Errno) {
-	p, err := c.str(pathAddr)
-	if err != nil || !c.valid() {
-		return 0, continueCall
-	}
-	full, err := c.resolve(dirfd, p, false)
-	if err != nil {
+	full, ok := c.pathArg(dirfd, pathAddr, false)
+	if !ok {
 		return 0, continueCall
 	}
 	if rule, denied := c.s.rules.CheckCreate(full, false); denied {
@@ -258,12 +262,8 @@ func (c *call) observeDelete(dirfd int32, pathAddr uint64) (int64, syscall.Errno
 // cannot be searched); the masked entry itself can be looked up. stat and
 // access are not watched: programs make them by the thousand.
 func (c *call) observeLookup(dirfd int32, pathAddr uint64) (int64, syscall.Errno) {
-	p, err := c.str(pathAddr)
-	if err != nil || !c.valid() {
-		return 0, continueCall
-	}
-	full, err := c.resolve(dirfd, p, false)
-	if err != nil || full == "/" {
+	full, ok := c.pathArg(dirfd, pathAddr, false)
+	if !ok || full == "/" {
 		return 0, continueCall
 	}
 	if rule, ok := c.s.rules.CanRead(path.Dir(full)); !ok {
