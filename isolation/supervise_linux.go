@@ -502,19 +502,21 @@ func (c *call) open(dirfd int32, pathAddr, flags, mode, resolve uint64) (int64, 
 	if !c.valid() {
 		return 0, unix.ENOENT
 	}
-	if fd, ok := c.ownFD(dirfd, p); ok {
-		return c.reopenFD(fd, flags, mode)
-	}
 	if flags&unix.O_CREAT == 0 {
-		return c.openFollowing(p, dirfd, flags, mode, resolve)
+		val, errno := c.openFollowing(p, dirfd, flags, mode, resolve)
+		if errno != 0 && errno != addfdSent {
+			return c.orOwnFD(dirfd, p, flags, mode, val, errno)
+		}
+		return val, errno
 	}
 	e, err := c.parent(dirfd, p)
-	if err != nil {
-		return 0, errnoOf(err)
+	if err == nil {
+		if e, err = c.followCreate(e, flags); err != nil {
+			e.close()
+		}
 	}
-	if e, err = c.followCreate(e, flags); err != nil {
-		e.close()
-		return 0, errnoOf(err)
+	if err != nil {
+		return c.orOwnFD(dirfd, p, flags, mode, 0, errnoOf(err))
 	}
 	defer e.close()
 	var st unix.Stat_t
@@ -587,10 +589,9 @@ func (c *call) openFollowing(p string, dirfd int32, flags, mode, resolve uint64)
 // through /proc/self/fd/N (or /dev/stdout, /dev/fd/N and other links to
 // it): "self" would name sbshim in the supervisor's context, so such opens
 // are answered by reopening the caller's descriptor N (see reopenFD).
+// It is asked only when the open failed, so that it costs nothing
+// otherwise: the supervisor's own lookup of such a path fails.
 func (c *call) ownFD(dirfd int32, p string) (int, bool) {
-	if !strings.HasPrefix(p, "/proc/") && !strings.HasPrefix(p, "/dev/") && strings.HasPrefix(p, "/") {
-		return 0, false // the common case costs nothing
-	}
 	full, err := c.resolve(dirfd, p, true)
 	if err != nil {
 		return 0, false
@@ -602,6 +603,15 @@ func (c *call) ownFD(dirfd int32, p string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// orOwnFD answers an open that failed with (val, errno): by reopening the
+// caller's own descriptor if that is what p names, else as it failed.
+func (c *call) orOwnFD(dirfd int32, p string, flags, mode uint64, val int64, errno syscall.Errno) (int64, syscall.Errno) {
+	if fd, ok := c.ownFD(dirfd, p); ok {
+		return c.reopenFD(fd, flags, mode)
+	}
+	return val, errno
 }
 
 // reopenFD opens the caller's descriptor fd anew, as opening
