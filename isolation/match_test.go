@@ -261,7 +261,7 @@ func FuzzIsClean(f *testing.F) {
 // sandbox can write from the policy.
 func TestRegistryEnvWritable(t *testing.T) {
 	p := matchPolicy()
-	w := registryEnv(p, nil).Writable
+	w := registryEnv(p, nil, nil).Writable
 	for path, want := range map[string]bool{
 		"/home/u/proj/uv.toml":                  true,
 		"/home/u/proj":                          true,

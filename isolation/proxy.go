@@ -80,12 +80,13 @@ func loopbackAllowed(allow []string) bool {
 // proxyRules builds the proxy's rules from the policy: network.allow, the
 // package registries when allowPackageRegistries is on (discovered from
 // the package managers' configuration in env, the program's environment),
-// and network.deny. Validation has checked every entry.
-func proxyRules(pol *Policy, env []string) *netproxy.Rules {
+// and network.deny. Validation has checked every entry. warn, if set,
+// hears of a package manager that did not answer in time.
+func proxyRules(pol *Policy, env []string, warn func(string)) *netproxy.Rules {
 	allow := []netproxy.KeyedList{{Key: "network.allow", Entries: pol.Network.Allow}}
 	if pol.Network.AllowPackageRegistries {
 		var hosts []string
-		for _, r := range netproxy.Registries(registryEnv(pol, env)) {
+		for _, r := range netproxy.Registries(registryEnv(pol, env, warn)) {
 			hosts = append(hosts, r.Host)
 		}
 		allow = append(allow, netproxy.KeyedList{Key: "network.allowPackageRegistries", Entries: hosts})
@@ -100,11 +101,11 @@ func proxyRules(pol *Policy, env []string) *netproxy.Rules {
 
 // RegistryHosts lists the registry hosts allowPackageRegistries adds for a
 // program with environment env, and where each was found.
-func RegistryHosts(pol *Policy, env []string) []netproxy.Registry {
-	return netproxy.Registries(registryEnv(pol, env))
+func RegistryHosts(pol *Policy, env []string, warn func(string)) []netproxy.Registry {
+	return netproxy.Registries(registryEnv(pol, env, warn))
 }
 
-func registryEnv(pol *Policy, env []string) netproxy.RegistryEnv {
+func registryEnv(pol *Policy, env []string, warn func(string)) netproxy.RegistryEnv {
 	vals := make(map[string]string, len(env))
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -127,6 +128,7 @@ func registryEnv(pol *Policy, env []string) netproxy.RegistryEnv {
 		Workspace: pol.Vars.Workspace,
 		CacheDir:  cacheDir,
 		LookPath:  exec.LookPath,
+		Warn:      warn,
 	}
 }
 

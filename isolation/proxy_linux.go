@@ -87,7 +87,7 @@ func startProxy(ln net.Listener, cfg Config, env []string, port int, initPid fun
 		report = func(Event) {}
 	}
 	srv := &netproxy.Server{
-		Load: func() *netproxy.Rules { return proxyRules(cfg.Policy, env) },
+		Load: func() *netproxy.Rules { return proxyRules(cfg.Policy, env, cfg.Warn) },
 		Refused: func(r netproxy.Refusal) {
 			pid, exe := peerProcess(initPid(), r.Peer, port)
 			report(refusalEvent(r, pid, exe))

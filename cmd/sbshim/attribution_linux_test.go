@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,25 +14,6 @@ import (
 
 // Attribution and reporting with real MCP clients: a block is charged to
 // every tools/call in flight when it happens, and to nothing else.
-
-// lockedBuffer is a bytes.Buffer that sbshim's stderr copier and the test
-// may use at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Two calls at once: a read of a hidden key during both a long "sleep" and
 // the "read_file" that made it is charged to both; the same read after the
@@ -144,7 +123,7 @@ func TestServerFilesystemReportsHiddenRead(t *testing.T) {
 	defer cancel()
 	logPath := filepath.Join(b.root, "audit.jsonl")
 	cmd := b.command([]string{"--audit-log", logPath}, serverArgv(t, "server-filesystem", b.ws, b.home)...)
-	stderr := &lockedBuffer{}
+	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	cl := sdk.NewClient(&sdk.Implementation{Name: "sbshim-e2e", Version: "1"}, nil)
 	cs, err := cl.Connect(ctx, &sdk.CommandTransport{Command: cmd}, nil)

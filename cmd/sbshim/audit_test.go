@@ -139,7 +139,8 @@ func TestAuditCLIJSON(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while the follower writes.
+// syncBuffer is a bytes.Buffer that a copier (sbshim's stderr, the audit
+// follower) and the test may use at once.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

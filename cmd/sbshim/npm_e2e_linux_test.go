@@ -99,10 +99,11 @@ func serverArgv(t *testing.T, name string, args ...string) []string {
 // mcpgoClient starts sbshim FLAGS -- ARGV under mcp-go's stdio client.
 func (b *box) mcpgoClient(ctx context.Context, flags []string, argv []string, opts ...mcpgoclient.ClientOption) *mcpgoclient.Client {
 	b.t.Helper()
+	stderr := &syncBuffer{}
 	tr := transport.NewStdioWithOptions("sbshim", nil, nil, transport.WithCommandFunc(
 		func(ctx context.Context, _ string, _ []string, _ []string) (*exec.Cmd, error) {
 			return b.command(flags, argv...), nil
-		}))
+		}), transport.WithCommandStderrWriter(stderr))
 	if err := tr.Start(ctx); err != nil {
 		b.t.Fatal(err)
 	}
@@ -111,7 +112,9 @@ func (b *box) mcpgoClient(ctx context.Context, flags []string, argv []string, op
 	init.Params.ProtocolVersion = mcpgo.LATEST_PROTOCOL_VERSION
 	init.Params.ClientInfo = mcpgo.Implementation{Name: "sbshim-e2e", Version: "1"}
 	if _, err := c.Initialize(ctx, init); err != nil {
-		b.t.Fatalf("initialize through sbshim: %v", err)
+		// The stderr copier may still be behind the exit; give it a moment.
+		time.Sleep(200 * time.Millisecond)
+		b.t.Fatalf("initialize through sbshim: %v\nsbshim's stderr:\n%s", err, tail(stderr.String(), 4096))
 	}
 	return c
 }
@@ -400,4 +403,12 @@ func TestServerMemory(t *testing.T) {
 	if got := toolOutcomes(recs); fmt.Sprint(got) != "map[create_entities:[ok] read_graph:[ok]]" {
 		t.Fatalf("audit tool calls %v", got)
 	}
+}
+
+// tail returns the last n bytes of s, for failure messages.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
 }

@@ -44,6 +44,13 @@ type RegistryEnv struct {
 	CacheDir string
 	// LookPath finds a program on the PATH; nil disables asking.
 	LookPath func(string) (string, error)
+	// AskTimeout bounds a package manager that is asked; 0 means
+	// DefaultAskTimeout.
+	AskTimeout time.Duration
+	// Warn, if set, is told when a package manager that was asked did
+	// not answer in time, so that its registry is missing from this
+	// session's allow list.
+	Warn func(string)
 }
 
 // Registry is one discovered registry host.
@@ -52,8 +59,9 @@ type Registry struct {
 	From string // where it was found, e.g. "npm registry (~/.npmrc)"
 }
 
-// askTimeout bounds a package manager that is asked for its default.
-const askTimeout = 5 * time.Second
+// DefaultAskTimeout bounds a package manager that is asked for its
+// default.
+const DefaultAskTimeout = 5 * time.Second
 
 // Registries discovers the hosts of the registries that npm, pip, uv and
 // Go are configured to use: environment variables first, then their
@@ -515,9 +523,21 @@ func (env RegistryEnv) askCached(tool string, keyFiles []string, ask func(contex
 	if e, ok := cache[tool]; ok && e.Key == stamp.String() {
 		return e.Values
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), askTimeout)
+	timeout := env.AskTimeout
+	if timeout <= 0 {
+		timeout = DefaultAskTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	vals, err := ask(ctx)
+	if err != nil && ctx.Err() != nil {
+		// Out of time: a busy machine, not an answer. Not cached, so
+		// that the next session asks again.
+		if env.Warn != nil {
+			env.Warn(fmt.Sprintf("%s did not name its default registry within %v; it is not allowed in this session", tool, timeout))
+		}
+		return nil
+	}
 	if err != nil {
 		vals = nil // cached too: a manager that cannot answer is not asked again until it changes
 	}

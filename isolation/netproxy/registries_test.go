@@ -3,12 +3,14 @@ package netproxy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // under reports whether path is root or lies under it.
@@ -285,6 +287,46 @@ func TestAskCachedTrust(t *testing.T) {
 				t.Errorf("cache written = %v, want %v: %s", written, tt.wantWritten, data)
 			}
 		})
+	}
+}
+
+// A package manager that does not answer in time is not taken for one
+// that cannot: the silence is not cached, the user is told, and the next
+// session asks again. One that answers with an error is not asked again.
+func TestAskCachedTimeout(t *testing.T) {
+	root := t.TempDir()
+	key := filepath.Join(root, "tool", "package.json")
+	writeFile(t, key, "{}")
+	var warned []string
+	env := RegistryEnv{CacheDir: filepath.Join(root, "cache"), Writable: writableUnder(nil),
+		AskTimeout: 50 * time.Millisecond, Warn: func(m string) { warned = append(warned, m) }}
+	asks := 0
+	slow := func(ctx context.Context) ([]string, error) {
+		asks++
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	for i := range 2 {
+		if got := env.askCached("tool", []string{key}, slow); got != nil {
+			t.Fatalf("ask %d: got %v from a manager that did not answer", i, got)
+		}
+	}
+	if asks != 2 {
+		t.Errorf("asked %d times, want 2: a timeout must not be cached", asks)
+	}
+	if len(warned) != 2 || !strings.Contains(warned[0], "tool did not name its default registry within 50ms") {
+		t.Errorf("warnings %q", warned)
+	}
+	failing := func(context.Context) ([]string, error) {
+		asks++
+		return nil, errors.New("exit status 1")
+	}
+	asks, warned = 0, nil
+	for range 2 {
+		env.askCached("tool", []string{key}, failing)
+	}
+	if asks != 1 || len(warned) != 0 {
+		t.Errorf("a manager that failed was asked %d times (want 1) with warnings %q (want none)", asks, warned)
 	}
 }
 
