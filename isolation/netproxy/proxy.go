@@ -217,9 +217,11 @@ func (s *Server) connect(ctx context.Context, proto, rawHost string, port uint16
 		}
 	}
 	var firstErr error
-	for _, a := range addrs {
+	for i, a := range addrs {
 		ap := netip.AddrPortFrom(a, port)
-		up, err := dial(ctx, ap)
+		actx, endAttempt := attemptContext(ctx, len(addrs)-i)
+		up, err := dial(actx, ap)
+		endAttempt()
 		if err == nil {
 			// Closed with the client's connection (ServeConn's
 			// context), so that no copy outlives it.
@@ -237,6 +239,22 @@ func (s *Server) connect(ctx context.Context, proto, rawHost string, port uint16
 		}
 	}
 	return nil, firstErr
+}
+
+// minAttempt is the least time one address is given when a host has
+// several, as Go's own dialer gives it.
+const minAttempt = 2 * time.Second
+
+// attemptContext bounds the dial of one of left remaining addresses to its
+// share of the time ctx has left (at least minAttempt), so that an address
+// that swallows packets cannot use up the time of those after it.
+func attemptContext(ctx context.Context, left int) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok || left <= 1 {
+		return ctx, func() {}
+	}
+	share := max(time.Until(dl)/time.Duration(left), minAttempt)
+	return context.WithTimeout(ctx, share)
 }
 
 // relay copies both ways until both sides are done. Each direction ends

@@ -348,3 +348,47 @@ func TestHTTPInterimResponses(t *testing.T) {
 		})
 	}
 }
+
+// A host with several addresses whose first one swallows packets: that
+// address gets its share of the dial time, not all of it, and the next
+// one is tried and used.
+func TestConnectSharesDialTimeAmongAddresses(t *testing.T) {
+	const budget = 4 * time.Second
+	first, second := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	var mu sync.Mutex
+	var tried []netip.Addr
+	var firstShare time.Duration
+	s := &Server{
+		Rules: mustRules(t, []string{"multi.test"}, nil),
+		Resolve: func(context.Context, string) ([]netip.Addr, error) {
+			return []netip.Addr{first, second}, nil
+		},
+		Dial: func(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
+			mu.Lock()
+			tried = append(tried, ap.Addr())
+			mu.Unlock()
+			if ap.Addr() == first {
+				start := time.Now()
+				<-ctx.Done() // a black hole: only the deadline ends the attempt
+				firstShare = time.Since(start)
+				return nil, ctx.Err()
+			}
+			c, _ := net.Pipe()
+			return c, nil
+		},
+		DialTimeout: budget,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	up, err := s.connect(ctx, ProtoConnect, "multi.test", 443, nil)
+	if err != nil {
+		t.Fatalf("connect: %v (tried %v)", err, tried)
+	}
+	up.Close()
+	if len(tried) != 2 || tried[1] != second {
+		t.Fatalf("tried %v, want %v then %v", tried, first, second)
+	}
+	if firstShare > budget*3/4 {
+		t.Fatalf("the first address took %v of the %v budget, want about half", firstShare, budget)
+	}
+}
