@@ -120,7 +120,10 @@ func filteredEnviron() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		switch strings.SplitN(kv, "=", 2)[0] {
-		case "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME":
+		// The user's own directories: a test must not read or change
+		// the real ones (the agents' state, the clients' configs).
+		case "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
+			"CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME":
 			continue
 		}
 		env = append(env, kv)

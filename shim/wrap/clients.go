@@ -15,7 +15,7 @@ type Env struct {
 	Home   string              // the user's home directory
 	Dir    string              // the project directory: project files are looked up here
 	GOOS   string              // "linux" or "darwin"
-	Getenv func(string) string // XDG_CONFIG_HOME, CODEX_HOME
+	Getenv func(string) string // XDG_CONFIG_HOME, CODEX_HOME, CLAUDE_CONFIG_DIR
 }
 
 // Location is one configuration file of a client.
@@ -48,8 +48,14 @@ func Clients() []Client {
 			return []Location{js("claude-desktop", "user", filepath.Join(dir, "claude_desktop_config.json"), LayoutMCPServers)}
 		}},
 		{"claude-code", "Claude Code", func(e Env) []Location {
+			// Claude Code keeps its global config inside
+			// CLAUDE_CONFIG_DIR when that is set.
+			dir := e.Home
+			if d := e.getenv("CLAUDE_CONFIG_DIR"); filepath.IsAbs(d) {
+				dir = d
+			}
 			return []Location{
-				js("claude-code", "user", filepath.Join(e.Home, ".claude.json"), LayoutMCPServers, LayoutProjects),
+				js("claude-code", "user", filepath.Join(dir, ".claude.json"), LayoutMCPServers, LayoutProjects),
 				js("claude-code", "project", filepath.Join(e.Dir, ".mcp.json"), LayoutMCPServers),
 			}
 		}},
@@ -60,15 +66,20 @@ func Clients() []Client {
 			}
 		}},
 		{"vscode", "VS Code", func(e Env) []Location {
-			user := filepath.Join(e.configHome(), "Code", "User")
+			base := e.configHome()
 			if e.GOOS == "darwin" {
-				user = filepath.Join(e.Home, "Library", "Application Support", "Code", "User")
+				base = filepath.Join(e.Home, "Library", "Application Support")
 			}
-			return []Location{
-				js("vscode", "user", filepath.Join(user, "mcp.json"), LayoutServers),
-				js("vscode", "user", filepath.Join(user, "settings.json"), LayoutSettings),
-				js("vscode", "project", filepath.Join(e.Dir, ".vscode", "mcp.json"), LayoutServers),
+			var locs []Location
+			// The stable and the Insiders build keep separate user
+			// profiles; both are VS Code to the user.
+			for _, app := range []string{"Code", "Code - Insiders"} {
+				user := filepath.Join(base, app, "User")
+				locs = append(locs,
+					js("vscode", "user", filepath.Join(user, "mcp.json"), LayoutServers),
+					js("vscode", "user", filepath.Join(user, "settings.json"), LayoutSettings))
 			}
+			return append(locs, js("vscode", "project", filepath.Join(e.Dir, ".vscode", "mcp.json"), LayoutServers))
 		}},
 		{"windsurf", "Windsurf", func(e Env) []Location {
 			return []Location{js("windsurf", "user", filepath.Join(e.Home, ".codeium", "windsurf", "mcp_config.json"), LayoutMCPServers)}

@@ -24,6 +24,8 @@ func TestLocations(t *testing.T) {
 			"cursor project /p/.cursor/mcp.json",
 			"vscode user /h/.config/Code/User/mcp.json",
 			"vscode user /h/.config/Code/User/settings.json",
+			"vscode user /h/.config/Code - Insiders/User/mcp.json",
+			"vscode user /h/.config/Code - Insiders/User/settings.json",
 			"vscode project /p/.vscode/mcp.json",
 			"windsurf user /h/.codeium/windsurf/mcp_config.json",
 			"gemini user /h/.gemini/settings.json",
@@ -35,12 +37,16 @@ func TestLocations(t *testing.T) {
 			"claude-desktop user /h/Library/Application Support/Claude/claude_desktop_config.json",
 			"vscode user /h/Library/Application Support/Code/User/mcp.json",
 			"vscode user /h/Library/Application Support/Code/User/settings.json",
+			"vscode user /h/Library/Application Support/Code - Insiders/User/mcp.json",
+			"vscode user /h/Library/Application Support/Code - Insiders/User/settings.json",
 			"vscode project /p/.vscode/mcp.json",
 		}},
 		{"XDG_CONFIG_HOME", env("linux", map[string]string{"XDG_CONFIG_HOME": "/x"}), []string{"Claude-Desktop", "vscode"}, []string{
 			"claude-desktop user /x/Claude/claude_desktop_config.json",
 			"vscode user /x/Code/User/mcp.json",
 			"vscode user /x/Code/User/settings.json",
+			"vscode user /x/Code - Insiders/User/mcp.json",
+			"vscode user /x/Code - Insiders/User/settings.json",
 			"vscode project /p/.vscode/mcp.json",
 		}},
 		{"relative XDG_CONFIG_HOME is ignored", env("linux", map[string]string{"XDG_CONFIG_HOME": "rel"}), []string{"claude-desktop"}, []string{
@@ -49,6 +55,14 @@ func TestLocations(t *testing.T) {
 		{"CODEX_HOME", env("linux", map[string]string{"CODEX_HOME": "/c"}), []string{"codex"}, []string{
 			"codex user /c/config.toml",
 			"codex project /p/.codex/config.toml",
+		}},
+		{"CLAUDE_CONFIG_DIR", env("linux", map[string]string{"CLAUDE_CONFIG_DIR": "/cc"}), []string{"claude-code"}, []string{
+			"claude-code user /cc/.claude.json",
+			"claude-code project /p/.mcp.json",
+		}},
+		{"relative CLAUDE_CONFIG_DIR is ignored", env("linux", map[string]string{"CLAUDE_CONFIG_DIR": "cc"}), []string{"claude-code"}, []string{
+			"claude-code user /h/.claude.json",
+			"claude-code project /p/.mcp.json",
 		}},
 		{"project is home", Env{Home: "/h", Dir: "/h", GOOS: "linux"}, []string{"cursor", "gemini"}, []string{
 			"cursor user /h/.cursor/mcp.json",
