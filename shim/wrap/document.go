@@ -102,9 +102,12 @@ func walk(n *node, l Layout, scope string) []servers {
 }
 
 // tomlEntries finds Codex's servers: [mcp_servers.NAME] tables, and
-// inline tables under [mcp_servers] or at mcp_servers.NAME.
+// inline tables under [mcp_servers] or at mcp_servers.NAME. A server
+// written as dotted keys (mcp_servers.NAME.command = ...) is listed as one
+// that wrap does not edit, rather than not at all.
 func tomlEntries(src []byte, tables []*tomlTable) []*entry {
 	var out []*entry
+	dotted := map[string]bool{}
 	for _, t := range tables {
 		if t.array {
 			continue
@@ -122,6 +125,10 @@ func tomlEntries(src []byte, tables []*tomlTable) []*entry {
 				for _, s := range m.value.members {
 					out = append(out, newEntry(src, styleTOMLInline, s.key, "", s.value))
 				}
+			case len(full) > 2 && full[0] == "mcp_servers" && len(t.path) < 2 && !dotted[full[1]]:
+				dotted[full[1]] = true
+				out = append(out, &entry{name: full[1], style: styleTOMLInline, src: src, state: Invalid,
+					reason: "written as dotted keys (mcp_servers." + full[1] + "." + full[2] + " = ...): wrap edits [mcp_servers." + full[1] + "] tables and inline tables"})
 			}
 		}
 	}

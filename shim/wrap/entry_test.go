@@ -40,6 +40,36 @@ func TestStates(t *testing.T) {
 	}
 }
 
+// Codex servers written as dotted keys are listed, as servers wrap leaves
+// alone and says why; the file is not changed.
+func TestTOMLDottedServers(t *testing.T) {
+	for _, src := range []string{
+		"mcp_servers.fs.command = \"npx\"\nmcp_servers.fs.args = [\"-y\", \"x\"]\n",
+		"[mcp_servers]\nfs.command = \"npx\"\nfs.args = [\"-y\", \"x\"]\n",
+	} {
+		doc, err := Parse([]byte(src), TOML, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		got := doc.Servers()
+		if len(got) != 1 || got[0].Name != "fs" || got[0].State != Invalid || !strings.Contains(got[0].Reason, "dotted keys") {
+			t.Fatalf("%q: servers %+v, want fs, invalid, dotted keys", src, got)
+		}
+		out, res, err := doc.Wrap(WrapOptions{Executable: "/usr/local/bin/sbshim"})
+		if err != nil || string(out) != src || len(res) != 1 || res[0].Changed {
+			t.Fatalf("%q: wrap changed it: %q %+v %v", src, out, res, err)
+		}
+	}
+	// An env table of a [mcp_servers.NAME] server is not a dotted server.
+	doc, err := Parse([]byte("[mcp_servers.fs]\ncommand = \"npx\"\n[mcp_servers.fs.env]\nA = \"1\"\n"), TOML, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Servers(); len(got) != 1 || got[0].State != NotWrapped {
+		t.Fatalf("servers %+v, want fs alone, not wrapped", got)
+	}
+}
+
 func TestUnwrapForms(t *testing.T) {
 	for _, c := range []struct {
 		name, in, want, note string
