@@ -99,12 +99,6 @@ func proxyRules(pol *Policy, env []string, warn func(string)) *netproxy.Rules {
 	return rs
 }
 
-// RegistryHosts lists the registry hosts allowPackageRegistries adds for a
-// program with environment env, and where each was found.
-func RegistryHosts(pol *Policy, env []string, warn func(string)) []netproxy.Registry {
-	return netproxy.Registries(registryEnv(pol, env, warn))
-}
-
 func registryEnv(pol *Policy, env []string, warn func(string)) netproxy.RegistryEnv {
 	vals := make(map[string]string, len(env))
 	for _, kv := range env {
