@@ -58,6 +58,14 @@ func InitMain() {
 	// seccomp) is applied to this one thread, and the command is forked
 	// from it.
 	runtime.LockOSThread()
+	// sbshim passes signals on as soon as the init reports the command
+	// started, so they are caught from the start and kept for the
+	// command. Uncaught, one would make the Go runtime try to die of it,
+	// which a namespace's PID 1 cannot: it would exit with status 2.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, forwardedSignals()...)
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, unix.SIGCHLD)
 	// The command must not inherit the channel to sbshim.
 	unix.CloseOnExec(initFD)
 	conn := os.NewFile(initFD, "sbshim-init")
@@ -80,7 +88,7 @@ func InitMain() {
 		os.Exit(ExitSetup)
 	}
 	conn.Close()
-	os.Exit(superviseChild(pid, spec.Mounts == nil))
+	os.Exit(superviseChild(pid, spec.Mounts == nil, sigs, chld))
 }
 
 // startInside builds the sandbox around the calling process and starts the
@@ -247,12 +255,11 @@ func forwardedSignals() []os.Signal {
 }
 
 // superviseChild is the init's life after the command started: it passes
-// signals on, reaps every process that is reparented to it, and returns the
-// command's status once the command is gone. When the init exits, the
-// kernel ends every other process of the pid namespace.
-func superviseChild(pid int, ownGroup bool) int {
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, append(forwardedSignals(), unix.SIGCHLD)...)
+// the signals of sigs on, reaps every process that is reparented to it
+// (chld tells of SIGCHLD), and returns the command's status once the
+// command is gone. When the init exits, the kernel ends every other
+// process of the pid namespace.
+func superviseChild(pid int, ownGroup bool, sigs, chld <-chan os.Signal) int {
 	target := pid
 	if ownGroup {
 		target = -pid
@@ -264,11 +271,11 @@ func superviseChild(pid int, ownGroup bool) int {
 			}
 			return code
 		}
-		sig := <-sigs
-		if sig == unix.SIGCHLD {
-			continue
+		select {
+		case <-chld:
+		case sig := <-sigs:
+			_ = unix.Kill(target, sig.(syscall.Signal))
 		}
-		_ = unix.Kill(target, sig.(syscall.Signal))
 	}
 }
 

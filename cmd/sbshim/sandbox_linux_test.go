@@ -539,6 +539,49 @@ func TestSignalsArePassedOn(t *testing.T) {
 	}
 }
 
+// A signal that reaches sbshim while the sandbox is being set up is kept
+// and passed on once the command runs: the command ends by it (129 for
+// SIGHUP before the shell's trap is set, 3 after), never the sandbox's
+// init, which once exited with status 2 when the signal beat its handlers.
+func TestSignalDuringStart(t *testing.T) {
+	b := newBox(t)
+	for i := range 10 {
+		cmd := b.command(nil, "sh", "-c", `trap 'exit 3' HUP; while :; do sleep 0.05; done`)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// sbshim catches the signals it passes on before it starts the
+		// init; its first child shows that it has.
+		deadline := time.Now().Add(10 * time.Second)
+		for !hasChild(cmd.Process.Pid) {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatal("sbshim started no init within 10s")
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		err := cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != 3 && code != 128+int(syscall.SIGHUP) {
+			t.Fatalf("run %d: exit %d (%v), want 3 or %d: the command must end by the signal", i, code, err, 128+int(syscall.SIGHUP))
+		}
+	}
+}
+
+// hasChild says whether process pid has a child process.
+func hasChild(pid int) bool {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		if err == nil && len(strings.TrimSpace(string(data))) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func TestBadConfigIsRefused(t *testing.T) {
 	b := newBox(t)
 	badFile := b.mkfile("bad.json", `{"filesystem": {"denyRaed": ["~/x"]}}`)
