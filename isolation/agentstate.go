@@ -152,7 +152,7 @@ func (p *Policy) copyTree(dst *os.Root, e AgentState, tmp string) error {
 		for _, d := range list {
 			rel := filepath.Join(dir, d.Name())
 			abs := filepath.Join(e.From, rel)
-			if underAnyRel(rel, skip) || within(abs, p.Vars.Cache) {
+			if underAny(rel, skip) || within(abs, p.Vars.Cache) {
 				continue
 			}
 			if _, ok := p.CanRead(abs); !ok {
@@ -212,17 +212,6 @@ func (p *Policy) copyTree(dst *os.Root, e AgentState, tmp string) error {
 		return err
 	}
 	return dst.Chmod(tmp, top.Mode().Perm())
-}
-
-// underAnyRel reports whether the relative path rel is one of names or
-// lies under one.
-func underAnyRel(rel string, names []string) bool {
-	for _, n := range names {
-		if rel == n || strings.HasPrefix(rel, n+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // copyRootFile copies the regular file name of src to out in dst, with

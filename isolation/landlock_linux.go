@@ -182,7 +182,7 @@ func readAllowList(deny []string) (readable, listable []string) {
 // ancestorOfAny says whether some path in paths lies strictly below dir.
 func ancestorOfAny(dir string, paths []string) bool {
 	for _, p := range paths {
-		if p != dir && isUnder(p, dir) {
+		if inside(p, dir) {
 			return true
 		}
 	}

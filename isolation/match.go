@@ -6,12 +6,23 @@ import (
 )
 
 // within reports whether path equals root or lies under it, component by
-// component: /a/b/c is within /a/b, /a/bc is not. Both must be clean.
+// component: /a/b/c is within /a/b, /a/bc is not. Both must be clean. It
+// builds no string: mount planning asks it of every pair of paths.
 func within(path, root string) bool {
 	if root == "/" {
 		return strings.HasPrefix(path, "/")
 	}
 	return path == root || len(path) > len(root) && path[len(root)] == '/' && strings.HasPrefix(path, root)
+}
+
+// underAny reports whether path is within one of roots.
+func underAny(path string, roots []string) bool {
+	for _, r := range roots {
+		if within(path, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // cleanAbs cleans path; ok is false if it is not absolute.

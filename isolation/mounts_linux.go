@@ -53,7 +53,7 @@ func planMounts(p *Policy) mountPlan {
 		if underAny(d, plan.Masked) {
 			continue // already hidden
 		}
-		if underAny(d, plan.Writable) || (plan.TmpWritable && isUnder(d, tmp)) {
+		if underAny(d, plan.Writable) || (plan.TmpWritable && within(d, tmp)) {
 			ro = append(ro, d)
 		}
 	}
@@ -109,25 +109,6 @@ func dropNested(paths []string) []string {
 		}
 	}
 	return out
-}
-
-// isUnder says whether p is base or lies below it, component-wise.
-func isUnder(p, base string) bool {
-	if base == "/" {
-		return strings.HasPrefix(p, "/")
-	}
-	// No base+"/": this runs for every pair of masked and protected paths
-	// at start, and the concatenation was most of the planning's cost.
-	return strings.HasPrefix(p, base) && (len(p) == len(base) || p[len(base)] == '/')
-}
-
-func underAny(p string, bases []string) bool {
-	for _, b := range bases {
-		if isUnder(p, b) {
-			return true
-		}
-	}
-	return false
 }
 
 // rootBuilder carries out a mountPlan inside fresh user and mount
