@@ -107,7 +107,7 @@ func (p *Policy) copyFirst(dst *os.Root, e AgentState, rel string, src fs.FileIn
 	var err error
 	switch {
 	case src.IsDir():
-		err = p.copyTree(dst, e, tmp)
+		err = p.copyTree(dst, e, tmp, src.Mode().Perm())
 	case src.Mode().IsRegular():
 		err = copyFile(dst, e.From, tmp, src.Mode().Perm())
 	default:
@@ -122,9 +122,9 @@ func (p *Policy) copyFirst(dst *os.Root, e AgentState, rel string, src fs.FileIn
 	return err
 }
 
-// copyTree copies the folder e.From into tmp (inside dst) without ever
-// following a symlink below e.From.
-func (p *Policy) copyTree(dst *os.Root, e AgentState, tmp string) error {
+// copyTree copies the folder e.From, whose mode is perm, into tmp (inside
+// dst) without ever following a symlink below e.From.
+func (p *Policy) copyTree(dst *os.Root, e AgentState, tmp string, perm fs.FileMode) error {
 	src, err := os.OpenRoot(e.From)
 	if err != nil {
 		return err
@@ -134,10 +134,11 @@ func (p *Policy) copyTree(dst *os.Root, e AgentState, tmp string) error {
 		return err
 	}
 	skip := append(slices.Clone(e.Skip), e.Credentials...)
-	var modes []struct {
+	type dirMode struct {
 		rel  string
 		mode fs.FileMode
 	}
+	var modes []dirMode
 	var walk func(dir string) error
 	walk = func(dir string) error {
 		f, err := src.Open(dir)
@@ -171,10 +172,7 @@ func (p *Policy) copyTree(dst *os.Root, e AgentState, tmp string) error {
 				if err := walk(rel); err != nil {
 					return err
 				}
-				modes = append(modes, struct {
-					rel  string
-					mode fs.FileMode
-				}{out, info.Mode().Perm()})
+				modes = append(modes, dirMode{out, info.Mode().Perm()})
 			case t&fs.ModeSymlink != 0:
 				target, err := src.Readlink(rel)
 				if err != nil {
@@ -207,11 +205,7 @@ func (p *Policy) copyTree(dst *os.Root, e AgentState, tmp string) error {
 			return err
 		}
 	}
-	top, err := os.Stat(e.From)
-	if err != nil {
-		return err
-	}
-	return dst.Chmod(tmp, top.Mode().Perm())
+	return dst.Chmod(tmp, perm)
 }
 
 // copyRootFile copies the regular file name of src to out in dst, with

@@ -331,15 +331,8 @@ func (v *validator) relNames(key string, list []string) {
 // inside it, like ".credentials.json" or "sub/auth.json".
 func checkRelName(n string) string {
 	const want = "expected a path relative to the folder, like \".credentials.json\" (no leading /, no .., no *)"
-	if n == "" || strings.ContainsRune(n, 0) || strings.Contains(n, "*") || n[0] == '/' || n[0] == '~' || n[0] == '$' {
-		return want
-	}
-	for _, c := range strings.Split(n, "/") {
-		if c == ".." {
-			return want
-		}
-	}
-	if path.Clean(n) == "." {
+	if n == "" || strings.ContainsRune(n, 0) || n[0] == '/' || n[0] == '~' || n[0] == '$' ||
+		checkPlainPath(n) != "" || path.Clean(n) == "." {
 		return want
 	}
 	return ""
