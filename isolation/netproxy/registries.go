@@ -515,10 +515,12 @@ func (env RegistryEnv) askCached(tool string, keyFiles []string, ask func(contex
 	path := filepath.Join(env.CacheDir, "registries.json")
 	// A cache the sandbox could write is neither read nor written: the
 	// manager is asked afresh.
-	keep := env.trusted(path)
+	real, keep := env.trustedPath(path)
 	cache := askCache{}
-	if data, ok := env.readTrusted(path); ok {
-		_ = json.Unmarshal(data, &cache)
+	if keep {
+		if data, ok := readRegular(real); ok {
+			_ = json.Unmarshal(data, &cache)
+		}
 	}
 	if e, ok := cache[tool]; ok && e.Key == stamp.String() {
 		return e.Values
@@ -624,6 +626,12 @@ func (env RegistryEnv) readTrusted(path string) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
+	return readRegular(real)
+}
+
+// readRegular reads real, a path trustedPath returned, if it is a regular
+// file.
+func readRegular(real string) ([]byte, bool) {
 	// A dangling link left by resolveExisting could be made to point
 	// somewhere else later: only a regular file is read.
 	if st, err := os.Lstat(real); err != nil || !st.Mode().IsRegular() {
