@@ -76,22 +76,14 @@ func openTTY(conn *os.File, spec *ptySpec) (*sandboxTTY, error) {
 }
 
 // apply makes the slave the command's stdin, stdout, stderr and
-// controlling terminal, in a new session whose foreground process group is
-// the command's: job control inside works as in any terminal.
+// controlling terminal. The command leads a session of its own already
+// (startInside sets Setsid), so its process group is the terminal's
+// foreground one: job control inside works as in any terminal.
 func (t *sandboxTTY) apply(attr *syscall.ProcAttr) {
 	fd := t.slave.Fd()
 	attr.Files = []uintptr{fd, fd, fd}
-	sys := attr.Sys
-	if sys == nil {
-		sys = &syscall.SysProcAttr{}
-	}
-	// A session leader leads its own process group already; Setpgid
-	// would fail after setsid.
-	sys.Setpgid = false
-	sys.Setsid = true
-	sys.Setctty = true
-	sys.Ctty = 0
-	attr.Sys = sys
+	attr.Sys.Setctty = true
+	attr.Sys.Ctty = 0
 }
 
 // close drops the init's copy of the slave once the command has it, so

@@ -257,7 +257,6 @@ type ptyRelay struct {
 	// reached end of file).
 	inHangup  chan struct{}
 	closeOnce sync.Once
-	hangOnce  sync.Once
 	last      atomic.Int32 // the last byte of output, -1 before any
 }
 
@@ -371,7 +370,7 @@ func (r *ptyRelay) resize(ws isolation.WinSize) {
 // hangup closes the command's terminal as a terminal that went away
 // would: the kernel sends SIGHUP to the command's session.
 func (r *ptyRelay) hangup() {
-	r.hangOnce.Do(func() { r.close() })
+	r.close()
 }
 
 // close stops both directions and closes the master.
