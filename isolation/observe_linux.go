@@ -197,7 +197,19 @@ func (c *call) pathArg(dirfd int32, pathAddr uint64, follow bool) (string, bool)
 // /dev/fd/N lead there. The kernel judges those opens (it checks the
 // descriptor's own file); the observer cannot see what they name.
 func callerRelative(full string) bool {
-	return strings.HasPrefix(full, "/proc/self/") || strings.HasPrefix(full, "/proc/thread-self/")
+	_, ok := callerProc(full)
+	return ok
+}
+
+// callerProc returns what follows /proc/self/ or /proc/thread-self/ in
+// full, the caller's own /proc entry.
+func callerProc(full string) (string, bool) {
+	for _, self := range []string{"/proc/self/", "/proc/thread-self/"} {
+		if rest, ok := strings.CutPrefix(full, self); ok {
+			return rest, true
+		}
+	}
+	return "", false
 }
 
 // isDevice: /dev is the sandbox's own, writable where the kernel says.

@@ -596,11 +596,10 @@ func (c *call) ownFD(dirfd int32, p string) (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	for _, self := range []string{"/proc/self/fd/", "/proc/thread-self/fd/"} {
-		if n, ok := strings.CutPrefix(full, self); ok {
-			fd, err := strconv.Atoi(n)
-			return fd, err == nil && fd >= 0
-		}
+	rest, ok := callerProc(full)
+	if n, isFD := strings.CutPrefix(rest, "fd/"); ok && isFD {
+		fd, err := strconv.Atoi(n)
+		return fd, err == nil && fd >= 0
 	}
 	return 0, false
 }
