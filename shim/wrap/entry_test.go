@@ -151,3 +151,27 @@ func TestQuote(t *testing.T) {
 		t.Errorf("TOML quote does not read back: %v", err)
 	}
 }
+
+// A file that starts with a UTF-8 byte order mark (some Windows editors
+// write one) is read past it and keeps it when wrapped.
+func TestByteOrderMark(t *testing.T) {
+	for _, c := range []struct {
+		format Format
+		src    string
+	}{
+		{JSON, "\ufeff{\"mcpServers\": {\"s\": {\"command\": \"npx\"}}}\n"},
+		{TOML, "\ufeff[mcp_servers.s]\ncommand = \"npx\"\n"},
+	} {
+		doc, err := Parse([]byte(c.src), c.format, []Layout{LayoutMCPServers})
+		if err != nil {
+			t.Fatalf("%q: %v", c.src, err)
+		}
+		if got := doc.Servers(); len(got) != 1 || got[0].Name != "s" || got[0].State != NotWrapped {
+			t.Fatalf("%q: servers %+v", c.src, got)
+		}
+		out, _, err := doc.Wrap(WrapOptions{Executable: "/usr/local/bin/sbshim"})
+		if err != nil || !strings.HasPrefix(string(out), "\ufeff") || !strings.Contains(string(out), "sbshim") {
+			t.Fatalf("%q: wrapped to %q, %v", c.src, out, err)
+		}
+	}
+}

@@ -11,10 +11,7 @@ import (
 // the byte spans of every value, member key and array element. A leading
 // UTF-8 byte order mark is skipped.
 func parseJSONC(src []byte) (*node, error) {
-	p := &jsonParser{cursor{src: src}}
-	if len(src) >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
-		p.pos = 3
-	}
+	p := &jsonParser{newCursor(src)}
 	if err := p.space(); err != nil {
 		return nil, err
 	}

@@ -92,15 +92,21 @@ func (e *syntaxError) Error() string {
 // maxDepth bounds the nesting of arrays and objects the scanners accept.
 const maxDepth = 1000
 
-// seq scans the rest of a bracketed list, after its opening bracket: items
-// separated by commas, a trailing comma allowed, up to and past closer.
-// space skips what may stand between the tokens (blanks, comments).
 // cursor is what the JSONC and TOML scanners share: the text, the offset
 // reached, and how deeply the value there is nested.
 type cursor struct {
 	src   []byte
 	pos   int
 	depth int
+}
+
+// newCursor starts at the beginning of src, past a UTF-8 byte order mark.
+func newCursor(src []byte) cursor {
+	c := cursor{src: src}
+	if len(src) >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
+		c.pos = 3
+	}
+	return c
 }
 
 func (c *cursor) errorf(format string, args ...any) error {
@@ -117,6 +123,9 @@ func (c *cursor) enter() error {
 	return nil
 }
 
+// seq scans the rest of a bracketed list, after its opening bracket: items
+// separated by commas, a trailing comma allowed, up to and past closer.
+// space skips what may stand between the tokens (blanks, comments).
 func seq(src []byte, pos *int, closer byte, what string, space, item func() error, errorf func(string, ...any) error) error {
 	for {
 		if err := space(); err != nil {

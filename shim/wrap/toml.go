@@ -21,10 +21,7 @@ type tomlTable struct {
 // scalars (numbers, booleans, dates) are taken as opaque tokens. It does not
 // check everything a TOML parser would (duplicate keys, redefined tables).
 func parseTOML(src []byte) ([]*tomlTable, error) {
-	p := &tomlParser{cursor{src: src}}
-	if len(src) >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
-		p.pos = 3
-	}
+	p := &tomlParser{newCursor(src)}
 	cur := &tomlTable{body: &node{kind: kindObject, start: p.pos}}
 	tables := []*tomlTable{cur}
 	for {
