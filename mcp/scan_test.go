@@ -142,23 +142,29 @@ func TestScannerStringRandom(t *testing.T) {
 			}
 			sb.WriteString(p)
 		}
-		in := []byte(sb.String())
-		s := scanner{b: in}
-		for i := 0; i < len(in); {
-			if in[i] != '"' {
-				i++
-				continue
-			}
-			got, gotOK := s.str(i)
-			want, wantOK := refStr(in, i)
-			if got != want || gotOK != wantOK {
-				t.Fatalf("str(%q, %d) = %d, %v; want %d, %v", in, i, got, gotOK, want, wantOK)
-			}
-			if !gotOK {
-				break
-			}
-			i = got
+		checkStrings(t, []byte(sb.String()))
+	}
+}
+
+// checkStrings runs str and refStr on every string of in, in order,
+// through one scanner, up to the first that is not valid.
+func checkStrings(t *testing.T, in []byte) {
+	t.Helper()
+	s := scanner{b: in}
+	for i := 0; i < len(in); {
+		if in[i] != '"' {
+			i++
+			continue
 		}
+		got, gotOK := s.str(i)
+		want, wantOK := refStr(in, i)
+		if got != want || gotOK != wantOK {
+			t.Fatalf("str(%q, %d) = %d, %v; want %d, %v", in, i, got, gotOK, want, wantOK)
+		}
+		if !gotOK {
+			return
+		}
+		i = got
 	}
 }
 
@@ -180,20 +186,6 @@ func FuzzScannerString(f *testing.F) {
 				in = append(in, bytes.Repeat([]byte{'p'}, int(pad))...)
 			}
 		}
-		s := scanner{b: in}
-		for i := 0; i < len(in); i++ {
-			if in[i] != '"' {
-				continue
-			}
-			got, gotOK := s.str(i)
-			want, wantOK := refStr(in, i)
-			if got != want || gotOK != wantOK {
-				t.Fatalf("str(%q, %d) = %d, %v; want %d, %v", in, i, got, gotOK, want, wantOK)
-			}
-			if !gotOK {
-				return
-			}
-			i = got - 1
-		}
+		checkStrings(t, in)
 	})
 }
