@@ -157,21 +157,11 @@ func firstDiff(a, b []byte) string {
 // peakRSS is a process's high-water resident set in bytes.
 func peakRSS(t *testing.T, pid int) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
+	rss := peakRSSOf(pid)
+	if rss == 0 {
+		t.Fatalf("no VmHWM for pid %d", pid)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
+	return rss
 }
 
 // memoryBound is what sbshim may hold at most: two line buffers at the
