@@ -37,6 +37,11 @@ type initSpec struct {
 	ProxyPort int `json:"proxyPort,omitempty"`
 	// PTY asks for a terminal of the sandbox's devpts (PTY mode).
 	PTY *ptySpec `json:"pty,omitempty"`
+	// Policy is what the deputy checks.
+	Policy *Policy `json:"policy"`
+	// UserLimits are the sandbox's limits of per-user kernel resources
+	// (names of /proc/sys/user files).
+	UserLimits map[string]int64 `json:"userLimits,omitempty"`
 }
 
 // initStatus is the init's one report to its parent: the command started,
@@ -66,11 +71,20 @@ func InitMain() {
 	signal.Notify(sigs, forwardedSignals()...)
 	chld := make(chan os.Signal, 1)
 	signal.Notify(chld, unix.SIGCHLD)
-	// The command must not inherit the channel to sbshim.
-	unix.CloseOnExec(initFD)
+	// Only stdin, stdout and stderr cross into the sandbox: whatever
+	// else sbshim was started with (a shell's "7<~") must not, and
+	// neither must the channel to sbshim.
+	if err := unix.CloseRange(initFD, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fmt.Fprintf(os.Stderr, "sbshim: init: close inherited descriptors: %v\n", err)
+		os.Exit(ExitSetup)
+	}
+	if err := plainStdio(); err != nil {
+		fmt.Fprintf(os.Stderr, "sbshim: init: %v\n", err)
+		os.Exit(ExitSetup)
+	}
 	conn := os.NewFile(initFD, "sbshim-init")
 	var spec initSpec
-	if err := readMsg(conn, &spec); err != nil {
+	if err := readSpec(conn, &spec); err != nil {
 		fmt.Fprintf(os.Stderr, "sbshim: init: read spec: %v\n", err)
 		os.Exit(ExitSetup)
 	}
@@ -80,10 +94,10 @@ func InitMain() {
 		if !errors.As(err, &se) {
 			se = &SetupError{Code: ExitSetup, Err: err}
 		}
-		_ = writeMsg(conn, initStatus{Code: se.Code, Layer: se.Layer, Error: se.Err.Error()}, -1)
+		_ = writeMsg(conn, initStatus{Code: se.Code, Layer: se.Layer, Error: se.Err.Error()})
 		os.Exit(se.Code)
 	}
-	if err := writeMsg(conn, initStatus{OK: true, Layers: layers}, -1); err != nil {
+	if err := writeMsg(conn, initStatus{OK: true, Layers: layers}); err != nil {
 		// The parent is gone; so are we (its death signal follows).
 		os.Exit(ExitSetup)
 	}
@@ -128,40 +142,87 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 	if err := setLimits(spec.Pids, spec.MemoryMB); err != nil {
 		return fail("limits", err)
 	}
+	if spec.Mounts != nil {
+		// Still holding the user namespace's capabilities: bound what the
+		// sandbox may take of the per-user kernel resources it shares with
+		// the user's own session, then freeze the kernel's settings.
+		if err := limitUserResources(spec.UserLimits); err != nil {
+			return fail("limits", err)
+		}
+		if err := protectProc(); err != nil {
+			return fail("mount", err)
+		}
+	}
+	// From here on every thread of this process is restricted, not just
+	// the one that forks: the init is PID 1, and its other threads must be
+	// worth no more to the command than the command itself.
 	if err := dropPrivileges(); err != nil {
 		return fail("capabilities", err)
 	}
-	abi, err := applyLandlock(spec.Landlock)
+	ruleset, abi, err := landlockRuleset(spec.Landlock)
 	if err != nil {
 		return fail("landlock", err)
 	}
+	if ruleset >= 0 {
+		defer unix.Close(ruleset)
+		if err := allThreads("landlock_restrict_self", unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(ruleset), 0, 0); err != nil {
+			return fail("landlock", err)
+		}
+	}
 	layers.Landlock = abi
-	prog, err := buildSeccompFilter(seccompOptions{Supervise: spec.Supervise})
+	base, err := buildSeccompFilter(seccompOptions{NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != NetHost})
 	if err != nil {
 		return fail("seccomp", err)
 	}
-	listener, err := installSeccomp(prog, spec.Supervise)
-	if errors.Is(err, unix.EBUSY) && spec.Supervise {
-		// A filter of an enclosing sbshim already has the one listener a
-		// filter chain may have; that sbshim's supervisor goes on
-		// answering for this sandbox too.
-		prog, err = buildSeccompFilter(seccompOptions{})
-		if err == nil {
-			listener, err = installSeccomp(prog, false)
-		}
-	}
-	if err != nil {
+	if _, err := installSeccomp(base, false, true); err != nil {
 		return fail("seccomp", err)
 	}
 	layers.Seccomp = true
-	if listener >= 0 {
-		err := writeMsg(conn, "listener", listener)
-		unix.Close(listener)
+	// Nothing in the sandbox may read or write the init's memory.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fail("capabilities", fmt.Errorf("make the init undumpable: %w", err))
+	}
+	var dep *deputyProc
+	if spec.Supervise {
+		// The deputy shares every restriction so far; the command gets
+		// a Landlock domain nested in the deputy's (so that it can
+		// neither trace nor signal it) and the user-notification filter.
+		dep, err = startDeputy(spec)
 		if err != nil {
-			return fail("seccomp", fmt.Errorf("hand the listener to sbshim: %w", err))
+			return fail("supervisor", err)
 		}
-		layers.Supervisor = true
-		layers.Observer = true // the same listener carries the observed calls
+		defer dep.close()
+	}
+	if ruleset >= 0 {
+		if err := thisThread("landlock_restrict_self", unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(ruleset), 0, 0); err != nil {
+			return fail("landlock", err)
+		}
+	}
+	if spec.Supervise {
+		prog, err := buildSeccompFilter(seccompOptions{Supervise: true, NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != NetHost})
+		if err != nil {
+			return fail("seccomp", err)
+		}
+		listener, err := installSeccomp(prog, true, false)
+		switch {
+		case errors.Is(err, unix.EBUSY):
+			// A filter of an enclosing sbshim already has the one
+			// listener a filter chain may have; that sbshim's
+			// supervisor goes on answering for this sandbox too.
+		case err != nil:
+			return fail("seccomp", err)
+		default:
+			err := writeMsg(conn, deputyMsg, dep.sync, dep.async)
+			if err == nil {
+				err = writeMsg(conn, "listener", listener)
+			}
+			unix.Close(listener)
+			if err != nil {
+				return fail("seccomp", fmt.Errorf("hand the listener to sbshim: %w", err))
+			}
+			layers.Supervisor = true
+			layers.Observer = true // the same listener carries the observed calls
+		}
 	}
 	path, err := lookPath(spec.Argv[0], spec.Env)
 	if err != nil {
@@ -340,9 +401,9 @@ func setLimits(pids, memoryMB int) error {
 	return nil
 }
 
-// writeMsg sends v as length-prefixed JSON, with fd attached as SCM_RIGHTS
-// when fd ≥ 0.
-func writeMsg(conn *os.File, v any, fd int) error {
+// writeMsg sends v as length-prefixed JSON, with the descriptors fds
+// attached as SCM_RIGHTS (those < 0 are left out).
+func writeMsg(conn *os.File, v any, fds ...int) error {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -350,8 +411,14 @@ func writeMsg(conn *os.File, v any, fd int) error {
 	msg := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(body)), uint32(len(body)))
 	msg = append(msg, body...)
 	var oob []byte
-	if fd >= 0 {
-		oob = unix.UnixRights(fd)
+	var rights []int
+	for _, fd := range fds {
+		if fd >= 0 {
+			rights = append(rights, fd)
+		}
+	}
+	if len(rights) > 0 {
+		oob = unix.UnixRights(rights...)
 	}
 	n, err := unix.SendmsgN(int(conn.Fd()), msg, oob, nil, 0)
 	if err != nil {

@@ -53,18 +53,17 @@ func fsRights(abi int) uint64 {
 	return 0
 }
 
-// applyLandlock restricts the calling thread — the one that will fork the
-// command, which inherits the restriction — with one landlock_restrict_self
-// call, as far as the kernel's ABI allows. TCP connect is handled only
+// landlockRuleset builds the sandbox's Landlock ruleset, as far as the
+// kernel's ABI allows, and returns its descriptor (-1 without Landlock)
+// and the ABI; the init restricts its threads with it. TCP connect is handled only
 // in proxy mode (ABI ≥ 4), to the bridge's port alone; otherwise the
 // network namespace decides. Signals and abstract unix sockets are scoped to
 // the sandbox (ABI ≥ 6); pathname unix sockets outside the listed trees are
-// refused (ABI ≥ 9). The caller must have set no_new_privs on this thread
-// and locked it. It returns the ABI applied.
-func applyLandlock(s landlockSpec) (int, error) {
+// refused (ABI ≥ 9).
+func landlockRuleset(s landlockSpec) (int, int, error) {
 	abi := landlockABI()
 	if abi == 0 {
-		return 0, nil
+		return -1, 0, nil
 	}
 	all := fsRights(abi)
 	attr := ll.RulesetAttr{HandledAccessFS: all}
@@ -76,9 +75,15 @@ func applyLandlock(s landlockSpec) (int, error) {
 	}
 	rs, err := ll.LandlockCreateRuleset(&attr, 0)
 	if err != nil {
-		return 0, fmt.Errorf("landlock_create_ruleset (ABI %d): %w", abi, err)
+		return -1, 0, fmt.Errorf("landlock_create_ruleset (ABI %d): %w", abi, err)
 	}
-	defer unix.Close(rs)
+	unix.CloseOnExec(rs)
+	ok := false
+	defer func() {
+		if !ok {
+			unix.Close(rs)
+		}
+	}()
 	read := uint64(ll.AccessFSExecute | ll.AccessFSReadFile | ll.AccessFSReadDir)
 	readable, listable := []string{"/"}, []string(nil)
 	if len(s.ReadDeny) > 0 {
@@ -104,21 +109,19 @@ func applyLandlock(s landlockSpec) (int, error) {
 		}
 		for _, p := range r.paths {
 			if err := addPathRule(rs, p, access); err != nil {
-				return 0, err
+				return -1, 0, err
 			}
 		}
 	}
 	if attr.HandledAccessNet != 0 {
 		for _, port := range s.ConnectTCP {
 			if err := ll.LandlockAddNetPortRule(rs, &ll.NetPortAttr{AllowedAccess: ll.AccessNetConnectTCP, Port: uint64(port)}, 0); err != nil {
-				return 0, fmt.Errorf("landlock rule for TCP port %d: %w", port, err)
+				return -1, 0, fmt.Errorf("landlock rule for TCP port %d: %w", port, err)
 			}
 		}
 	}
-	if err := ll.LandlockRestrictSelf(rs, 0); err != nil {
-		return 0, fmt.Errorf("landlock_restrict_self: %w", err)
-	}
-	return abi, nil
+	ok = true
+	return rs, abi, nil
 }
 
 // addPathRule allows access beneath p. A missing path is skipped: there is

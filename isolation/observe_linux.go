@@ -285,11 +285,11 @@ func (c *call) observeLookup(dirfd int32, pathAddr uint64) (int64, syscall.Errno
 	return 0, continueCall
 }
 
-// observeSend checks a datagram sent to an address (sendto; sendmsg is
-// not watched: the init passes the listener with it, and connected
-// datagram sockets are seen at connect):
-// nowhere but loopback without host networking, and pathname unix
-// sockets only where connect would be allowed.
+// observeSend explains a datagram sent to an address (sendto with an
+// address; sendmsg is not watched). It guards nothing: the kernel decides.
+// Inet datagrams go nowhere but loopback without host networking (the
+// network namespace), and the filter refuses unix datagram sockets, the
+// only unix sockets whose sends take an address.
 func (c *call) observeSend(addrPtr, addrLen uint64) (int64, syscall.Errno) {
 	if addrPtr == 0 || addrLen < 2 || addrLen > 128 {
 		return 0, continueCall
@@ -299,22 +299,6 @@ func (c *call) observeSend(addrPtr, addrLen uint64) (int64, syscall.Errno) {
 		return 0, continueCall
 	}
 	switch binary.LittleEndian.Uint16(addr) {
-	case unix.AF_UNIX:
-		raw := addr[2:]
-		if len(raw) == 0 || raw[0] == 0 {
-			return 0, continueCall // abstract or unnamed: Landlock scopes them
-		}
-		if i := strings.IndexByte(string(raw), 0); i >= 0 {
-			raw = raw[:i]
-		}
-		full, err := c.resolve(unix.AT_FDCWD, c.absolute(string(raw)), true)
-		if err != nil {
-			return 0, continueCall
-		}
-		if rule, ok := c.s.rules.UnixSocketAllowed(full); !ok && !c.boundHere(full) {
-			c.reportBlock("net", "send", full, rule, unix.EACCES)
-			return 0, unix.EACCES
-		}
 	case unix.AF_INET, unix.AF_INET6:
 		ap, ok := inetAddr(addr)
 		if !ok || c.s.mode == NetHost || ap.Addr().IsLoopback() {
@@ -328,18 +312,6 @@ func (c *call) observeSend(addrPtr, addrLen uint64) (int64, syscall.Errno) {
 		return 0, unix.ENETUNREACH
 	}
 	return 0, continueCall
-}
-
-// absolute makes a socket path absolute against the program's cwd.
-func (c *call) absolute(p string) string {
-	if strings.HasPrefix(p, "/") {
-		return p
-	}
-	full, err := c.sandboxPath(unix.AT_FDCWD, p)
-	if err != nil {
-		return p
-	}
-	return full
 }
 
 // inetAddr decodes a sockaddr_in or sockaddr_in6.
@@ -371,11 +343,30 @@ func (c *call) refusedSyscall(nr uintptr) (int64, syscall.Errno) {
 		rule = "seccomp: no new namespaces"
 	case unix.SYS_IOCTL:
 		name = "ioctl " + ioctlName(c.arg(1))
-	case unix.SYS_SOCKET:
-		name = "socket family " + strconv.Itoa(int(c.arg(0)))
-		rule = "seccomp: socket families unix, inet, inet6"
+	case unix.SYS_SOCKET, unix.SYS_SOCKETPAIR:
+		name, rule = socketRefusal(name, c.arg(0), c.arg(1))
 	}
 	c.reportBlock("syscall", name, "", rule, unix.EPERM)
+	return 0, unix.EPERM
+}
+
+// socketRefusal names a refused socket or socketpair call and its rule.
+func socketRefusal(call string, family, typ uint64) (string, string) {
+	switch {
+	case family == unix.AF_UNIX && typ&0xf == unix.SOCK_DGRAM:
+		return call + " AF_UNIX SOCK_DGRAM", "seccomp: no unix datagram sockets (their sends name host sockets unchecked)"
+	case family == unix.AF_INET || family == unix.AF_INET6:
+		return call + " " + map[uint64]string{unix.AF_INET: "AF_INET", unix.AF_INET6: "AF_INET6"}[family] + " type " + strconv.FormatUint(typ&0xf, 10),
+			"seccomp: without a network namespace only TCP sockets (datagrams would reach the host's network)"
+	}
+	return call + " family " + strconv.FormatUint(family, 10), "seccomp: socket families unix, inet, inet6"
+}
+
+// refusedSetid answers a call that would make a set-user-ID or
+// set-group-ID file: EPERM, reported.
+func (c *call) refusedSetid(nr uintptr) (int64, syscall.Errno) {
+	c.reportBlock("syscall", syscallName(nr)+" set-user-ID/set-group-ID mode", "",
+		"seccomp: no set-user-ID or set-group-ID files", unix.EPERM)
 	return 0, unix.EPERM
 }
 
@@ -387,26 +378,6 @@ func ioctlName(req uint64) string {
 		return "TIOCLINUX"
 	}
 	return "0x" + strconv.FormatUint(req, 16)
-}
-
-// boundHere says whether p is a unix socket this sandbox bound.
-func (c *call) boundHere(p string) bool {
-	root, err := c.openRoot()
-	if err != nil {
-		return false
-	}
-	fd, err := unix.Openat2(root, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil {
-		return false
-	}
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	return c.s.bound[[2]uint64{st.Dev, st.Ino}]
 }
 
 // netOp names a refused inet connect: "dns" for port 53, else "connect".

@@ -87,6 +87,11 @@ var ErrUnsupported = errors.New("sandboxing is not supported on this platform ye
 // already inside the new namespaces.
 const InitArg = "__sbshim_init"
 
+// DeputyArg is the hidden first argument with which the sandbox's init
+// starts the deputy, the process inside the sandbox that performs the
+// calls the supervisor answers (see deputy_linux.go).
+const DeputyArg = "__sbshim_deputy"
+
 // ProbeArg is the hidden first argument of the process that Probe starts in
 // new namespaces to see whether the host allows them; it exits at once.
 const ProbeArg = "__sbshim_probe"

@@ -27,6 +27,7 @@ type Process struct {
 	sigs   chan os.Signal
 	once   sync.Once
 	proxy  *sandboxProxy // nil unless network.mode is proxy
+	deputy *deputyClient // until the supervisor takes it
 	pty    *os.File      // the terminal's master in PTY mode
 }
 
@@ -133,6 +134,7 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		Env:       pol.Environ(os.Environ()),
 		Dir:       cfg.Dir,
 		Supervise: true,
+		Policy:    pol,
 		Pids:      pol.Limits.Pids,
 		MemoryMB:  pol.Limits.MemoryMB,
 	}
@@ -150,12 +152,18 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 	if namespaces {
 		plan := planMounts(pol)
 		spec.Mounts = &plan
+		spec.UserLimits = userLimits()
 		spec.NetNS = pol.Network.Mode != NetHost
 	}
 	if pol.Network.Mode == NetProxy {
 		spec.ProxyPort = proxyPort
 		spec.Env = withProxyEnv(spec.Env, proxyPort, pol)
-		spec.Landlock.ConnectTCP = []int{proxyPort}
+		if !namespaces {
+			// Without a network namespace the host's loopback is shared:
+			// Landlock keeps TCP to the proxy's port. With one, the empty
+			// namespace does, and the sandbox's own loopback stays usable.
+			spec.Landlock.ConnectTCP = []int{proxyPort}
+		}
 	}
 	return spec
 }
@@ -212,7 +220,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 			// A non-root init would lose its capabilities in the new
 			// namespace at exec; it keeps just those it needs to build
 			// the sandbox, and drops them before the command runs.
-			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN}
+			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN, unix.CAP_SYS_RESOURCE}
 		}
 	}
 	p := &Process{cmd: cmd, exited: make(chan struct{})}
@@ -253,7 +261,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		p.dropPTY()
 		return nil, err
 	}
-	if err := writeMsg(parentConn, spec, -1); err != nil {
+	if err := writeSpec(parentConn, spec); err != nil {
 		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
 	}
 	rd := &msgReader{fd: pair[0]}
@@ -269,6 +277,10 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		}
 		if len(fds) > 0 {
 			if p.takePTY(body, fds) {
+				continue
+			}
+			if string(body) == `"`+deputyMsg+`"` && len(fds) == 2 && p.deputy == nil {
+				p.deputy = newDeputyClient(fds[0], fds[1])
 				continue
 			}
 			if !spec.Supervise || p.stop != nil {
@@ -309,7 +321,8 @@ func (p *Process) startSupervisor(listener int, cfg Config, spec *initSpec) {
 	if report == nil {
 		report = func(Event) {}
 	}
-	sup := newSupervisor(listener, cfg.Policy, cfg.Policy.Network.Mode, report)
+	sup := newSupervisor(listener, cfg.Policy, cfg.Policy.Network.Mode, report, p.deputy)
+	p.deputy = nil // the supervisor closes it
 	sup.directNet = directNetGate(cfg.Policy.Network.Mode, spec.NetNS, spec.ProxyPort)
 	go func() { p.supErr <- sup.Run(ctx) }()
 }

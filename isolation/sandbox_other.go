@@ -39,3 +39,8 @@ func Probe() []LayerCheck {
 	return []LayerCheck{{Layer: runtime.GOOS, Detail: ErrUnsupported.Error(),
 		Fix: "run sbshim on Linux; macOS support (sandbox-exec) is planned"}}
 }
+
+// DeputyMain is never reached on this platform.
+func DeputyMain() {
+	os.Exit(ExitSetup)
+}

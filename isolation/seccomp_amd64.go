@@ -23,3 +23,25 @@ func archSupervisedSyscalls() []uintptr {
 }
 
 func sysOpen() (uint32, bool) { return unix.SYS_OPEN, true }
+
+func archModeChecks() []modeCheck {
+	return []modeCheck{{unix.SYS_CHMOD, 1, -1}, {unix.SYS_CREAT, 1, -1}, {unix.SYS_MKNOD, 1, -1}, {unix.SYS_OPEN, 2, 1}}
+}
+
+// isOpenNr says whether nr is open(2), which the filter sends to the
+// supervisor whatever its flags.
+func isOpenNr(nr uintptr) bool { return nr == unix.SYS_OPEN }
+
+func archSyscallName(nr uintptr) (string, bool) {
+	switch nr {
+	case unix.SYS_CHMOD:
+		return "chmod", true
+	case unix.SYS_CREAT:
+		return "creat", true
+	case unix.SYS_MKNOD:
+		return "mknod", true
+	case unix.SYS_OPEN:
+		return "open", true
+	}
+	return "", false
+}

@@ -17,3 +17,9 @@ func archDeniedSyscalls() map[uintptr]string { return nil }
 func archSupervisedSyscalls() []uintptr { return nil }
 
 func sysOpen() (uint32, bool) { return 0, false }
+
+func archModeChecks() []modeCheck { return nil }
+
+func isOpenNr(uintptr) bool { return false }
+
+func archSyscallName(uintptr) (string, bool) { return "", false }

@@ -15,8 +15,57 @@ import (
 // seccompOptions chooses what the filter does beyond the deny list.
 type seccompOptions struct {
 	// Supervise sends the calls that create names or connect sockets to
-	// sbshim's supervisor (SECCOMP_RET_USER_NOTIF).
+	// sbshim's supervisor (SECCOMP_RET_USER_NOTIF), and the refused ones
+	// too, so that they are reported. Without it, a refused call fails
+	// with ENOSYS (SECCOMP_RET_TRACE with no tracer): that lets a
+	// supervised filter stacked on top of this one, whose user
+	// notification takes precedence over TRACE but not over ERRNO, see
+	// and report it.
 	Supervise bool
+	// NoInetDatagram refuses inet datagram and raw sockets: without a
+	// network namespace nothing else would keep their datagrams from the
+	// host's network.
+	NoInetDatagram bool
+}
+
+// setidBits are the set-user-ID and set-group-ID bits of a file mode.
+const setidBits = unix.S_ISUID | unix.S_ISGID
+
+// oTmpfile is __O_TMPFILE, O_TMPFILE without O_DIRECTORY.
+const oTmpfile = unix.O_TMPFILE &^ unix.O_DIRECTORY
+
+// modeCheck is a call that sets a file's mode: it is refused when the
+// mode has setidBits (where flagsArg ≥ 0, only with O_CREAT or
+// O_TMPFILE among the flags, the only cases the mode counts).
+type modeCheck struct {
+	nr       uintptr
+	modeArg  int
+	flagsArg int
+}
+
+// modeChecks lists the calls whose mode argument is checked: a file made
+// set-user-ID inside the sandbox would keep the bit on the host, where it
+// runs as the file's owner — root, when sbshim runs as root.
+func modeChecks() []modeCheck {
+	return append([]modeCheck{
+		{unix.SYS_FCHMOD, 1, -1}, {unix.SYS_FCHMODAT, 2, -1}, {unix.SYS_FCHMODAT2, 2, -1},
+		{unix.SYS_MKNODAT, 2, -1}, {unix.SYS_OPENAT, 3, 2},
+	}, archModeChecks()...)
+}
+
+// setidMode says whether the call nr with args asks for a set-user-ID or
+// set-group-ID mode.
+func setidMode(nr uintptr, args [6]uint64) bool {
+	for _, m := range modeChecks() {
+		if m.nr != nr {
+			continue
+		}
+		if m.flagsArg >= 0 && args[m.flagsArg]&(unix.O_CREAT|oTmpfile) == 0 {
+			return false
+		}
+		return args[m.modeArg]&setidBits != 0
+	}
+	return false
 }
 
 // Return values of a seccomp filter.
@@ -24,6 +73,7 @@ const (
 	retAllow  = unix.SECCOMP_RET_ALLOW
 	retNotify = 0x7fc00000 // SECCOMP_RET_USER_NOTIF
 	retErrno  = unix.SECCOMP_RET_ERRNO
+	retTrace  = unix.SECCOMP_RET_TRACE
 )
 
 // cloneNewFlags are the clone/unshare flags that make a namespace.
@@ -72,6 +122,23 @@ func syscallName(nr uintptr) string {
 		return "ioctl"
 	case unix.SYS_SOCKET:
 		return "socket"
+	case unix.SYS_SOCKETPAIR:
+		return "socketpair"
+	case unix.SYS_FCHMOD:
+		return "fchmod"
+	case unix.SYS_FCHMODAT:
+		return "fchmodat"
+	case unix.SYS_FCHMODAT2:
+		return "fchmodat2"
+	case unix.SYS_MKNODAT:
+		return "mknodat"
+	case unix.SYS_OPENAT:
+		return "openat"
+	case unix.SYS_OPENAT2:
+		return "openat2"
+	}
+	if name, ok := archSyscallName(nr); ok {
+		return name
 	}
 	if name, ok := deniedSyscalls()[nr]; ok {
 		return name
@@ -138,6 +205,7 @@ const (
 	jge  = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
 	jset = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
 	ret  = unix.BPF_RET | unix.BPF_K
+	andK = unix.BPF_ALU | unix.BPF_AND | unix.BPF_K
 )
 
 // argLow is the offset of the low 32 bits of argument i in seccomp_data
@@ -170,6 +238,11 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 	b.jump(jeq, unix.SYS_UNSHARE, "unshare", "")
 	b.jump(jeq, unix.SYS_IOCTL, "ioctl", "")
 	b.jump(jeq, unix.SYS_SOCKET, "socket", "")
+	b.jump(jeq, unix.SYS_SOCKETPAIR, "socketpair", "")
+	checks := modeChecks()
+	for i, m := range checks {
+		b.jump(jeq, uint32(m.nr), "mode"+strconv.Itoa(i), "")
+	}
 	if o.Supervise {
 		b.jump(jeq, unix.SYS_SENDTO, "sendto", "")
 		for _, nr := range supervisedSyscalls() {
@@ -198,14 +271,60 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 	b.jump(jeq, unix.TIOCLINUX, "refuse", "allow")
 
 	// socket(domain, type, protocol): unix, inet, inet6, netlink route.
+	// No unix datagram sockets: a datagram's address is read by the
+	// kernel from the program's memory at send time, after any check,
+	// and a read-only mount does not stop a send to a host socket.
 	b.label("socket")
 	b.stmt(ldW, argLow(0))
-	b.jump(jeq, unix.AF_UNIX, "allow", "")
-	b.jump(jeq, unix.AF_INET, "allow", "")
-	b.jump(jeq, unix.AF_INET6, "allow", "")
+	b.jump(jeq, unix.AF_UNIX, "socktype", "")
+	b.jump(jeq, unix.AF_INET, "inettype", "")
+	b.jump(jeq, unix.AF_INET6, "inettype", "")
 	b.jump(jeq, unix.AF_NETLINK, "", "refuse")
 	b.stmt(ldW, argLow(2))
 	b.jump(jeq, unix.NETLINK_ROUTE, "allow", "refuse")
+	b.label("inettype")
+	if o.NoInetDatagram {
+		b.stmt(ldW, argLow(1))
+		b.stmt(andK, 0xf)
+		b.jump(jeq, unix.SOCK_STREAM, "allow", "refuse")
+	} else {
+		b.jump(jge, 0, "allow", "allow")
+	}
+	// socketpair(domain, type, protocol, sv): unix only, no datagrams.
+	b.label("socketpair")
+	b.stmt(ldW, argLow(0))
+	b.jump(jeq, unix.AF_UNIX, "socktype", "allow")
+	b.label("socktype")
+	b.stmt(ldW, argLow(1))
+	b.stmt(andK, 0xf)
+	b.jump(jeq, unix.SOCK_DGRAM, "refuse", "allow")
+
+	// Calls that set a file's mode: no set-user-ID or set-group-ID bit.
+	for i, m := range checks {
+		l := "mode" + strconv.Itoa(i)
+		b.label(l)
+		if m.flagsArg >= 0 {
+			b.stmt(ldW, argLow(m.flagsArg))
+			b.jump(jset, unix.O_CREAT|oTmpfile, l+"m", l+"ok")
+		}
+		b.label(l + "m")
+		b.stmt(ldW, argLow(m.modeArg))
+		b.jump(jset, setidBits, "refuse", l+"ok")
+		b.label(l + "ok")
+		dest := "allow"
+		if o.Supervise {
+			switch {
+			case m.nr == unix.SYS_OPENAT:
+				dest = "openat"
+			case isOpenNr(m.nr):
+				dest = "open"
+			case slices.Contains(supervisedSyscalls(), m.nr):
+				dest = "notify"
+			}
+		}
+		b.jump(jge, 0, dest, dest) // always
+
+	}
 
 	if o.Supervise {
 		// Every open: creating ones the supervisor performs, the others
@@ -239,7 +358,7 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 		b.stmt(ret, retNotify)
 	} else {
 		b.label("refuse")
-		b.stmt(ret, retErrno|uint32(unix.EPERM))
+		b.stmt(ret, retTrace)
 	}
 	b.label("allow")
 	b.stmt(ret, retAllow)
@@ -251,9 +370,10 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 }
 
 // installSeccomp loads prog on the calling thread (which must be locked to
-// its goroutine and have no_new_privs set) and, if listener, returns the
-// user-notification listener, else -1.
-func installSeccomp(prog []unix.SockFilter, listener bool) (int, error) {
+// its goroutine and have no_new_privs set), or with allThreads on every
+// thread of the process, and, if listener, returns the user-notification
+// listener, else -1.
+func installSeccomp(prog []unix.SockFilter, listener, allThreads bool) (int, error) {
 	if len(prog) == 0 {
 		return -1, errors.New("seccomp: empty filter")
 	}
@@ -262,12 +382,16 @@ func installSeccomp(prog []unix.SockFilter, listener bool) (int, error) {
 	if listener {
 		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
 	}
-	// seccomp(2) without TSYNC applies to the calling thread only: the
-	// thread that will fork the command.
+	if allThreads {
+		flags |= unix.SECCOMP_FILTER_FLAG_TSYNC
+	}
 	fd, _, errno := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
 	runtime.KeepAlive(prog)
 	if errno != 0 {
 		return -1, fmt.Errorf("seccomp: install filter: %w", errno)
+	}
+	if allThreads && fd != 0 {
+		return -1, fmt.Errorf("seccomp: thread %d could not take the filter", fd)
 	}
 	if !listener {
 		return -1, nil

@@ -17,6 +17,8 @@ func main() {
 		switch os.Args[1] {
 		case isolation.InitArg:
 			isolation.InitMain()
+		case isolation.DeputyArg:
+			isolation.DeputyMain()
 		case isolation.ProbeArg:
 			os.Exit(0)
 		}

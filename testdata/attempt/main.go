@@ -12,6 +12,9 @@
 //	attempt env | pids | netns | sleep-tree TOKEN
 //	attempt readat DIR NAME | exec PATH | send-udp HOST:PORT
 //	attempt race-read LINK ALLOWED SECRET N (flip LINK between two targets while reading it)
+//	attempt open-creat PATH | reopen-opath PATH | procs-mem | mknod-char PATH
+//	attempt write-same PATH | bind-tcp ADDR | socket-unixgram | send-unixgram PATH
+//	attempt chmod PATH OCTAL | creat-mode PATH OCTAL | argv | inotify-count | status-all PATTERN
 package main
 
 import (
@@ -247,6 +250,9 @@ func run(action string, args []string) result {
 			}
 		}
 		return outcome("", exec.Command("sleep", token).Run())
+	}
+	if r, ok := hostile(action, args); ok {
+		return r
 	}
 	fmt.Fprintf(os.Stderr, "attempt: unknown action %q\n", action)
 	os.Exit(2)

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests attack the sandbox through sbshim itself — its init (PID 1),
+// the supervisor that answers calls for the sandbox, what sbshim passes in
+// — as a hostile server would. Each goes red on a sandbox where anything
+// acting for the sandbox holds more privilege than the sandbox.
+
+// TestEveryThreadOfPID1IsRestricted: every thread of the init, not only the
+// one that forks the command, has no capabilities and runs under
+// no_new_privs and seccomp.
+func TestEveryThreadOfPID1IsRestricted(t *testing.T) {
+	b := newBox(t)
+	o := b.mustWork(nil, "status-all", "/proc/1/task/*/status")
+	threads := 0
+	for _, line := range strings.Split(o.Detail, "\n") {
+		path, field, ok := strings.Cut(line, ": ")
+		if !ok {
+			t.Fatalf("unexpected line %q", line)
+		}
+		name, value, _ := strings.Cut(field, " ")
+		want := map[string]string{"CapEff:": "0000000000000000", "CapPrm:": "0000000000000000",
+			"CapBnd:": "0000000000000000", "Seccomp:": "2", "NoNewPrivs:": "1"}[name]
+		if value != want {
+			t.Errorf("%s: %s %s, want %s", path, name, value, want)
+		}
+		if name == "Seccomp:" {
+			threads++
+		}
+	}
+	if threads < 2 {
+		t.Fatalf("saw %d threads of PID 1; the Go init has several:\n%s", threads, o.Detail)
+	}
+}
+
+// TestNoProcessMemoryOutsideTheCommand: neither the init's memory nor the
+// deputy's (the process that acts for the supervisor) can be opened from
+// inside, with or without O_CREAT (which the supervisor answers).
+func TestNoProcessMemoryOutsideTheCommand(t *testing.T) {
+	b := newBox(t)
+	if o := b.attempt(nil, "procs-mem"); o.OK {
+		t.Fatalf("opened another process's memory inside the sandbox: %s", o.Detail)
+	}
+	b.mustFail(nil, "EACCES", "open-creat", "/proc/1/mem")
+}
+
+// TestCreatingOpensHaveNoMorePrivilegeThanPlainOnes: an open with O_CREAT
+// of an existing file, which the supervisor answers through the deputy, is
+// refused wherever a plain open is — a file whose mode forbids it, also
+// through an O_PATH descriptor reopened with O_CREAT, a device node, and
+// the kernel's settings.
+func TestCreatingOpensHaveNoMorePrivilegeThanPlainOnes(t *testing.T) {
+	b := newBox(t)
+	locked := b.mkfile("proj/locked", "LOCKED-SECRET")
+	if err := os.Chmod(locked, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("mode 000 with O_CREAT", func(t *testing.T) { b.mustFail(nil, "EACCES", "open-creat", locked) })
+	t.Run("O_PATH reopened with O_CREAT", func(t *testing.T) {
+		if o := b.attempt(nil, "reopen-opath", locked); o.OK || strings.Contains(o.Detail, "SECRET") {
+			t.Fatalf("read a mode-000 file through /proc/self/fd with O_CREAT: %+v", o)
+		}
+	})
+	t.Run("device node", func(t *testing.T) {
+		node := filepath.Join(b.ws, "zero")
+		b.mustFail(nil, "", "mknod-char", node)
+		if _, err := os.Lstat(node); err == nil {
+			t.Fatalf("a device node was made on the host at %s", node)
+		}
+	})
+	t.Run("kernel settings", func(t *testing.T) {
+		// Written back unchanged if it got through.
+		for _, p := range []string{"/proc/sys/kernel/core_pattern", "/proc/sys/vm/overcommit_ratio"} {
+			if o := b.attempt(nil, "write-same", p); o.OK {
+				t.Fatalf("wrote %s from inside the sandbox", p)
+			}
+		}
+	})
+}
+
+// TestHostNetworkGivesNoMoreThanTheUser: with --net host the sandbox shares
+// the host's network, but binds and connects are still the sandbox's own:
+// no privileged ports for root, no abstract unix sockets of the host.
+func TestHostNetworkGivesNoMoreThanTheUser(t *testing.T) {
+	b := newBox(t)
+	flags := []string{"--net", "host"}
+	t.Run("privileged port", func(t *testing.T) {
+		start := readInt(t, "/proc/sys/net/ipv4/ip_unprivileged_port_start")
+		if start <= 1 {
+			t.Logf("this host lets every user bind any port (ip_unprivileged_port_start=%d): nothing to refuse", start)
+			return
+		}
+		port := start - 1
+		if o := b.attempt(flags, "bind-tcp", "127.0.0.1:"+strconv.Itoa(port)); o.OK || o.Errno == "EADDRINUSE" {
+			if o.OK {
+				t.Fatalf("bound privileged port %d on the host from inside the sandbox", port)
+			}
+			t.Logf("port %d is in use; the bind reached the host's port table", port)
+		}
+	})
+	t.Run("abstract socket", func(t *testing.T) {
+		name := fmt.Sprintf("@sbshim-test-%d", time.Now().UnixNano())
+		l, err := net.Listen("unix", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				_, _ = c.Write([]byte("host-abstract"))
+				c.Close()
+			}
+		}()
+		if o := b.attempt(flags, "connect-unix", name); o.OK {
+			t.Fatalf("reached the host's abstract socket %s: %q", name, o.Detail)
+		}
+	})
+}
+
+// TestNoDatagramsToHostSockets: a datagram's address is read by the kernel
+// at send time, after any check, so unix datagram sockets are refused by
+// the kernel layer, and nothing reaches a host datagram socket by sendto or
+// sendmsg. The refusal is reported.
+func TestNoDatagramsToHostSockets(t *testing.T) {
+	b := newBox(t)
+	sock := filepath.Join(b.root, "host-dgram.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := os.Chmod(sock, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 8)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, _, err := conn.ReadFromUnix(buf)
+			if err != nil {
+				return
+			}
+			got <- string(buf[:n])
+		}
+	}()
+	stdout, stderr, _ := b.run(nil, filepath.Join(binDir, "attempt"), "send-unixgram", sock)
+	if strings.Contains(stdout, `"ok":true`) {
+		t.Fatalf("sent a datagram to a host socket: %s", stdout)
+	}
+	select {
+	case m := <-got:
+		t.Fatalf("the host socket received %q from inside the sandbox", m)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if !strings.Contains(stderr, "AF_UNIX SOCK_DGRAM") {
+		t.Fatalf("the refused datagram socket was not reported; stderr:\n%s", stderr)
+	}
+}
+
+// TestOnlyStdioCrossesIn: a descriptor sbshim inherits beyond 0, 1 and 2
+// (a shell's "7<~") does not reach the command, and a directory on stdin
+// is not a way around the masks.
+func TestOnlyStdioCrossesIn(t *testing.T) {
+	b := newBox(t)
+	home, err := os.Open(b.home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer home.Close()
+	script := `for fd in 0 3 4 5 6 7; do cat /proc/self/fd/$fd/.ssh/id_rsa 2>/dev/null; done; ls /proc/self/fd`
+	cmd := b.command(nil, "sh", "-c", script)
+	null, _ := os.Open(os.DevNull)
+	defer null.Close()
+	cmd.ExtraFiles = []*os.File{null, null, null, null, home} // fd 7 is the home folder
+	cmd.Stdin = home
+	out, err := cmd.Output()
+	if strings.Contains(string(out), "SECRET") {
+		t.Fatalf("read ~/.ssh/id_rsa through an inherited descriptor:\n%s", out)
+	}
+	if err != nil {
+		t.Fatalf("sbshim: %v\n%s", err, out)
+	}
+	for _, fd := range strings.Fields(string(out)) {
+		if n, err := strconv.Atoi(fd); err == nil && n > 3 {
+			t.Fatalf("descriptor %d crossed into the sandbox (open: %s)", n, strings.Join(strings.Fields(string(out)), " "))
+		}
+	}
+}
+
+// TestNoSetIDFiles: the sandbox cannot make a file set-user-ID or
+// set-group-ID (as root it would stay set-user-ID-root on the host).
+func TestNoSetIDFiles(t *testing.T) {
+	b := newBox(t)
+	file := b.mkfile("proj/tool", "#!/bin/sh\n")
+	for _, c := range []struct {
+		name   string
+		action []string
+	}{
+		{"chmod 4755", []string{"chmod", file, "4755"}},
+		{"chmod 2755", []string{"chmod", file, "2755"}},
+		{"open with mode 4755", []string{"creat-mode", filepath.Join(b.ws, "new-tool"), "4755"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, stderr, _ := b.run(nil, append([]string{filepath.Join(binDir, "attempt")}, c.action...)...)
+			for _, p := range []string{file, filepath.Join(b.ws, "new-tool")} {
+				if st, err := os.Stat(p); err == nil && st.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
+					t.Fatalf("%s is %v on the host", p, st.Mode())
+				}
+			}
+			if !strings.Contains(stderr, "set-user-ID") {
+				t.Fatalf("the refusal was not reported; stderr:\n%s", stderr)
+			}
+		})
+	}
+	b.mustWork(nil, "chmod", file, "755") // ordinary modes still work
+}
+
+// TestArgumentsArriveByteForByte: arguments, environment and working
+// directory reach the command exactly, invalid UTF-8 included.
+func TestArgumentsArriveByteForByte(t *testing.T) {
+	b := newBox(t)
+	odd := "caf\xe9-\xff\xfe"
+	dir := filepath.Join(b.ws, odd)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := b.command([]string{"--env-pass", "ATTEMPT_ODD"}, filepath.Join(binDir, "attempt"), "argv", odd, "plain")
+	cmd.Dir = dir
+	cmd.Env = append(cmd.Env, "ATTEMPT_ODD="+odd)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("sbshim in a folder named %q: %v\n%s", dir, err, stderr)
+	}
+	want := hex.EncodeToString([]byte(odd)) + "," + hex.EncodeToString([]byte("plain")) + "|" +
+		hex.EncodeToString([]byte("ATTEMPT_ODD="+odd)) + "|" + hex.EncodeToString([]byte(dir))
+	if !strings.Contains(string(out), `"detail":"`+want+`"`) {
+		t.Fatalf("inside the sandbox:\n%s\nwant detail %s", out, want)
+	}
+}
+
+// TestInotifyIsBoundedForTheHost: inotify instances are counted against the
+// user's own limit too; the sandbox gets a share, never all of it.
+func TestInotifyIsBoundedForTheHost(t *testing.T) {
+	b := newBox(t)
+	host := readInt(t, "/proc/sys/user/max_inotify_instances")
+	o := b.mustWork(nil, "inotify-count")
+	n, err := strconv.Atoi(o.Detail)
+	if err != nil {
+		t.Fatalf("inotify-count: %+v", o)
+	}
+	if n > host/4 {
+		t.Fatalf("the sandbox made %d inotify instances of the user's %d", n, host)
+	}
+	if n < 1 {
+		t.Fatalf("the sandbox cannot make any inotify instance (%s)", o.Errno)
+	}
+}
+
+func readInt(t *testing.T, p string) int {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	return n
+}
+
+var _ = syscall.Getuid

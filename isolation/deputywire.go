@@ -1,0 +1,212 @@
+package isolation
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+)
+
+// The deputy's wire format. The supervisor (outside the sandbox) asks the
+// deputy (inside it, as restricted as the command) to perform a call; each
+// request and each answer is one SOCK_SEQPACKET message, with at most one
+// descriptor attached as SCM_RIGHTS. Paths are byte strings, passed
+// exactly: no encoding that could alter invalid UTF-8.
+
+// deputyOp names what the deputy is asked to do.
+type deputyOp uint8
+
+const (
+	opOpen    deputyOp = iota + 1 // open Path with Flags, Mode, Resolve
+	opMkdir                       // mkdir Path, Mode
+	opMknod                       // mknod Path, Mode, Dev
+	opSymlink                     // symlink Path2 → Path (Path2 is the target text)
+	opLink                        // link Path2 (old) to Path (new), Flags
+	opLinkFD                      // link the attached descriptor to Path
+	opRename                      // rename Path2 (old) to Path (new), Flags
+	opConnect                     // connect the attached socket to Addr
+	opBind                        // bind the attached socket to Addr
+	opReopen                      // open /proc/Caller/fd/Dev anew with Flags
+	opCtty                        // open the terminal whose device number is Dev
+	opLast
+)
+
+// deputyReq is one request. Caller is the calling process's pid in the
+// sandbox's pid namespace, set when Path names its /proc entries.
+type deputyReq struct {
+	ID      uint64
+	Op      deputyOp
+	Caller  int32
+	Flags   uint64
+	Mode    uint64
+	Resolve uint64
+	Dev     uint64
+	Path    string
+	Path2   string
+	Addr    []byte
+}
+
+// deputyBlock says that the deputy refused a call by the policy.
+type deputyBlock struct {
+	Kind, Op, Target, Rule string
+}
+
+// deputyResp is one answer. An attached descriptor is the call's result
+// (a file or socket to install in the caller); otherwise Errno (0: done)
+// and Val answer the call.
+type deputyResp struct {
+	ID    uint64
+	Errno int32
+	Val   int64
+	// Retry asks the supervisor to answer the call another way: the path
+	// names something only the caller can (its own descriptors through
+	// /proc/self/fd, or its terminal through /dev/tty).
+	Retry uint8
+	Block *deputyBlock
+}
+
+// Retry reasons.
+const (
+	retryNone uint8 = iota
+	retryOwnFD
+	retryCtty
+)
+
+// maxDeputyMsg bounds one message: two paths of PATH_MAX, an address and
+// the fixed fields, with room to spare.
+const maxDeputyMsg = 16 << 10
+
+var errDeputyMsg = errors.New("deputy: malformed message")
+
+type wire struct{ b []byte }
+
+func (w *wire) u8(v uint8)   { w.b = append(w.b, v) }
+func (w *wire) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
+func (w *wire) u64(v uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
+func (w *wire) bytes(v []byte) {
+	w.u32(uint32(len(v)))
+	w.b = append(w.b, v...)
+}
+
+type unwire struct {
+	b   []byte
+	err error
+}
+
+func (r *unwire) take(n int) []byte {
+	if r.err != nil || n < 0 || len(r.b) < n {
+		r.err = errDeputyMsg
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *unwire) u8() uint8 {
+	if v := r.take(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *unwire) u32() uint32 {
+	if v := r.take(4); v != nil {
+		return binary.LittleEndian.Uint32(v)
+	}
+	return 0
+}
+
+func (r *unwire) u64() uint64 {
+	if v := r.take(8); v != nil {
+		return binary.LittleEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (r *unwire) bytes() []byte {
+	n := r.u32()
+	if n > maxDeputyMsg {
+		r.err = errDeputyMsg
+		return nil
+	}
+	return r.take(int(n))
+}
+
+func (r *unwire) end() error {
+	if r.err == nil && len(r.b) != 0 {
+		r.err = errDeputyMsg
+	}
+	return r.err
+}
+
+func (q *deputyReq) marshal() []byte {
+	w := &wire{b: make([]byte, 0, 64+len(q.Path)+len(q.Path2)+len(q.Addr))}
+	w.u64(q.ID)
+	w.u8(uint8(q.Op))
+	w.u32(uint32(q.Caller))
+	w.u64(q.Flags)
+	w.u64(q.Mode)
+	w.u64(q.Resolve)
+	w.u64(q.Dev)
+	w.bytes([]byte(q.Path))
+	w.bytes([]byte(q.Path2))
+	w.bytes(q.Addr)
+	return w.b
+}
+
+func (q *deputyReq) unmarshal(b []byte) error {
+	r := &unwire{b: b}
+	q.ID = r.u64()
+	q.Op = deputyOp(r.u8())
+	q.Caller = int32(r.u32())
+	q.Flags = r.u64()
+	q.Mode = r.u64()
+	q.Resolve = r.u64()
+	q.Dev = r.u64()
+	q.Path = string(r.bytes())
+	q.Path2 = string(r.bytes())
+	q.Addr = append([]byte(nil), r.bytes()...)
+	if err := r.end(); err != nil {
+		return err
+	}
+	if q.Op == 0 || q.Op >= opLast {
+		return errDeputyMsg
+	}
+	return nil
+}
+
+func (a *deputyResp) marshal() []byte {
+	w := &wire{}
+	w.u64(a.ID)
+	w.u32(uint32(a.Errno))
+	w.u64(uint64(a.Val))
+	w.u8(a.Retry)
+	if a.Block == nil {
+		w.u8(0)
+		return w.b
+	}
+	w.u8(1)
+	for _, s := range []string{a.Block.Kind, a.Block.Op, a.Block.Target, a.Block.Rule} {
+		w.bytes([]byte(s))
+	}
+	return w.b
+}
+
+func (a *deputyResp) unmarshal(b []byte) error {
+	r := &unwire{b: b}
+	a.ID = r.u64()
+	a.Errno = int32(r.u32())
+	a.Val = int64(r.u64())
+	a.Retry = r.u8()
+	if r.u8() == 1 {
+		a.Block = &deputyBlock{Kind: string(r.bytes()), Op: string(r.bytes()),
+			Target: string(r.bytes()), Rule: string(r.bytes())}
+	}
+	if err := r.end(); err != nil {
+		return err
+	}
+	if a.Errno < 0 || a.Errno > math.MaxUint16 {
+		return errDeputyMsg
+	}
+	return nil
+}

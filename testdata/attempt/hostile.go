@@ -1,0 +1,202 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// hostile runs the actions that try to escape through sbshim itself (its
+// supervisor, its init, what it passes in); ok is false for an unknown
+// action.
+func hostile(action string, args []string) (result, bool) {
+	switch action {
+	case "open-creat":
+		// O_CREAT on an existing file: the supervisor answers creating
+		// opens, so they must be no more privileged than a plain open.
+		fd, err := unix.Open(arg(args, 0), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return outcome("", err), true
+	case "reopen-opath":
+		// An O_PATH descriptor of a file this user cannot read, reopened
+		// through /proc/self/fd with O_CREAT.
+		pfd, err := unix.Open(arg(args, 0), unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return outcome("open O_PATH", err), true
+		}
+		defer unix.Close(pfd)
+		fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(pfd), unix.O_RDONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return outcome("", err), true
+		}
+		defer unix.Close(fd)
+		b := make([]byte, 256)
+		n, _ := unix.Read(fd, b)
+		return outcome(string(b[:max(n, 0)]), nil), true
+	case "procs-mem":
+		// Every other process's memory, with and without O_CREAT: the
+		// init's and the deputy's above all.
+		self := os.Getpid()
+		ents, _ := os.ReadDir("/proc")
+		var got []string
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || pid == self || pid == os.Getppid() {
+				continue
+			}
+			for _, flags := range []int{unix.O_RDONLY, unix.O_RDWR | unix.O_CREAT} {
+				fd, err := unix.Open("/proc/"+e.Name()+"/mem", flags|unix.O_CLOEXEC, 0)
+				if err == nil {
+					unix.Close(fd)
+					cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+					got = append(got, fmt.Sprintf("%d(%s) flags %#x", pid, strings.ReplaceAll(string(cmd), "\x00", " "), flags))
+				}
+			}
+		}
+		if len(got) > 0 {
+			return result{OK: true, Detail: strings.Join(got, "; ")}, true
+		}
+		return result{Errno: "EACCES", Detail: "no other process's memory opened"}, true
+	case "mknod-char":
+		// /dev/zero's device number.
+		return outcome("", unix.Mknod(arg(args, 0), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 5)))), true
+	case "write-same":
+		// Writes back what a file holds (harmless if it gets through)
+		// through a creating open.
+		p := arg(args, 0)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return outcome("read", err), true
+		}
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return outcome("", err), true
+		}
+		defer unix.Close(fd)
+		_, err = unix.Write(fd, b)
+		return outcome("", err), true
+	case "bind-tcp":
+		l, err := net.Listen("tcp", arg(args, 0))
+		if err != nil {
+			return outcome("", err), true
+		}
+		l.Close()
+		return outcome("", nil), true
+	case "socket-unixgram":
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return outcome("", err), true
+	case "send-unixgram":
+		// A datagram to a host socket by every way there is: sendto and
+		// sendmsg with an address, on a socket and on a socketpair.
+		to := &unix.SockaddrUnix{Name: arg(args, 0)}
+		var errs []string
+		var sent bool
+		try := func(what string, err error) {
+			if err == nil {
+				sent = true
+				errs = append(errs, what+": sent")
+				return
+			}
+			errs = append(errs, what+": "+err.Error())
+		}
+		if fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err == nil {
+			try("sendto", unix.Sendto(fd, []byte("sendto"), 0, to))
+			try("sendmsg", unix.Sendmsg(fd, []byte("sendmsg"), nil, to, 0))
+			unix.Close(fd)
+		} else {
+			try("socket", err)
+		}
+		if sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err == nil {
+			try("socketpair sendto", unix.Sendto(sp[0], []byte("pair"), 0, to))
+			unix.Close(sp[0])
+			unix.Close(sp[1])
+		} else {
+			try("socketpair", err)
+		}
+		if sent {
+			return result{OK: true, Detail: strings.Join(errs, "; ")}, true
+		}
+		return result{Errno: "EPERM", Detail: strings.Join(errs, "; ")}, true
+	case "chmod":
+		m, _ := strconv.ParseUint(arg(args, 1), 8, 32)
+		return outcome("", unix.Chmod(arg(args, 0), uint32(m))), true
+	case "creat-mode":
+		m, _ := strconv.ParseUint(arg(args, 1), 8, 32)
+		fd, err := unix.Open(arg(args, 0), unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, uint32(m))
+		if err == nil {
+			unix.Close(fd)
+		}
+		return outcome("", err), true
+	case "argv":
+		// The arguments, the environment and the working directory, in
+		// hex: they must arrive byte for byte.
+		cwd, err := os.Getwd()
+		var env []string
+		for _, kv := range os.Environ() {
+			if strings.HasPrefix(kv, "ATTEMPT_") {
+				env = append(env, hex.EncodeToString([]byte(kv)))
+			}
+		}
+		var argv []string
+		for _, a := range args {
+			argv = append(argv, hex.EncodeToString([]byte(a)))
+		}
+		return outcome(strings.Join(argv, ",")+"|"+strings.Join(env, ",")+"|"+hex.EncodeToString([]byte(cwd)), err), true
+	case "inotify-count":
+		// How many inotify instances the sandbox can hold.
+		var fds []int
+		var last error
+		for len(fds) < 4096 {
+			fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+			if err != nil {
+				last = err
+				break
+			}
+			fds = append(fds, fd)
+		}
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return result{OK: true, Detail: strconv.Itoa(len(fds)), Errno: errnoName(last)}, true
+	case "status-all":
+		// Every line of every thread's status under the glob that
+		// matches the prefix.
+		paths, _ := filepath.Glob(arg(args, 0))
+		var lines []string
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				lines = append(lines, p+": "+err.Error())
+				continue
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "CapEff:") || strings.HasPrefix(l, "CapPrm:") || strings.HasPrefix(l, "CapBnd:") ||
+					strings.HasPrefix(l, "Seccomp:") || strings.HasPrefix(l, "NoNewPrivs:") {
+					lines = append(lines, p+": "+strings.Join(strings.Fields(l), " "))
+				}
+			}
+		}
+		return result{OK: len(paths) > 0, Detail: strings.Join(lines, "\n")}, true
+	}
+	return result{}, false
+}
+
+func errnoName(err error) string {
+	if e, ok := err.(unix.Errno); ok {
+		return unix.ErrnoName(e)
+	}
+	return ""
+}
