@@ -165,7 +165,7 @@ func (q *deputyReq) unmarshal(b []byte) error {
 	q.Dev = r.u64()
 	q.Path = string(r.bytes())
 	q.Path2 = string(r.bytes())
-	q.Addr = append([]byte(nil), r.bytes()...)
+	q.Addr = append([]byte{}, r.bytes()...)
 	if err := r.end(); err != nil {
 		return err
 	}
