@@ -12,7 +12,26 @@ import (
 
 // Probe checks which isolation layers this host supports, and why not.
 func Probe() []LayerCheck {
-	return []LayerCheck{probeUserNS(), probeLandlock(), probeSeccomp(), probeMountAPI()}
+	return []LayerCheck{probeUserNS(), probeLandlock(), probeSeccomp(), probeMountAPI(), probePidsLimit()}
+}
+
+// probePidsLimit says how limits.pids is enforced for this user.
+func probePidsLimit() LayerCheck {
+	c := LayerCheck{Layer: "pids limit"}
+	if os.Getuid() != 0 {
+		c.Available = true
+		c.Detail = "limits.pids is RLIMIT_NPROC, counted for the sandbox's user namespace"
+		return c
+	}
+	dir, err := pidsCgroupDir()
+	if err != nil {
+		c.Detail = "the kernel does not apply RLIMIT_NPROC to root, and " + err.Error() + ": limits.pids does not bind when sbshim runs as root"
+		c.Fix = "run sbshim as an ordinary user, or give it a cgroup with the pids controller"
+		return c
+	}
+	c.Available = true
+	c.Detail = "limits.pids binds root through a cgroup of its own under " + dir
+	return c
 }
 
 func readSysctl(p string) (string, bool) {

@@ -27,6 +27,7 @@ type Process struct {
 	sigs   chan os.Signal
 	once   sync.Once
 	proxy  *sandboxProxy // nil unless network.mode is proxy
+	cgroup *pidsCgroup   // the sandbox's own pids cgroup, when sbshim runs as root
 	deputy *deputyClient // until the supervisor takes it
 	pty    *os.File      // the terminal's master in PTY mode
 }
@@ -47,6 +48,7 @@ func (p *Process) Wait() (int, error) {
 	err := p.cmd.Wait()
 	close(p.exited)
 	p.release()
+	p.cgroup.remove()
 	code := 0
 	if err != nil {
 		var ee *exec.ExitError
@@ -259,7 +261,21 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		close(p.exited)
 		p.release()
 		p.dropPTY()
+		p.cgroup.remove()
 		return nil, err
+	}
+	if spec.Pids > 0 && os.Getuid() == 0 && namespaces {
+		// RLIMIT_NPROC does not bind root: a cgroup must.
+		cg, err := newPidsCgroup(cmd.Process.Pid, spec.Pids)
+		switch {
+		case err == nil:
+			p.cgroup = cg
+		case cfg.Strict:
+			return fail(&SetupError{Code: ExitSetup, Layer: "limits", Err: fmt.Errorf(
+				"limits.pids cannot bind root without a cgroup (%v); --strict refuses (see 'sbshim doctor')", err)})
+		case cfg.Warn != nil:
+			cfg.Warn(fmt.Sprintf("limits.pids does not bind root here (%v); see 'sbshim doctor'", err))
+		}
 	}
 	if err := writeSpec(parentConn, spec); err != nil {
 		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
@@ -300,6 +316,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 			close(p.exited)
 			p.release()
 			p.dropPTY()
+			p.cgroup.remove()
 			return nil, &SetupError{Code: st.Code, Layer: st.Layer, Err: errors.New(st.Error)}
 		}
 		p.layers = st.Layers

@@ -295,3 +295,31 @@ func readInt(t *testing.T, p string) int {
 	}
 	return n
 }
+
+// TestPidsLimitBinds: limits.pids bounds the sandbox's processes whoever
+// runs sbshim — for root (whom RLIMIT_NPROC does not bind) through a
+// cgroup. Without one, root's run says so.
+func TestPidsLimitBinds(t *testing.T) {
+	b := newBox(t)
+	profile := filepath.Join(b.root, "pids.json")
+	if err := os.WriteFile(profile, []byte(`{"limits": {"pids": 20}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := b.run([]string{"--profile", profile}, filepath.Join(binDir, "attempt"), "fork-count", "60")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var n int
+	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, `"detail":"`)+len(`"detail":"`):], "%d", &n); err != nil {
+		t.Fatalf("fork-count: %s", stdout)
+	}
+	if n >= 20 {
+		if strings.Contains(stderr, "limits.pids does not bind") {
+			t.Fatalf("this host gives root no pids cgroup, and sbshim says so: %s", stderr)
+		}
+		t.Fatalf("the sandbox ran %d processes at once under limits.pids 20", n)
+	}
+	if n < 5 {
+		t.Fatalf("only %d processes under limits.pids 20: %s", n, stdout)
+	}
+}

@@ -171,6 +171,31 @@ func hostile(action string, args []string) (result, bool) {
 			unix.Close(fd)
 		}
 		return result{OK: true, Detail: strconv.Itoa(len(fds)), Errno: errnoName(last)}, true
+	case "fork-count":
+		// How many processes the sandbox can hold at once: up to N
+		// children that wait on a pipe, so that none ends early.
+		n, _ := strconv.Atoi(arg(args, 0))
+		r, w, err := os.Pipe()
+		if err != nil {
+			return outcome("", err), true
+		}
+		var procs []*os.Process
+		var last error
+		for len(procs) < n {
+			p, err := os.StartProcess("/bin/sh", []string{"sh", "-c", "read x"},
+				&os.ProcAttr{Files: []*os.File{r, nil, nil}})
+			if err != nil {
+				last = err
+				break
+			}
+			procs = append(procs, p)
+		}
+		w.Close()
+		for _, p := range procs {
+			_, _ = p.Wait()
+		}
+		r.Close()
+		return result{OK: true, Detail: strconv.Itoa(len(procs)), Errno: errnoName(last)}, true
 	case "status-all":
 		// Every line of every thread's status under the glob that
 		// matches the prefix.

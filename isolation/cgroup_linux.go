@@ -1,0 +1,125 @@
+package isolation
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// limits.pids is applied as RLIMIT_NPROC, counted per user in the
+// sandbox's user namespace. The kernel does not apply that limit to root
+// (uid 0 of the host): for a sandbox run as root, the init is moved into a
+// cgroup of its own whose pids.max binds whatever the uid.
+
+// pidsCgroup is a cgroup made for one sandbox.
+type pidsCgroup struct{ dir string }
+
+// remove deletes the cgroup; it must be empty (the sandbox is gone).
+func (c *pidsCgroup) remove() {
+	if c != nil {
+		_ = os.Remove(c.dir)
+	}
+}
+
+// newPidsCgroup makes a child of sbshim's own pids cgroup limited to max
+// processes and moves pid into it.
+func newPidsCgroup(pid, max int) (*pidsCgroup, error) {
+	parent, err := pidsCgroupDir()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(parent, "sbshim-"+strconv.Itoa(pid))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("make cgroup %s: %w", dir, err)
+	}
+	c := &pidsCgroup{dir: dir}
+	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(max)), 0); err != nil {
+		c.remove()
+		return nil, fmt.Errorf("set %s/pids.max: %w", dir, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+		c.remove()
+		return nil, fmt.Errorf("move the sandbox into %s: %w", dir, err)
+	}
+	return c, nil
+}
+
+// pidsCgroupDir finds the folder of sbshim's own cgroup in a hierarchy
+// with the pids controller: cgroup v1's pids hierarchy, or cgroup v2
+// where the pids controller is enabled for the children of sbshim's
+// cgroup.
+func pidsCgroupDir() (string, error) {
+	own, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", err
+	}
+	mounts, err := cgroupMounts()
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(own)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		ctrls, rel := strings.Split(parts[1], ","), parts[2]
+		switch {
+		case slices.Contains(ctrls, "pids"):
+			if mnt, ok := mounts["pids"]; ok {
+				return filepath.Join(mnt, rel), nil
+			}
+		case parts[0] == "0" && parts[1] == "":
+			mnt, ok := mounts[""]
+			if !ok {
+				continue
+			}
+			dir := filepath.Join(mnt, rel)
+			sub, err := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control"))
+			if err == nil && slices.Contains(strings.Fields(string(sub)), "pids") {
+				return dir, nil
+			}
+		}
+	}
+	return "", errors.New("no cgroup with the pids controller is open to sbshim (cgroup v1 pids hierarchy, or v2 with pids delegated to sbshim's cgroup)")
+}
+
+// cgroupMounts maps each cgroup v1 controller to its hierarchy's mount
+// point, and "" to the cgroup v2 mount point.
+func cgroupMounts() (map[string]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		fields, tail := strings.Fields(pre), strings.Fields(post)
+		if len(fields) < 5 || len(tail) < 3 || fields[3] != "/" {
+			continue
+		}
+		switch tail[0] {
+		case "cgroup2":
+			if _, seen := out[""]; !seen {
+				out[""] = fields[4]
+			}
+		case "cgroup":
+			for _, opt := range strings.Split(tail[2], ",") {
+				if _, seen := out[opt]; !seen {
+					out[opt] = fields[4]
+				}
+			}
+		}
+	}
+	return out, sc.Err()
+}
