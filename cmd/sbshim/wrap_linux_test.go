@@ -245,8 +245,8 @@ func TestWrapClonedProject(t *testing.T) {
 		return false
 	}
 	if !strings.Contains(stderr, "suspicious") || !strings.Contains(stderr, "home-env") ||
-		!says("allow-write", "wrapped again, suspicious:") || !says("allow-write", "--allow-write makes") ||
-		!says("name-path", `wrapped again, suspicious: --name "../.."`) || !says("home-env", "left alone, NOT sandboxed") {
+		!says("allow-write", "wrapped (suspicious:") || !says("allow-write", "--allow-write makes") ||
+		!says("name-path", `wrapped (suspicious: --name "../.."`) || !says("home-env", "left alone, NOT sandboxed") {
 		t.Fatalf("wrap output:\n%s\n%s", out, stderr)
 	}
 	var file struct {

@@ -215,8 +215,8 @@ func TestProjectEntriesCannotWiden(t *testing.T) {
 		t.Errorf("want an error naming the suspicious server, got %v", err)
 	}
 	for _, want := range []string{
-		`fake                     would be wrapped again, suspicious: it runs "` + p.proj + `/bin/sbshim", not this sbshim`,
-		`host                     would be wrapped again, suspicious: --name "host" is not the name`,
+		`fake                     would be wrapped (suspicious: it runs "` + p.proj + `/bin/sbshim", not this sbshim`,
+		`host                     would be wrapped (suspicious: --name "host" is not the name`,
 		`; --net "host": only none and proxy`,
 		`home                     left alone, NOT sandboxed: suspicious: its env sets HOME`,
 		`"--name", "github.` + projectTag(p.proj) + `", "--"`,

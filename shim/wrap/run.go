@@ -301,7 +301,7 @@ func Run(op Op, o Options, stdout, stderr io.Writer) error {
 					what = "would be " + what
 				}
 				if r.Note != "" {
-					what += " again, " + r.Note // it ran a suspicious sbshim
+					what += " (" + r.Note + ")" // why a suspicious entry is wrapped
 				}
 			}
 			if op == OpWrap && r.State == Suspicious {

@@ -169,17 +169,38 @@ func (o WrapOptions) runFlags(e *entry) []string {
 // environment sbshim would read. A NotWrapped entry that runs something
 // called sbshim gets the reason it is wrapped again.
 func (o WrapOptions) vet(e *entry) (State, string) {
-	if e.state != NotWrapped && e.state != Wrapped || o.Trusted {
+	if o.Trusted {
 		return e.state, e.reason
 	}
+	switch e.state {
+	case Remote:
+		if e.cmd != nil {
+			return Suspicious, "it has a command as well as a remote server (" + e.reason + "): a client may run the command"
+		}
+		return e.state, e.reason
+	case Docker:
+		// A program the project ships and calls docker is no container.
+		cmd, _ := e.command()
+		if cmd != "docker" && cmd != "podman" && (!filepath.IsAbs(cmd) || within(filepath.Clean(cmd), o.Project)) {
+			return o.vetLocal(e, NotWrapped, fmt.Sprintf("suspicious: it runs %q, which is not the system's %s", cmd, commandBase(cmd)))
+		}
+		return e.state, e.reason
+	case NotWrapped, Wrapped:
+		return o.vetLocal(e, e.state, "")
+	}
+	return e.state, e.reason
+}
+
+// vetLocal judges a local server of an untrusted file (see vet).
+func (o WrapOptions) vetLocal(e *entry, st State, why string) (State, string) {
 	if why := e.riskyEnv(); why != "" {
 		return Suspicious, why
 	}
 	if !o.Trusted && e.setsCwd() && o.Project == "" {
 		return Suspicious, "it sets a working directory, and the project folder it belongs to is not known"
 	}
-	if e.state == NotWrapped {
-		return NotWrapped, ""
+	if st == NotWrapped {
+		return NotWrapped, why
 	}
 	if why := o.notRealWrap(e); why != "" {
 		return NotWrapped, "suspicious: " + why
