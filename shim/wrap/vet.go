@@ -179,6 +179,9 @@ func (o WrapOptions) vet(e *entry) (State, string) {
 		}
 		return e.state, e.reason
 	case Docker:
+		if why := e.riskyEnv(); why != "" {
+			return Suspicious, why // PATH, for one, picks which docker runs
+		}
 		// A program the project ships and calls docker is no container.
 		cmd, _ := e.command()
 		if cmd != "docker" && cmd != "podman" && (!filepath.IsAbs(cmd) || within(filepath.Clean(cmd), o.Project)) {
