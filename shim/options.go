@@ -1,6 +1,8 @@
 package shim
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -61,12 +63,13 @@ func orDefault(d, def time.Duration) time.Duration {
 	return def
 }
 
-// serverName is --name, or the name derived from the command.
+// serverName is --name, or the name derived from the command, made safe
+// by SafeName: it names the audit log and the private cache folder.
 func (o Options) serverName() string {
 	if o.Name != "" {
-		return o.Name
+		return SafeName(o.Name)
 	}
-	return ServerName(o.Argv)
+	return SafeName(ServerName(o.Argv))
 }
 
 // FlagLayer holds the policy settings that flags add on top of every
@@ -162,10 +165,25 @@ func ServerName(argv []string) string {
 			}
 		}
 	}
-	if pick == "" {
+	if pick == "" || inlineCode(rest) {
 		pick = prog
 	}
 	return sanitizeName(packageBase(pick))
+}
+
+// inlineCode reports whether an interpreter is given its program on the
+// command line (python -c CODE, node -e CODE, ...): the code is no name.
+func inlineCode(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-c", "-e", "-p", "--eval", "--print":
+			return true
+		}
+		if !strings.HasPrefix(a, "-") {
+			return false
+		}
+	}
+	return false
 }
 
 func firstOperand(args []string) string {
@@ -195,6 +213,75 @@ func packageBase(p string) string {
 }
 
 var unsafeNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Bounds of the names SafeName gives.
+const (
+	maxPlainName  = 64 // a name kept as it is has at most this many bytes
+	maxHashedBase = 40 // the readable part of a hashed name
+	nameHashHex   = 16 // hex digits of the hash that ends a hashed name
+)
+
+// SafeName is the one place where a server name, from --name or derived
+// from the command (and so, through sbshim wrap, possibly from a cloned
+// project's configuration), becomes the file name of its audit log
+// (AUDITDIR/<name>.jsonl) and of its private cache folder
+// (CACHEDIR/sbshim/<name>). The result is always a single, ordinary
+// path element: 1 to 64 bytes of a-z, 0-9, '.', '_' and '-', starting
+// with a letter or digit and ending with a letter, digit or '_', so never
+// "", "." or "..", never a '/', a NUL, a hidden file or a flag, and the
+// same whatever the file system folds (case, Unicode normalisation).
+//
+// A name that already has that form, and holds no "--", is kept as it is.
+// Any other name becomes a readable part (lower case, other runs of bytes
+// as '-', at most 40 bytes), "--", and 16 hex digits of the SHA-256 of the
+// whole name. So two different names never share a folder: a plain name
+// holds no "--" and a hashed one does, and hashed names differ by their
+// hash ("GitHub", "github" and "github\x00" are three names).
+func SafeName(name string) string {
+	if plainName(name) {
+		return name
+	}
+	var b strings.Builder
+	dash := false
+	for i := 0; i < len(name) && b.Len() < maxHashedBase; i++ {
+		c := name[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' {
+			b.WriteByte(c)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	base := strings.Trim(b.String(), ".-")
+	if base == "" {
+		base = "unnamed"
+	}
+	sum := sha256.Sum256([]byte(name))
+	return base + "--" + hex.EncodeToString(sum[:])[:nameHashHex]
+}
+
+// plainName reports whether SafeName keeps name as it is.
+func plainName(name string) bool {
+	if name == "" || len(name) > maxPlainName || strings.Contains(name, "--") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		switch {
+		case alnum:
+		case c == '_' && i > 0:
+		case (c == '.' || c == '-') && i > 0 && i < len(name)-1:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 func sanitizeName(s string) string {
 	s = unsafeNameChars.ReplaceAllString(s, "-")

@@ -3,6 +3,7 @@ package wrap
 import (
 	"bytes"
 	"fmt"
+	"strings"
 )
 
 // Format is the syntax of a configuration file.
@@ -41,6 +42,9 @@ type Document struct {
 	format  Format
 	layouts []Layout
 	entries []*entry
+	// vet, once Check or Wrap has set it, judges the entries as wrap
+	// does: see vet.go.
+	vet *WrapOptions
 }
 
 // Parse scans a configuration file. For JSON, layouts say where the
@@ -108,6 +112,26 @@ func walk(n *node, l Layout, scope string) []servers {
 func tomlEntries(src []byte, tables []*tomlTable) []*entry {
 	var out []*entry
 	dotted := map[string]bool{}
+	env := map[string][]string{} // [mcp_servers.NAME.env] tables
+	for _, t := range tables {
+		if len(t.path) >= 3 && t.path[0] == "mcp_servers" && t.path[2] == "env" {
+			for i, m := range t.body.members {
+				if len(t.path) == 3 {
+					env[t.path[1]] = append(env[t.path[1]], t.paths[i][0])
+				} else {
+					env[t.path[1]] = append(env[t.path[1]], m.key)
+				}
+			}
+			if len(t.path) > 3 || len(t.body.members) == 0 {
+				env[t.path[1]] = append(env[t.path[1]], strings.Join(t.path[3:], "."))
+			}
+		}
+	}
+	defer func() {
+		for _, e := range out {
+			e.extraEnv = env[e.name]
+		}
+	}()
 	for _, t := range tables {
 		if t.array {
 			continue
@@ -140,19 +164,34 @@ type Server struct {
 	Name    string
 	Scope   string // "" or "project /path" (Claude Code's per-project servers)
 	State   State
-	Reason  string // why it is Remote, Docker or Invalid
+	Reason  string // why it is Remote, Docker, Invalid or Suspicious, or why a NotWrapped one that runs sbshim is wrapped again
 	Command string
 	Args    []string
 }
 
-// Servers lists the document's servers in file order.
+// Servers lists the document's servers in file order, judged as Check
+// or Wrap was told to (by their syntax before that).
 func (d *Document) Servers() []Server {
 	out := make([]Server, 0, len(d.entries))
 	for _, e := range d.entries {
-		cmd, args := e.command()
-		out = append(out, Server{Name: e.name, Scope: e.scope, State: e.state, Reason: e.reason, Command: cmd, Args: args})
+		out = append(out, d.server(e))
 	}
 	return out
+}
+
+func (d *Document) server(e *entry) Server {
+	cmd, args := e.command()
+	st, why := e.state, e.reason
+	if d.vet != nil {
+		st, why = d.vet.vet(e)
+	}
+	return Server{Name: e.name, Scope: e.scope, State: st, Reason: why, Command: cmd, Args: args}
+}
+
+// Check makes Servers judge the entries as Wrap with these options would:
+// an untrusted file's entries by what they could widen (vet.go).
+func (d *Document) Check(o WrapOptions) {
+	d.vet = &o
 }
 
 // Result says what wrap or unwrap did with one server.
@@ -167,6 +206,14 @@ type WrapOptions struct {
 	Executable string            // the absolute path of sbshim
 	Profile    string            // passed as --profile when not empty
 	Select     func(string) bool // which servers, by name; nil: all
+	// Trusted marks a file the user wrote (a client's user-level
+	// configuration): its entries are taken as they are. Otherwise the
+	// file came with a project, and each entry is attacker-controlled
+	// input (vet.go).
+	Trusted bool
+	// Project is the project folder an untrusted file belongs to: the
+	// workspace wrap pins, and what server names are qualified with.
+	Project string
 }
 
 // Wrap puts every selected local server behind sbshim and returns the new
@@ -177,27 +224,31 @@ func (d *Document) Wrap(o WrapOptions) ([]byte, []Result, error) {
 		// Wrapped entries are recognised by the name of their command.
 		return nil, nil, fmt.Errorf("the sbshim binary %q must be named sbshim", o.Executable)
 	}
+	d.vet = &o
 	return d.change(o.Select, func(e *entry) (string, []edit, error) {
-		switch e.state {
+		st, why := o.vet(e)
+		switch st {
 		case Wrapped:
 			return "already wrapped", nil, nil
 		case NotWrapped:
-			edits, err := e.wrapEdits(o.Executable, o.Profile)
-			return "", edits, err
+			edits, err := e.wrapEdits(o.Executable, o.runFlags(e))
+			return why, edits, err // why it is wrapped again, if it ran sbshim
 		}
-		return skipNote(e), nil, nil
+		return skipNote(st, why), nil, nil
 	}, Wrapped)
 }
 
 // skipNote says why wrap leaves an entry alone.
-func skipNote(e *entry) string {
-	switch e.state {
+func skipNote(st State, why string) string {
+	switch st {
 	case Remote:
 		return "remote (n/a)"
 	case Docker:
-		return "docker (skipped): " + e.reason
+		return "docker (skipped): " + why
+	case Suspicious:
+		return "left alone, NOT sandboxed: suspicious: " + why
 	}
-	return "skipped: " + e.reason
+	return "skipped: " + why
 }
 
 // Unwrap takes every selected server out from behind sbshim.
@@ -224,14 +275,13 @@ func (d *Document) change(sel func(string) bool, plan func(*entry) (string, []ed
 		if sel != nil && !sel(e.name) {
 			continue
 		}
-		cmd, args := e.command()
-		r := Result{Server: Server{Name: e.name, Scope: e.scope, State: e.state, Reason: e.reason, Command: cmd, Args: args}}
+		r := Result{Server: cur.server(e)}
 		note, edits, err := plan(e)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", e.name, err)
 		}
+		r.Note = note
 		if len(edits) == 0 {
-			r.Note = note
 			results = append(results, r)
 			continue
 		}
@@ -259,18 +309,19 @@ func (d *Document) try(i int, edits []edit, want State) (*Document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("internal error: the edit does not parse (%v); left alone", err)
 	}
+	next.vet = d.vet
 	if len(next.entries) != len(d.entries) || next.entries[i].name != d.entries[i].name {
 		return nil, fmt.Errorf("internal error: the edit changed the entry; left alone")
 	}
 	ne := next.entries[i]
 	if want == NotWrapped {
-		if ne.state == Wrapped {
-			return nil, fmt.Errorf("still wrapped after unwrapping; edit it by hand")
-		}
+		// The command may still be sbshim: wrap puts sbshim in front
+		// of an entry that ran another sbshim, or this one with other
+		// flags, and unwrap gives that entry back.
 		return next, nil
 	}
-	if ne.state != Wrapped {
-		return nil, fmt.Errorf("internal error: not wrapped after wrapping; left alone")
+	if st := next.server(ne).State; st != Wrapped {
+		return nil, fmt.Errorf("internal error: %s after wrapping; left alone", st)
 	}
 	back, err := ne.unwrapEdits()
 	if err == nil {

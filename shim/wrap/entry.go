@@ -17,6 +17,7 @@ const (
 	Remote                  // a remote server (url, http, sse): nothing to sandbox
 	Docker                  // it runs docker or podman: left alone
 	Invalid                 // not an entry sbshim understands (see the reason)
+	Suspicious              // a project's entry that sbshim cannot wrap safely (see the reason): left alone
 )
 
 func (s State) String() string {
@@ -29,6 +30,8 @@ func (s State) String() string {
 		return "remote (n/a)"
 	case Docker:
 		return "docker (skipped)"
+	case Suspicious:
+		return "suspicious"
 	default:
 		return "invalid"
 	}
@@ -55,6 +58,9 @@ type entry struct {
 	args   *member
 	state  State
 	reason string
+	// extraEnv are the names of the variables a TOML entry sets in a
+	// table of its own ([mcp_servers.NAME.env]).
+	extraEnv []string
 }
 
 func newEntry(src []byte, st style, name, scope string, obj *node) *entry {
@@ -151,15 +157,7 @@ func (e *entry) raw(n *node) string { return string(e.src[n.start:n.end]) }
 
 // wrapEdits makes command sbshim and puts sbshim's options and the old
 // command in front of args.
-func (e *entry) wrapEdits(sbshim, profile string) ([]edit, error) {
-	if e.state != NotWrapped {
-		return nil, fmt.Errorf("internal error: wrap of a %s entry", e.state)
-	}
-	flags := []string{"--name", e.name}
-	if profile != "" {
-		flags = append(flags, "--profile", profile)
-	}
-	flags = append(flags, "--")
+func (e *entry) wrapEdits(sbshim string, flags []string) ([]edit, error) {
 	var elems []string
 	for _, f := range flags {
 		elems = append(elems, e.quote(f))

@@ -83,12 +83,13 @@ func FuzzTOML(f *testing.F) {
 // parses, wrapping again changes nothing, and (when nothing was wrapped
 // before) unwrapping gives the input back byte for byte.
 func roundTrip(t *testing.T, src []byte, format Format, layouts []Layout) {
-	doc, err := Parse(src, format, layouts)
-	if err != nil {
+	if _, err := Parse(src, format, layouts); err != nil {
 		return
 	}
-	for _, profile := range []string{"", "p r\"o\\file\x7f"} {
-		out, results, err := doc.Wrap(WrapOptions{Executable: "/opt/sb shim/sbshim", Profile: profile})
+	for i, profile := range []string{"", "p r\"o\\file\x7f", "", "read-only"} {
+		opts := WrapOptions{Executable: "/opt/sb shim/sbshim", Profile: profile, Trusted: i < 2, Project: "/home/me/proj"}
+		doc, _ := Parse(src, format, layouts)
+		out, results, err := doc.Wrap(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +97,7 @@ func roundTrip(t *testing.T, src []byte, format Format, layouts []Layout) {
 		if err != nil {
 			t.Fatalf("wrapped text does not parse: %v\n%s", err, out)
 		}
-		again, _, err := wrapped.Wrap(WrapOptions{Executable: "/opt/sb shim/sbshim", Profile: profile})
+		again, _, err := wrapped.Wrap(opts)
 		if err != nil || !bytes.Equal(again, out) {
 			t.Fatalf("wrap twice differs from wrap once (%v)", err)
 		}

@@ -2,6 +2,8 @@ package wrap
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -27,9 +29,15 @@ var goldenCases = []struct {
 	profile string
 	strict  bool // plain JSON: check the meaning with encoding/json too
 	broken  bool
+	// project is the project folder of a project's file, whose entries
+	// are untrusted; "" for a user's own file.
+	project string
 }{
 	{dir: "claude-code-user", layouts: []Layout{LayoutMCPServers, LayoutProjects}, strict: true},
-	{dir: "claude-code-project", layouts: []Layout{LayoutMCPServers}, strict: true},
+	{dir: "claude-code-project", layouts: []Layout{LayoutMCPServers}, strict: true, project: "/home/me/proj"},
+	{dir: "project-hostile", layouts: []Layout{LayoutMCPServers}, strict: true, project: "/home/me/proj"},
+	{dir: "project-hostile-vscode", layouts: []Layout{LayoutServers}, profile: "read-only", project: "/home/me/proj"},
+	{dir: "project-hostile-codex", project: "/home/me/proj"},
 	{dir: "claude-desktop", layouts: []Layout{LayoutMCPServers}, profile: "read-only", strict: true},
 	{dir: "cursor-tabs", layouts: []Layout{LayoutMCPServers}, strict: true},
 	{dir: "windsurf-4space", layouts: []Layout{LayoutMCPServers}, strict: true},
@@ -57,7 +65,8 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wrapped, results, err := doc.Wrap(WrapOptions{Executable: testExe, Profile: c.profile})
+			opts := WrapOptions{Executable: testExe, Profile: c.profile, Trusted: c.project == "", Project: c.project}
+			wrapped, results, err := doc.Wrap(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +74,7 @@ func TestGolden(t *testing.T) {
 			golden(t, filepath.Join(goldenDir, c.dir, "report.txt"), []byte(report(doc, results)))
 
 			// Wrapping twice is wrapping once.
-			again := mustWrap(t, wrapped, format, c.layouts, c.profile)
+			again := mustWrap(t, wrapped, format, c.layouts, opts)
 			if !bytes.Equal(again, wrapped) {
 				t.Errorf("wrap of the wrapped file changed it:\n%s", UnifiedDiff("once", "twice", wrapped, again))
 			}
@@ -85,7 +94,7 @@ func TestGolden(t *testing.T) {
 				golden(t, filepath.Join(goldenDir, c.dir, "unwrapped"+ext), mustUnwrap(t, in, format, c.layouts, nil))
 			}
 			if c.strict {
-				checkMeaning(t, in, wrapped, results, c.profile)
+				checkMeaning(t, in, wrapped, results, opts)
 			}
 		})
 	}
@@ -138,22 +147,24 @@ func report(doc *Document, results []Result) string {
 	return b.String()
 }
 
+// hasWrapped reports whether a server of doc runs something named
+// sbshim, which unwrap takes out.
 func hasWrapped(doc *Document) bool {
-	for _, s := range doc.Servers() {
-		if s.State == Wrapped {
+	for _, e := range doc.entries {
+		if e.state == Wrapped {
 			return true
 		}
 	}
 	return false
 }
 
-func mustWrap(t *testing.T, src []byte, f Format, l []Layout, profile string) []byte {
+func mustWrap(t *testing.T, src []byte, f Format, l []Layout, o WrapOptions) []byte {
 	t.Helper()
 	doc, err := Parse(src, f, l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := doc.Wrap(WrapOptions{Executable: testExe, Profile: profile})
+	out, _, err := doc.Wrap(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +187,7 @@ func mustUnwrap(t *testing.T, src []byte, f Format, l []Layout, sel func(string)
 // checkMeaning decodes input and output with encoding/json and checks that
 // each changed server has the wrapped command and args and nothing else
 // changed anywhere.
-func checkMeaning(t *testing.T, in, out []byte, results []Result, profile string) {
+func checkMeaning(t *testing.T, in, out []byte, results []Result, o WrapOptions) {
 	t.Helper()
 	var before, after any
 	if err := json.Unmarshal(in, &before); err != nil {
@@ -204,9 +215,16 @@ func checkMeaning(t *testing.T, in, out []byte, results []Result, profile string
 			be, ok1 := bv.(map[string]any)
 			ae, ok2 := av.(map[string]any)
 			if ok1 && ok2 && changed[k] && be["command"] != nil && ae["command"] == testExe {
-				want := []any{"--name", k}
-				if profile != "" {
-					want = append(want, "--profile", profile)
+				name := k
+				if !o.Trusted {
+					name = k + "." + projectTag(o.Project)
+				}
+				want := []any{"--name", name}
+				if o.Profile != "" {
+					want = append(want, "--profile", o.Profile)
+				}
+				if _, cwd := be["cwd"]; cwd && !o.Trusted {
+					want = append(want, "--workspace", o.Project)
 				}
 				want = append(want, "--", be["command"])
 				if args, ok := be["args"].([]any); ok {
@@ -236,4 +254,11 @@ func checkMeaning(t *testing.T, in, out []byte, results []Result, profile string
 	if !reflect.DeepEqual(before, after) {
 		t.Errorf("wrap changed more than the wrapped servers' command and args")
 	}
+}
+
+// projectTag is the tag wrap qualifies a project's server names with: the
+// first 8 hex digits of the SHA-256 of the project folder.
+func projectTag(project string) string {
+	sum := sha256.Sum256([]byte(project))
+	return hex.EncodeToString(sum[:])[:8]
 }

@@ -9,9 +9,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
 // Op is what Run does to the selected servers.
@@ -45,6 +47,14 @@ type file struct {
 	src []byte
 	doc *Document
 	err error
+	// trusted is a user-level file; project is the project folder of
+	// one that is not, which the file must lie in (symbolic links
+	// resolved).
+	trusted bool
+	project string
+	// path is where the file was read: loc.Path, or for an untrusted
+	// file its resolved path inside the project.
+	path string
 }
 
 // locations are the files the options name.
@@ -72,17 +82,88 @@ func (o Options) files() ([]file, []Location, error) {
 	}
 	var out []file
 	for _, l := range locs {
-		src, err := os.ReadFile(l.Path)
+		f := file{loc: l, path: l.Path}
+		f.trusted, f.project = o.trust(l)
+		var err error
+		if !f.trusted {
+			f.path, err = insideProject(l.Path, f.project)
+		}
+		if err == nil {
+			f.src, err = os.ReadFile(f.path)
+		}
 		if errors.Is(err, fs.ErrNotExist) && o.Config == "" {
 			continue
 		}
-		f := file{loc: l, src: src, err: err}
+		f.err = err
 		if err == nil {
-			f.doc, f.err = Parse(src, l.Format, l.Layouts)
+			f.doc, f.err = Parse(f.src, l.Format, l.Layouts)
+		}
+		if f.err == nil {
+			f.doc.Check(o.wrapOptions(f))
 		}
 		out = append(out, f)
 	}
 	return out, locs, nil
+}
+
+// wrapOptions are the options Wrap gets for one file.
+func (o Options) wrapOptions(f file) WrapOptions {
+	return WrapOptions{Executable: o.Executable, Profile: o.Profile, Select: o.selector(), Trusted: f.trusted, Project: f.project}
+}
+
+// trust says whether the file at a location is the user's own (a client's
+// user-level file, also when given with --config), and otherwise which
+// project folder it belongs to, symbolic links resolved.
+func (o Options) trust(l Location) (bool, string) {
+	switch l.Scope {
+	case "user":
+		return true, ""
+	case "project":
+		return false, resolveDir(o.Env.Dir)
+	}
+	if all, err := Locations(o.Env, nil); err == nil {
+		for _, u := range all {
+			if u.Scope == "user" && filepath.Clean(u.Path) == filepath.Clean(l.Path) {
+				return true, ""
+			}
+		}
+	}
+	return false, resolveDir(projectRoot(l.Path))
+}
+
+// resolveDir is dir with its symbolic links resolved, or dir if that
+// fails.
+func resolveDir(dir string) string {
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		return r
+	}
+	return filepath.Clean(dir)
+}
+
+// insideProject resolves the symbolic links of a project's file and
+// returns its real path, or an error if that lies outside the project
+// folder: a repository can link .mcp.json or .vscode to a user's own
+// file, which wrap must not edit as if it were the project's.
+func insideProject(path, project string) (string, error) {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", err
+	}
+	if !within(real, project) {
+		return "", fmt.Errorf("%w: it resolves to %s, outside the project %s; wrap does not follow a project's links out of it (to wrap that file, name it with --config at its real place)", ErrOutsideProject, real, project)
+	}
+	return real, nil
+}
+
+// ErrOutsideProject is returned for a project's file that is, or lies in,
+// a symbolic link out of the project.
+var ErrOutsideProject = errors.New("symbolic link out of the project")
+
+// within reports whether path is root or lies under it (both absolute and
+// resolved).
+func within(path, root string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 func (o Options) selector() func(string) bool {
@@ -125,7 +206,7 @@ func List(o Options, w io.Writer) error {
 	for _, f := range files {
 		name := o.display(f.loc.Path)
 		if f.err != nil {
-			fmt.Fprintf(tw, "%s\t%s\t-\terror: %v\n", f.loc.Client, name, f.err)
+			fmt.Fprintf(tw, "%s\t%s\t-\terror: %s\n", f.loc.Client, name, printable(f.err.Error()))
 			bad = fmt.Errorf("%s: %w", f.loc.Path, f.err)
 			continue
 		}
@@ -135,13 +216,13 @@ func List(o Options, w io.Writer) error {
 			}
 			where := name
 			if s.Scope != "" {
-				where += " (" + s.Scope + ")"
+				where += " (" + printable(s.Scope) + ")"
 			}
 			state := s.State.String()
-			if s.State == Invalid {
+			if s.Reason != "" && s.State != Remote && s.State != Docker {
 				state += ": " + s.Reason
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.loc.Client, where, s.Name, state)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.loc.Client, where, printable(s.Name), printable(state))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -154,6 +235,7 @@ func List(o Options, w io.Writer) error {
 type change struct {
 	path     string
 	old, new []byte
+	within   string // the folder the file must still lie in ("" for a user's file)
 }
 
 // ErrNotConfirmed is returned when the changes were not written because
@@ -181,25 +263,25 @@ func Run(op Op, o Options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var bad []string
+	var bad, suspicious []string
 	var changes []change
 	found := map[string]bool{}
 	for _, f := range files {
 		name := o.display(f.loc.Path)
 		if f.err != nil {
-			fmt.Fprintf(stderr, "sbshim: %s: %v; left untouched\n", name, f.err)
+			fmt.Fprintf(stderr, "sbshim: %s: %s; left untouched\n", name, printable(f.err.Error()))
 			bad = append(bad, name)
 			continue
 		}
 		var out []byte
 		var results []Result
 		if op == OpWrap {
-			out, results, err = f.doc.Wrap(WrapOptions{Executable: o.Executable, Profile: o.Profile, Select: o.selector()})
+			out, results, err = f.doc.Wrap(o.wrapOptions(f))
 		} else {
 			out, results, err = f.doc.Unwrap(o.selector())
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "sbshim: %s: %v; left untouched\n", name, err)
+			fmt.Fprintf(stderr, "sbshim: %s: %s; left untouched\n", name, printable(err.Error()))
 			bad = append(bad, name)
 			continue
 		}
@@ -208,9 +290,9 @@ func Run(op Op, o Options, stdout, stderr io.Writer) error {
 		}
 		for _, r := range results {
 			found[r.Name] = true
-			label := r.Name
+			label := printable(r.Name)
 			if r.Scope != "" {
-				label += " [" + r.Scope + "]"
+				label += " [" + printable(r.Scope) + "]"
 			}
 			what := r.Note
 			if r.Changed {
@@ -218,11 +300,17 @@ func Run(op Op, o Options, stdout, stderr io.Writer) error {
 				if o.DryRun {
 					what = "would be " + what
 				}
+				if r.Note != "" {
+					what += " (" + r.Note + ")" // why a suspicious entry is wrapped
+				}
 			}
-			fmt.Fprintf(stdout, "  %-24s %s\n", label, what)
+			if op == OpWrap && r.State == Suspicious {
+				suspicious = append(suspicious, label+" in "+name)
+			}
+			fmt.Fprintf(stdout, "  %-24s %s\n", label, printable(what))
 		}
 		if !bytes.Equal(out, f.src) {
-			changes = append(changes, change{f.loc.Path, f.src, out})
+			changes = append(changes, change{path: f.path, old: f.src, new: out, within: f.project})
 		}
 	}
 	for _, s := range o.Servers {
@@ -236,6 +324,9 @@ func Run(op Op, o Options, stdout, stderr io.Writer) error {
 	if len(bad) > 0 {
 		return fmt.Errorf("%d file(s) could not be read and were left untouched: %s", len(bad), strings.Join(bad, ", "))
 	}
+	if len(suspicious) > 0 {
+		return fmt.Errorf("%d server(s) left alone as suspicious, and so NOT sandboxed: %s", len(suspicious), strings.Join(suspicious, ", "))
+	}
 	return nil
 }
 
@@ -247,7 +338,7 @@ func apply(changes []change, o Options, stdout io.Writer) error {
 	if o.DryRun || !o.Yes {
 		for _, c := range changes {
 			name := o.display(c.path)
-			fmt.Fprintf(stdout, "\n%s", UnifiedDiff(name, name, c.old, c.new))
+			fmt.Fprintf(stdout, "\n%s", terminalText(UnifiedDiff(name, name, c.old, c.new)))
 		}
 	}
 	if o.DryRun {
@@ -271,7 +362,7 @@ func apply(changes []change, o Options, stdout io.Writer) error {
 		now = o.Now
 	}
 	for _, c := range changes {
-		backup, err := WriteFile(c.path, c.old, c.new, now())
+		backup, err := WriteFileWithin(c.path, c.within, c.old, c.new, now())
 		if err != nil {
 			return fmt.Errorf("write %s: %w", c.path, err)
 		}
@@ -312,4 +403,46 @@ func TerminalConfirm(in *os.File, out io.Writer) func(string) (bool, error) {
 		}
 		return false, nil
 	}
+}
+
+// printable is s, or s quoted as a Go string if it holds a control
+// character, invalid UTF-8 or a bidirectional formatting character: names
+// and text from a project's file must not drive the user's terminal or
+// forge lines of output.
+func printable(s string) string {
+	for _, r := range s {
+		if unsafeRune(r) || r == utf8.RuneError {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// terminalText is text with every control character but tab and newline
+// (and the carriage return of a CRLF line end), every C1 control and every
+// bidirectional formatting character written as a Go escape: a comment
+// in a project's file must not drive the user's terminal (escape
+// sequences) nor hide a line of the diff (a bare carriage return).
+func terminalText(text string) string {
+	var b strings.Builder
+	for i, r := range text {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r' && strings.HasPrefix(text[i+1:], "\n"):
+			b.WriteRune(r)
+		case r == utf8.RuneError && !strings.HasPrefix(text[i:], "\uFFFD"):
+			fmt.Fprintf(&b, "\\x%02x", text[i])
+		case unsafeRune(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// unsafeRune reports whether r is a control character or a
+// bidirectional formatting character.
+func unsafeRune(r rune) bool {
+	return r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
 }

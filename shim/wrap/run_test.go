@@ -199,7 +199,9 @@ func TestRunConfigFileAndSymlink(t *testing.T) {
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Fatalf("the symlink was replaced: %v", err)
 	}
-	if got := string(w.read(real)); got != `{"servers": {"a": {"command": "/opt/bin/sbshim", "args": ["--name", "a", "--", "x"]}}}` {
+	// A file given with --config that is no client's user-level file is
+	// a project's: the name is qualified with the project's folder.
+	if got, want := string(w.read(real)), `{"servers": {"a": {"command": "/opt/bin/sbshim", "args": ["--name", "a.`+projectTag(resolveDir(w.home))+`", "--", "x"]}}}`; got != want {
 		t.Errorf("got %s", got)
 	}
 	if fi, _ := os.Stat(real); fi.Mode().Perm() != 0o640 {

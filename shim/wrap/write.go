@@ -20,9 +20,19 @@ const BackupSuffix = ".sbshim-backup-"
 // owner, syncs it and renames it over the file, so that a reader sees the
 // old or the new contents, never a mix. It returns the backup's path.
 func WriteFile(path string, old, data []byte, now time.Time) (string, error) {
+	return WriteFileWithin(path, "", old, data, now)
+}
+
+// WriteFileWithin is WriteFile for a project's file: unless root is "",
+// the file, its symbolic links resolved, must still lie in the folder
+// root (resolved too), or nothing is written.
+func WriteFileWithin(path, root string, old, data []byte, now time.Time) (string, error) {
 	target, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return "", err
+	}
+	if root != "" && !within(target, root) {
+		return "", fmt.Errorf("%w: %s resolves to %s, outside %s; nothing written", ErrOutsideProject, path, target, root)
 	}
 	fi, err := os.Stat(target)
 	if err != nil {
