@@ -44,8 +44,14 @@ func dropPrivileges() error {
 		// can be locked.
 		return allThreads("set no_new_privs", unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0)
 	}
+	// The bounding set matters only across execve, which only this
+	// (locked) thread does: one call per capability here, where on every
+	// thread each would cost a stop-the-world round. The other threads
+	// end with empty permitted, effective, inheritable and ambient sets,
+	// no_new_privs and root made ordinary: they hold nothing and can gain
+	// nothing.
 	for c := 0; c <= capLastCap(); c++ {
-		err := allThreads("drop capability bounding set", unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0)
+		err := thisThread("drop capability bounding set", unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0)
 		if err != nil && c <= unix.CAP_LAST_CAP {
 			return err
 		}

@@ -30,8 +30,8 @@ import (
 // The deputy talks only to the supervisor, over two SOCK_SEQPACKET
 // sockets: fd 3 carries calls answered one at a time in order, fd 4 calls
 // that may block (each answered in its own goroutine). fd 5 is a pipe
-// with its configuration (gob). It is ready once it has sent one byte on
-// fd 3.
+// with its configuration (gob). When the init asks, it sends one byte on
+// fd 3 once it is not dumpable.
 const (
 	deputySyncFD   = 3
 	deputyAsyncFD  = 4
@@ -41,6 +41,8 @@ const (
 // deputyConfig is what the deputy needs to know: the policy it checks.
 type deputyConfig struct {
 	Policy *Policy
+	// Ready asks for the ready byte once the deputy is undumpable.
+	Ready bool
 }
 
 // DeputyMain is the deputy's life. It never returns.
@@ -59,8 +61,10 @@ func DeputyMain() {
 	}
 	cf.Close()
 	d := &deputy{rules: cfg.Policy, bound: map[[2]uint64]bool{}}
-	if _, err := unix.Write(deputySyncFD, []byte{'R'}); err != nil {
-		os.Exit(ExitSetup)
+	if cfg.Ready {
+		if _, err := unix.Write(deputySyncFD, []byte{'R'}); err != nil {
+			os.Exit(ExitSetup)
+		}
 	}
 	go d.serve(deputyAsyncFD, true)
 	d.serve(deputySyncFD, false)

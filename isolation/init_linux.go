@@ -39,6 +39,9 @@ type initSpec struct {
 	PTY *ptySpec `json:"pty,omitempty"`
 	// Policy is what the deputy checks.
 	Policy *Policy `json:"policy"`
+	// CgroupWait: sbshim moves the init into a cgroup while it builds the
+	// sandbox, and sends one byte once done; nothing may start before.
+	CgroupWait bool `json:"cgroupWait,omitempty"`
 	// UserLimits are the sandbox's limits of per-user kernel resources
 	// (names of /proc/sys/user files).
 	UserLimits map[string]int64 `json:"userLimits,omitempty"`
@@ -153,6 +156,12 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			return fail("mount", err)
 		}
 	}
+	if spec.CgroupWait {
+		var b [1]byte
+		if _, err := io.ReadFull(conn, b[:]); err != nil {
+			return fail("limits", fmt.Errorf("wait for the pids cgroup: %w", err))
+		}
+	}
 	// From here on every thread of this process is restricted, not just
 	// the one that forks: the init is PID 1, and its other threads must be
 	// worth no more to the command than the command itself.
@@ -187,7 +196,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		// The deputy shares every restriction so far; the command gets
 		// a Landlock domain nested in the deputy's (so that it can
 		// neither trace nor signal it) and the user-notification filter.
-		dep, err = startDeputy(spec)
+		dep, err = startDeputy(spec, abi == 0)
 		if err != nil {
 			return fail("supervisor", err)
 		}

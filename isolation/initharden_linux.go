@@ -159,10 +159,12 @@ func (d *deputyProc) close() {
 
 // startDeputy starts the deputy (see deputy_linux.go) from the calling
 // thread, which must already carry every restriction the deputy is to
-// have. It returns once the deputy has made itself undumpable: where
-// Landlock is missing, nothing else would keep the command, started next,
-// from its memory.
-func startDeputy(spec *initSpec) (*deputyProc, error) {
+// have. With wait, it returns only once the deputy has made itself
+// undumpable: where Landlock is missing, nothing else would keep the
+// command, started next, from its memory. (With Landlock, the command's
+// domain is nested in the deputy's, and Landlock refuses it the deputy's
+// memory from the start.)
+func startDeputy(spec *initSpec, wait bool) (*deputyProc, error) {
 	var pairs [2][2]int
 	for i := range pairs {
 		p, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
@@ -193,9 +195,9 @@ func startDeputy(spec *initSpec) (*deputyProc, error) {
 		return nil, fmt.Errorf("start the deputy: %w", err)
 	}
 	w := os.NewFile(uintptr(cfg[1]), "sbshim-deputy-config")
-	err = gob.NewEncoder(w).Encode(deputyConfig{Policy: spec.Policy})
+	err = gob.NewEncoder(w).Encode(deputyConfig{Policy: spec.Policy, Ready: wait})
 	w.Close()
-	if err == nil {
+	if err == nil && wait {
 		var b [1]byte
 		var n int
 		n, err = unix.Read(d.sync, b[:])

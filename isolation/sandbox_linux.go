@@ -264,8 +264,14 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		p.cgroup.remove()
 		return nil, err
 	}
-	if spec.Pids > 0 && os.Getuid() == 0 && namespaces {
-		// RLIMIT_NPROC does not bind root: a cgroup must.
+	// RLIMIT_NPROC does not bind root: a cgroup must. Moving a process
+	// into a cgroup takes milliseconds, so it is done while the init
+	// builds the sandbox; the init waits for it before it starts anything.
+	spec.CgroupWait = spec.Pids > 0 && os.Getuid() == 0 && namespaces
+	if err := writeSpec(parentConn, spec); err != nil {
+		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
+	}
+	if spec.CgroupWait {
 		cg, err := newPidsCgroup(cmd.Process.Pid, spec.Pids)
 		switch {
 		case err == nil:
@@ -276,9 +282,9 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		case cfg.Warn != nil:
 			cfg.Warn(fmt.Sprintf("limits.pids does not bind root here (%v); see 'sbshim doctor'", err))
 		}
-	}
-	if err := writeSpec(parentConn, spec); err != nil {
-		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
+		if _, err := parentConn.Write([]byte{1}); err != nil {
+			return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("the sandbox's init ended during set-up: %w", err)})
+		}
 	}
 	rd := &msgReader{fd: pair[0]}
 	for {
