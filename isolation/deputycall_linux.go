@@ -250,7 +250,7 @@ func (c *call) open(dirfd int32, pathAddr, flags, mode, resolve uint64) (int64, 
 		return 0, errno
 	}
 	q.Flags, q.Mode, q.Resolve = flags, mode, resolve
-	if flags&(unix.O_CREAT|unix.O_TMPFILE) != 0 {
+	if flags&(unix.O_CREAT|oTmpfile) != 0 {
 		q.Mode = mode &^ uint64(c.umask())
 	}
 	cloexec := flags&unix.O_CLOEXEC != 0
