@@ -1,0 +1,40 @@
+package shim
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sbshim/sbshim/isolation"
+)
+
+// TestHeldBackLine checks the stderr line that names the variables held
+// back: one line, every name, the kind of credential for a value, never a
+// value, and names that could break or forge a line escaped.
+func TestHeldBackLine(t *testing.T) {
+	for _, c := range []struct {
+		held []isolation.EnvHeld
+		want string
+	}{
+		{nil, ""},
+		{[]isolation.EnvHeld{{Name: "GITHUB_PAT", Rule: "env.deny *_PAT"}},
+			"sbshim: environment: held back GITHUB_PAT; pass one with --env-pass NAME\n"},
+		{[]isolation.EnvHeld{
+			{Name: "BW_SESSION", Rule: "env.deny *SESSION*"},
+			{Name: "REDIS_URL", Rule: "env.value a URL with a password"},
+			{Name: "github_token", Rule: "env.deny *TOKEN"},
+		}, "sbshim: environment: held back BW_SESSION, REDIS_URL (its value holds a URL with a password), github_token; pass one with --env-pass NAME\n"},
+		{[]isolation.EnvHeld{
+			{Name: "X_TOKEN\nsbshim: blocked read /etc/passwd", Rule: "env.deny *TOKEN*"},
+			{Name: "A,B", Rule: "env.deny A*"},
+			{Name: "K\xff\u202e_KEY", Rule: "env.deny *_KEY"},
+		}, `sbshim: environment: held back "X_TOKEN\nsbshim: blocked read /etc/passwd", "A,B", "K\xff\u202e_KEY"; pass one with --env-pass NAME` + "\n"},
+	} {
+		got := heldBackLine(c.held)
+		if got != c.want {
+			t.Errorf("heldBackLine(%v)\n got %q\nwant %q", c.held, got, c.want)
+		}
+		if strings.Count(got, "\n") > 1 {
+			t.Errorf("heldBackLine wrote more than one line: %q", got)
+		}
+	}
+}
