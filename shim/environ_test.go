@@ -1,6 +1,8 @@
 package shim
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -36,5 +38,33 @@ func TestHeldBackLine(t *testing.T) {
 		if strings.Count(got, "\n") > 1 {
 			t.Errorf("heldBackLine wrote more than one line: %q", got)
 		}
+	}
+}
+
+// TestHeldBackLineIsBounded checks that a flood of held-back variables, or
+// a huge name, still makes one short line that says what it left out.
+func TestHeldBackLineIsBounded(t *testing.T) {
+	var held []isolation.EnvHeld
+	for i := range 1000 {
+		held = append(held, isolation.EnvHeld{Name: fmt.Sprintf("T%04d_TOKEN", i), Rule: "env.deny *TOKEN"})
+	}
+	held = append(held, isolation.EnvHeld{Name: strings.Repeat("K", 1<<17) + "_KEY", Rule: "env.deny *_KEY"})
+	line := heldBackLine(held)
+	if len(line) > 4096 || strings.Count(line, "\n") != 1 {
+		t.Fatalf("line of %d bytes, %d newlines", len(line), strings.Count(line, "\n"))
+	}
+	for _, want := range []string{"T0000_TOKEN, ", "T0063_TOKEN, and 937 more;"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("line lacks %q: %s", want, line)
+		}
+	}
+	if strings.Contains(line, "T0064_TOKEN") {
+		t.Errorf("line names more than %d variables", heldBackMaxNames)
+	}
+	if got := envName(strings.Repeat("K", 1<<17)); got != strings.Repeat("K", heldBackMaxName)+"..." {
+		t.Errorf("envName of a long name = %q", got)
+	}
+	if got := envName(strings.Repeat("\n", 200)); got != strconv.QuoteToASCII(strings.Repeat("\n", heldBackMaxName))+"..." {
+		t.Errorf("envName of a long odd name = %q", got)
 	}
 }
