@@ -26,7 +26,7 @@ func (p *Policy) EnvAllowed(name, value string) (rule string, ok bool) {
 	}
 	passed := ""
 	for _, pat := range p.Env.Pass {
-		if envMatch(pat, name, true) {
+		if envMatch(pat, name, false) {
 			passed = pat
 			break
 		}

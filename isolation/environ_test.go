@@ -145,6 +145,14 @@ func TestEnvExplicitPassWins(t *testing.T) {
 	if rule, ok := q.EnvAllowed("GITHUB_PAT", "x"); ok {
 		t.Errorf("a pass pattern beat a deny pattern (%s)", rule)
 	}
+	// Pass patterns, unlike deny patterns, keep to the case they are
+	// written in: folding them would only let more through.
+	r := &Policy{Env: EnvPolicy{Pass: []string{"LC_*", "HOME"}}}
+	for name, want := range map[string]bool{"LC_ALL": true, "lc_all": false, "HOME": true, "home": false} {
+		if rule, ok := r.EnvAllowed(name, "x"); ok != want {
+			t.Errorf("pass [LC_* HOME]: EnvAllowed(%s) = %v (%s), want %v", name, ok, rule, want)
+		}
+	}
 }
 
 // TestEnvHeldBack checks the list sbshim names on stderr: the variables a
