@@ -225,7 +225,7 @@ func TestEnviron(t *testing.T) {
 		"GITHUB_TOKEN": "env.pass GITHUB_TOKEN", "NPM_TOKEN": "env.pass (not listed)",
 		"LC_SECRET": "env.deny LC_SECRET", "LC_CTYPE": "env.pass LC_*", "SECRET_DIR": "env.deny SECRET_*",
 	} {
-		if rule, _ := p.EnvAllowed(name); rule != want {
+		if rule, _ := p.EnvAllowed(name, "v"); rule != want {
 			t.Errorf("EnvAllowed(%q) rule %q, want %q", name, rule, want)
 		}
 	}

@@ -61,6 +61,9 @@ func run(o Options, st streams) int {
 	if pol.Network.Mode == isolation.NetHost {
 		fmt.Fprintln(stderr, "sbshim: warning: network mode \"host\": the command shares this machine's network, unfiltered")
 	}
+	if line := heldBackLine(pol.EnvHeldBack(os.Environ())); line != "" && pol.Report.Stderr {
+		fmt.Fprint(stderr, line)
+	}
 	s := &Session{
 		opts:    o,
 		pol:     pol,
