@@ -98,7 +98,7 @@ func recvAnswer(fd int) (deputyAnswer, bool) {
 	buf := make([]byte, maxDeputyMsg)
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, flags, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -106,6 +106,18 @@ func recvAnswer(fd int) (deputyAnswer, bool) {
 			return deputyAnswer{}, false
 		}
 		a := deputyAnswer{fd: -1}
+		if flags&unix.MSG_CTRUNC != 0 {
+			// A descriptor that could not be received (sbshim is at its
+			// descriptor limit): the call fails, never with a number
+			// that names nothing.
+			closeAll(rightsOf(oob[:oobn]))
+			a.resp.Errno = int32(unix.EMFILE)
+			var r deputyResp
+			if r.unmarshal(buf[:n]) == nil {
+				a.resp.ID = r.ID
+			}
+			return a, true
+		}
 		fds := rightsOf(oob[:oobn])
 		if len(fds) > 0 {
 			a.fd = fds[0]
@@ -164,6 +176,9 @@ func (c *call) perform(q *deputyReq, fd int, cloexec bool) (int64, syscall.Errno
 	if a.fd >= 0 {
 		val, errno := c.sendFD(a.fd, cloexec)
 		return val, errno, 0
+	}
+	if a.resp.Errno == 0 && a.resp.Retry == retryNone && (q.Op == opOpen || q.Op == opReopen || q.Op == opCtty) {
+		return 0, unix.EIO, 0 // an open answered without a descriptor
 	}
 	return a.resp.Val, syscall.Errno(a.resp.Errno), a.resp.Retry
 }
