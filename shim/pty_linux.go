@@ -116,7 +116,9 @@ func (s *Session) runPTY(st streams) int {
 	case <-initDone:
 	case <-time.After(ptyDrain):
 	}
-	_ = initOut.releaseTo(st.stderr)
+	// The init's messages pass the same filter as the command's output:
+	// nothing from inside reaches the user's terminal unfiltered.
+	_ = initOut.releaseTo(newTermWriter(st.stderr, userTerminalIsUTF8()))
 	s.finish(*code)
 	if line := blockedSummary(total, s.id, s.opts.AuditLog); line != "" {
 		_, _ = io.WriteString(st.stderr, line)

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strings"
 	"unicode/utf8"
@@ -648,4 +649,31 @@ func (f *termFilter) cleanText(p []byte) bool {
 
 func hasPrefixFold(p []byte, prefix string) bool {
 	return len(p) >= len(prefix) && strings.EqualFold(string(p[:len(prefix)]), prefix)
+}
+
+// termWriter is an io.Writer that passes on to w only what a termFilter
+// lets through: for anything from inside the sandbox that is written to
+// the user's terminal.
+type termWriter struct {
+	w   io.Writer
+	f   *termFilter
+	buf []byte
+}
+
+// newTermWriter returns a termWriter to w for a terminal that decodes
+// UTF-8 or, when utf8 is false, has an 8-bit character set.
+func newTermWriter(w io.Writer, utf8 bool) *termWriter {
+	return &termWriter{w: w, f: newTermFilter(utf8)}
+}
+
+// Write filters p and writes what passes; it counts p as written whole.
+func (t *termWriter) Write(p []byte) (int, error) {
+	t.buf = t.f.filter(t.buf[:0], p)
+	if len(t.buf) == 0 {
+		return len(p), nil
+	}
+	if _, err := t.w.Write(t.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

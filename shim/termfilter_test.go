@@ -297,3 +297,18 @@ func BenchmarkTermFilterKeystroke(b *testing.B) {
 		out = f.filter(out[:0], in)
 	}
 }
+
+// TestTermWriter: the writer passes on what the filter lets through,
+// across writes, and counts every byte as written.
+func TestTermWriter(t *testing.T) {
+	var out bytes.Buffer
+	w := newTermWriter(&out, true)
+	for _, p := range []string{"a" + osc + "52;c;", "eA==" + bel + csi + "3", "1mb", osc + "0;t" + bel} {
+		if n, err := w.Write([]byte(p)); n != len(p) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", p, n, err)
+		}
+	}
+	if want := "a" + csi + "31mb" + osc + "0;t" + bel; out.String() != want {
+		t.Fatalf("wrote %q, want %q", out.String(), want)
+	}
+}
