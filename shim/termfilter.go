@@ -59,27 +59,23 @@ const (
 	clHigh         // 0x80..0xFF: UTF-8, or C1 and Latin-1 on an 8-bit terminal
 )
 
-// groundClass is the class of every byte.
-var groundClass = func() (c [256]uint8) {
-	for b := range 256 {
-		switch {
-		case b >= 0x20 && b < 0x7f:
-			c[b] = clText
-		case b == 0x07, b == 0x08, b == 0x09, b == 0x0a, b == 0x0b, b == 0x0c, b == 0x0d, b == 0x0e, b == 0x0f:
-			// BEL, BS, HT, LF, VT, FF, CR, SO, SI.
-			c[b] = clC0ok
-		case b == 0x1b:
-			c[b] = clESC
-		case b == 0x18, b == 0x1a:
-			c[b] = clAbort
-		case b >= 0x80:
-			c[b] = clHigh
-		default:
-			c[b] = clDrop
-		}
+// classOf is the class of byte b.
+func classOf(b byte) uint8 {
+	switch {
+	case b >= 0x20 && b < 0x7f:
+		return clText
+	case b >= 0x80:
+		return clHigh
+	case b >= 0x07 && b <= 0x0f:
+		// BEL, BS, HT, LF, VT, FF, CR, SO, SI.
+		return clC0ok
+	case b == 0x1b:
+		return clESC
+	case b == 0x18, b == 0x1a:
+		return clAbort
 	}
-	return c
-}()
+	return clDrop
+}
 
 // termFilter filters a terminal output stream; see the comment above. It
 // keeps the state of an unfinished sequence between calls. The zero value
@@ -157,7 +153,7 @@ func (f *termFilter) filter(dst, p []byte) []byte {
 		}
 		i = j
 		b := p[i]
-		switch groundClass[b] {
+		switch classOf(b) {
 		case clC0ok:
 			dst = append(dst, b)
 			i++
@@ -283,7 +279,7 @@ func (f *termFilter) sequenceByte(dst []byte, b byte) []byte {
 		// them before it has the same effect. CAN and SUB cancel it, ESC
 		// starts a new one, DEL is ignored. (filter ends the sequence
 		// at a byte ≥ 0x80.)
-		switch groundClass[b] {
+		switch classOf(b) {
 		case clC0ok:
 			return append(dst, b)
 		case clDrop:

@@ -108,7 +108,8 @@ func checkEscape(s []byte) (int, error) {
 		switch {
 		case fin == 't' && !(strings.HasPrefix(body, "22") || strings.HasPrefix(body, "23")):
 			return 0, fmt.Errorf("window operation or report %q", s[:i+1])
-		case fin == 'n' && !(marker == "" && (body == "5" || body == "6") || marker == "?" && body == "6"):
+		case fin == 'n' && marker != ">" && !(marker == "" && (body == "5" || body == "6") || marker == "?" && body == "6"):
+			// (CSI > Ps n resets key modifier options.)
 			return 0, fmt.Errorf("status report %q", s[:i+1])
 		case fin == 'c' && (marker == "=" || marker == "?" || body != "" && body != "0"):
 			return 0, fmt.Errorf("device attributes %q", s[:i+1])
@@ -162,7 +163,7 @@ func checkEscape(s []byte) (int, error) {
 		return 0, fmt.Errorf("unfinished escape %q", s[:i])
 	}
 	inter := string(s[1:i])
-	if strings.ContainsAny(inter, "% ") || inter == "" && strings.IndexByte("Z\\lmFV", s[i]) >= 0 {
+	if strings.HasPrefix(inter, "%") || strings.HasPrefix(inter, " ") || inter == "" && strings.IndexByte("Z\\lmFV", s[i]) >= 0 {
 		return 0, fmt.Errorf("escape %q", s[:i+1])
 	}
 	return i + 1, nil
