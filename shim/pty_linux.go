@@ -116,7 +116,9 @@ func (s *Session) runPTY(st streams) int {
 	case <-initDone:
 	case <-time.After(ptyDrain):
 	}
-	_ = initOut.releaseTo(st.stderr)
+	// The init's messages pass the same filter as the command's output:
+	// nothing from inside reaches the user's terminal unfiltered.
+	_ = initOut.releaseTo(newTermWriter(st.stderr, userTerminalIsUTF8()))
 	s.finish(*code)
 	if line := blockedSummary(total, s.id, s.opts.AuditLog); line != "" {
 		_, _ = io.WriteString(st.stderr, line)
@@ -249,6 +251,7 @@ type ptyRelay struct {
 	master  *os.File
 	in      *os.File
 	out     io.Writer
+	filter  *termFilter // what of the command's output reaches out
 	inTerm  bool
 	wakeR   *os.File // closing wakeW ends the input loop
 	wakeW   *os.File
@@ -261,7 +264,7 @@ type ptyRelay struct {
 }
 
 func newPTYRelay(master, in *os.File, out io.Writer, inTerm bool) *ptyRelay {
-	r := &ptyRelay{master: master, in: in, out: out, inTerm: inTerm,
+	r := &ptyRelay{master: master, in: in, out: out, inTerm: inTerm, filter: newTermFilter(userTerminalIsUTF8()),
 		outDone: make(chan struct{}), inHangup: make(chan struct{})}
 	r.last.Store(-1)
 	var err error
@@ -272,20 +275,26 @@ func newPTYRelay(master, in *os.File, out io.Writer, inTerm bool) *ptyRelay {
 }
 
 // output copies the command's terminal to the user's stdout until the
-// terminal has no process left on it (EIO) or is closed.
+// terminal has no process left on it (EIO) or is closed. It passes only
+// what termFilter lets through to the user's terminal.
 func (r *ptyRelay) output() {
 	defer close(r.outDone)
 	buf := make([]byte, 32<<10)
+	out := make([]byte, 0, 40<<10)
 	for {
 		n, err := r.master.Read(buf)
 		if n > 0 {
-			r.last.Store(int32(buf[n-1]))
-			if _, werr := r.out.Write(buf[:n]); werr != nil {
+			out = r.filter.filter(out[:0], buf[:n])
+		}
+		if len(out) > 0 {
+			r.last.Store(int32(out[len(out)-1]))
+			if _, werr := r.out.Write(out); werr != nil {
 				// The user's terminal is gone; keep reading so the
 				// command is never blocked on a full terminal.
 				r.out = io.Discard
 			}
 		}
+		out = out[:0]
 		if err != nil {
 			return
 		}

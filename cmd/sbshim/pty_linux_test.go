@@ -579,3 +579,33 @@ func TestNoControllingTerminalOutsidePTYMode(t *testing.T) {
 		t.Fatalf("the command opened sbshim's terminal through /dev/tty: %q", out)
 	}
 }
+
+// TestPTYTerminalFilter: in PTY mode the sandbox's colours, text and
+// title reach the user's terminal, and what reads or changes state
+// outside the screen does not: OSC 52 clipboard sets and queries (also
+// one cut in two writes), a title report, a DECRQSS query.
+func TestPTYTerminalFilter(t *testing.T) {
+	b := newBox(t)
+	script := `printf '\033[31mred-text\033[0m\n'
+printf '\033]52;c;Y2xpcGJvYXJkLXNldA==\007'
+printf '\033]5'; sleep 0.2; printf '2;c;c3BsaXQ=\033\\'
+printf '\033]52;c;?\007\033[21t\033P$qm\033\\\033]0;filter-title\007'
+printf 'after-%s\n' marker`
+	o := b.startPTY([]string{"--audit-log", "-"}, "sh", "-c", script)
+	if code := o.wait(); code != 0 {
+		t.Fatalf("exit status %d; the terminal shows:\n%q", code, o.tail())
+	}
+	o.expect("after-marker")
+	out := o.output()
+	for _, want := range []string{"\x1b[31mred-text\x1b[0m", "\x1b]0;filter-title\a"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%q did not reach the terminal:\n%q", want, out)
+		}
+	}
+	for _, bad := range []string{"]52", "Y2xpcGJvYXJk", "c3BsaXQ", "\x1b[21t", "\x1bP", "$qm"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("%q reached the terminal:\n%q", bad, out)
+		}
+	}
+	o.checkRestored()
+}

@@ -220,3 +220,33 @@ func TestTmuxTerminated(t *testing.T) {
 	}
 	p.finish(128 + int(syscall.SIGHUP))
 }
+
+// TestTmuxClipboard: tmux, told to take OSC 52 from its programs into its
+// paste buffers (set-clipboard on), gets the sandbox's colours but never
+// its clipboard write; the same write from a program outside sbshim does
+// make a buffer, so the test can see one.
+func TestTmuxClipboard(t *testing.T) {
+	b := newBox(t)
+	p := b.startTmux([]string{"--audit-log", "-"}, bash()...)
+	p.waitScreen("sbx$")
+	p.tmux("set-option", "-g", "set-clipboard", "on")
+	p.keys(`printf '\033[31mred-text\033[0m\n\033]52;c;c2FuZGJveA==\007'; echo done-$((2+3))`, "Enter")
+	p.waitScreen("done-5")
+	if screen := p.tmux("capture-pane", "-p", "-e", "-t", "sbx"); !strings.Contains(screen, "\x1b[31mred-text") {
+		t.Errorf("the sandbox's red text is not red on the screen:\n%q", screen)
+	}
+	// A program outside sbshim, in a window of its own.
+	p.tmux("new-window", "-d", `printf '\033]52;c;Y29udHJvbA==\007'; exec sleep 100000`)
+	deadline := time.Now().Add(ptyWait)
+	for !strings.Contains(p.tmux("list-buffers"), "control") {
+		if time.Now().After(deadline) {
+			t.Fatalf("tmux took no OSC 52 from outside sbshim either; the test shows nothing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if buffers := p.tmux("list-buffers"); strings.Contains(buffers, "sandbox") {
+		t.Fatalf("the sandbox set tmux's clipboard:\n%s", buffers)
+	}
+	p.keys("exit", "Enter")
+	p.finish(0)
+}
