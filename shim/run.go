@@ -88,7 +88,10 @@ func run(o Options, st streams) int {
 	if o.PTY.usePTY(isTerminal(st.stdin)) {
 		return s.runPTY(st)
 	}
-	if term.IsTerminal(int(os.Stdout.Fd())) {
+	if o.PTY == PTYOff && term.IsTerminal(int(os.Stdout.Fd())) {
+		// --no-pty on a terminal: the command gets the terminal itself,
+		// as asked, unfiltered. Otherwise a terminal on stdout or stderr
+		// is written through the terminal filter (see Session.run).
 		return s.runInherited()
 	}
 	return s.run(st)

@@ -95,6 +95,17 @@ func (s *Session) run(st streams) int {
 			}()
 		}
 	}
+	// A terminal on stdout or stderr gets what the command writes there
+	// through the same filter as PTY mode: the sandbox may draw, not set
+	// the clipboard or type answers into the user's input (see
+	// termfilter.go). Pipes, as MCP clients use, stay byte for byte.
+	errSink := io.Writer(s.errw)
+	if f, ok := st.stderr.(*os.File); ok && isTerminal(f) {
+		errSink = newTermWriter(s.errw, userTerminalIsUTF8())
+	}
+	if f, ok := st.stdout.(*os.File); ok && isTerminal(f) {
+		s.out.setWriter(newTermWriter(s.out.w, userTerminalIsUTF8()))
+	}
 	proc, err := isolation.Start(isolation.Config{
 		Policy: s.pol,
 		Argv:   s.opts.Argv,
@@ -121,7 +132,7 @@ func (s *Session) run(st streams) int {
 	var relays sync.WaitGroup
 	relays.Add(2)
 	go func() { defer relays.Done(); s.serverToClient(fromChild) }()
-	go func() { defer relays.Done(); _, _ = io.Copy(s.errw, errFromChild); errFromChild.Close() }()
+	go func() { defer relays.Done(); _, _ = io.Copy(errSink, errFromChild); errFromChild.Close() }()
 	clientEOF := make(chan struct{})
 	go func() {
 		s.clientToServer(in, toChild)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // These tests attack the sandbox through sbshim itself — its init (PID 1),
@@ -329,5 +331,44 @@ func TestPidsLimitBinds(t *testing.T) {
 	}
 	if n < 5 {
 		t.Fatalf("only %d processes under limits.pids 40: %s", n, stdout)
+	}
+}
+
+// TestTerminalOnStdoutIsFiltered: outside PTY mode too, what the command
+// writes to a terminal on sbshim's stdout or stderr passes the terminal
+// filter: no clipboard (OSC 52), while text and colours arrive.
+func TestTerminalOnStdoutIsFiltered(t *testing.T) {
+	b := newBox(t)
+	ptm, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("open a pty: %v", err)
+	}
+	defer ptm.Close()
+	script := `printf '\033]52;c;c2FuZGJveA==\007\033[31mred-out\033[0m\n'; printf '\033]52;c;c3RkZXJy\007err-text\n' >&2`
+	cmd := b.command([]string{"--audit-log", "-"}, "sh", "-c", script)
+	cmd.Stdin = strings.NewReader("")
+	cmd.Stdout, cmd.Stderr = tty, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	var screen []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := ptm.Read(buf)
+		screen = append(screen, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	_ = cmd.Wait()
+	got := string(screen)
+	if strings.Contains(got, "]52") {
+		t.Fatalf("OSC 52 reached the terminal: %q", got)
+	}
+	for _, want := range []string{"\x1b[31mred-out", "err-text"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("%q did not reach the terminal: %q", want, got)
+		}
 	}
 }
