@@ -6,10 +6,14 @@
 // exact host, *.example.com for its subdomains only, an IPv4 address or an
 // IPv6 address in brackets, each with an optional :port; matching is
 // case-insensitive and deny beats allow. A name that is allowed but
-// resolves to a loopback, link-local, private, shared or cloud-metadata
-// address is refused unless that address is itself allowed (the rebinding
-// guard). Every refusal goes to Server.Refused with the host, the port and
-// the reason; every connection let through goes to Server.Allowed.
+// resolves to a loopback, link-local, private, shared, cloud-metadata,
+// unspecified, multicast, broadcast or reserved address, or to any
+// address of this machine's own interfaces (read again for every
+// connection), in any form that embeds one (IPv4-mapped, NAT64,
+// IPv4-compatible, 6to4), is refused unless that address is itself
+// allowed (the rebinding guard). Every refusal goes to Server.Refused with
+// the host, the port and the reason; every connection let through goes to
+// Server.Allowed.
 //
 // The package knows nothing of sandboxes or MCP: the isolation package
 // turns its refusals into Events.

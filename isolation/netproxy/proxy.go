@@ -67,6 +67,13 @@ type Server struct {
 	// Dial connects to an address the rules allowed; the default is a
 	// net.Dialer with DialTimeout.
 	Dial func(ctx context.Context, addr netip.AddrPort) (net.Conn, error)
+	// LocalAddrs lists the addresses of this machine's interfaces, with
+	// their prefix lengths; the rebinding guard refuses them (and their
+	// IPv4 broadcast addresses) for a host name unless allowed by address.
+	// It is called again for every connection to a host name, so that
+	// addresses that change are seen; the default reads
+	// net.InterfaceAddrs. An error refuses the connection.
+	LocalAddrs func() ([]netip.Prefix, error)
 	// Refused and Allowed, if set, receive every refusal and every
 	// connection made. They may be called from several goroutines.
 	Refused func(Refusal)
@@ -192,10 +199,16 @@ func (s *Server) connect(ctx context.Context, proto, rawHost string, port uint16
 		if err != nil {
 			return nil, fmt.Errorf("resolve %s: %w", host, err)
 		}
+		own, err := s.ownAddrs()
+		if err != nil {
+			why := "rebinding guard: " + err.Error()
+			s.refuse(proto, host, port, why, peer)
+			return nil, &errRefused{why}
+		}
 		addrs = addrs[:0]
 		var why string
 		for _, a := range got {
-			if r, ok := s.rules().CheckAddr(host, a, port); ok {
+			if r, ok := s.rules().CheckAddr(host, a, port, own); ok {
 				addrs = append(addrs, a.Unmap())
 			} else if why == "" {
 				why = r
@@ -255,6 +268,48 @@ func attemptContext(ctx context.Context, left int) (context.Context, context.Can
 	}
 	share := max(time.Until(dl)/time.Duration(left), minAttempt)
 	return context.WithTimeout(ctx, share)
+}
+
+// ownAddrs reads this machine's addresses (LocalAddrs, or its
+// interfaces).
+func (s *Server) ownAddrs() ([]netip.Addr, error) {
+	list := s.LocalAddrs
+	if list == nil {
+		list = interfacePrefixes
+	}
+	prefixes, err := list()
+	if err != nil {
+		return nil, fmt.Errorf("cannot list this machine's addresses: %w", err)
+	}
+	return OwnAddrs(prefixes), nil
+}
+
+// interfacePrefixes lists the addresses of this machine's interfaces.
+func interfacePrefixes() ([]netip.Prefix, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Prefix, 0, len(addrs))
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(n.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		ones, bits := n.Mask.Size()
+		if bits == 128 && ip.Is4() {
+			ones -= 96
+		}
+		// A mask netip cannot take leaves the prefix invalid: the
+		// address still counts, its broadcast address is not derived.
+		out = append(out, netip.PrefixFrom(ip, ones))
+	}
+	return out, nil
 }
 
 // relay copies both ways until both sides are done. Each direction ends
