@@ -15,6 +15,13 @@
 // the host, the port and the reason; every connection let through goes to
 // Server.Allowed.
 //
+// The proxy is bounded: at most Server.MaxConns client connections at once
+// (DefaultMaxConns; more are closed at once and the first such close is a
+// refusal), request heads of at most MaxHeadBytes, a handshake deadline,
+// and an idle timeout for connections in which nothing moves either way.
+// An Accept that fails for want of descriptors or memory is retried with
+// a back-off, never the end of the proxy.
+//
 // The package knows nothing of sandboxes or MCP: the isolation package
 // turns its refusals into Events.
 package netproxy
