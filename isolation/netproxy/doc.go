@@ -15,6 +15,11 @@
 // the host, the port and the reason; every connection let through goes to
 // Server.Allowed.
 //
+// A request is judged on what it names, not only on the connection it
+// opens: the Host header of a plain-HTTP or CONNECT request must name its
+// target (or nothing, or the proxy itself), on every request of a
+// kept-alive connection; upstream, Host is always the target's.
+//
 // The proxy is bounded: at most Server.MaxConns client connections at once
 // (DefaultMaxConns; more are closed at once and the first such close is a
 // refusal), request heads of at most MaxHeadBytes, a handshake deadline,

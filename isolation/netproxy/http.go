@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -119,6 +120,8 @@ func (s *Server) serveHTTP(ctx context.Context, c net.Conn, br *bufio.Reader, cr
 	}
 	tooLarge := fmt.Sprintf("sbshim: the request head is longer than %d bytes", MaxHeadBytes)
 	for {
+		// Every request is judged on its own, the second one on a
+		// kept-alive connection as much as the first.
 		_ = c.SetReadDeadline(time.Now().Add(handshake))
 		cr.startHead(br)
 		req, err := http.ReadRequest(br)
@@ -132,7 +135,7 @@ func (s *Server) serveHTTP(ctx context.Context, c net.Conn, br *bufio.Reader, cr
 			}
 			return
 		}
-		_, size, err := readHead(head)
+		hosts, size, err := readHead(head)
 		switch {
 		case err != nil:
 			fail(http.StatusBadRequest, "sbshim: bad proxy request: "+err.Error())
@@ -144,6 +147,15 @@ func (s *Server) serveHTTP(ctx context.Context, c net.Conn, br *bufio.Reader, cr
 		host, port, status, msg := requestTarget(req)
 		if status != 0 {
 			fail(status, msg)
+			return
+		}
+		proto := ProtoHTTP
+		if req.Method == http.MethodConnect {
+			proto = ProtoConnect
+		}
+		if hdr, why, ok := hostAgrees(hosts, host, port, req.Method == http.MethodConnect, c.LocalAddr()); !ok {
+			s.refuse(proto, hdr, port, why, c.RemoteAddr())
+			fail(http.StatusForbidden, "sbshim: request refused by the sandbox's network policy ("+why+")")
 			return
 		}
 		if req.Method == http.MethodConnect {
@@ -203,6 +215,62 @@ func readHead(head []byte) (hosts []string, size int, err error) {
 		return nil, 0, fmt.Errorf("read the header again: %w", err)
 	}
 	return mh.Values("Host"), len(head) - r.Len() - br.Buffered(), nil
+}
+
+// hostAgrees checks that the Host header of a proxy request (its values,
+// vals) names the same
+// destination as the request's target host:port. A missing or empty Host
+// names nothing; one that names the proxy itself (local, the address the
+// client connected to, or localhost on its port) is what a client sends
+// that asks the proxy with an absolute URL without setting Host, and is
+// let through too: upstream, Host is always the target's. A Host without
+// a port means port 80 for plain HTTP, and any port for CONNECT. When they
+// disagree it returns what the Host header names and the reason.
+func hostAgrees(vals []string, host string, port uint16, connect bool, local net.Addr) (hdr, why string, ok bool) {
+	switch {
+	case len(vals) == 0 || len(vals) == 1 && strings.TrimSpace(vals[0]) == "":
+		return "", "", true
+	case len(vals) > 1:
+		return "", "request check: more than one Host header", false
+	}
+	raw := strings.TrimSpace(vals[0])
+	hh, hp, hasPort := raw, "", false
+	if h, p, err := net.SplitHostPort(raw); err == nil {
+		hh, hp, hasPort = h, p, true
+		if strings.Contains(h, ":") {
+			hh = "[" + h + "]"
+		}
+	}
+	var hport uint16
+	if hasPort {
+		n, err := strconv.ParseUint(hp, 10, 16)
+		if err != nil || n == 0 {
+			return strconv.Quote(raw), fmt.Sprintf("request check: the Host header %q is not host[:port]", raw), false
+		}
+		hport = uint16(n)
+	}
+	hn, haddr, ok := NormalizeHost(hh)
+	if !ok {
+		return strconv.Quote(raw), fmt.Sprintf("request check: the Host header %q is not host[:port]", raw), false
+	}
+	if local != nil && hasPort {
+		if lap, err := netip.ParseAddrPort(local.String()); err == nil && hport == lap.Port() &&
+			(haddr.IsValid() && (haddr.IsLoopback() || haddr == lap.Addr().Unmap()) || hn == "localhost") {
+			return "", "", true
+		}
+	}
+	tn, _, _ := NormalizeHost(host)
+	want := port
+	if !hasPort {
+		hport = 80
+		if connect {
+			hport = port
+		}
+	}
+	if hn == tn && hport == want {
+		return "", "", true
+	}
+	return hn, fmt.Sprintf("request check: the Host header names %s, the request %s", JoinHostPort(hn, hport), JoinHostPort(tn, port)), false
 }
 
 func isTimeout(err error) bool {
