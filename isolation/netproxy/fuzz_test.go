@@ -147,7 +147,7 @@ func FuzzRequestHead(f *testing.F) {
 		if status != 0 {
 			return
 		}
-		hdr, why, ok := hostAgrees(hosts, host, port, req.Method == http.MethodConnect, local)
+		hdr, _, why, ok := hostAgrees(hosts, host, port, req.Method == http.MethodConnect, local)
 		if !ok {
 			if why == "" {
 				t.Fatalf("%q: refused without a reason", s)

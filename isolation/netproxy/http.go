@@ -153,8 +153,8 @@ func (s *Server) serveHTTP(ctx context.Context, c net.Conn, br *bufio.Reader, cr
 		if req.Method == http.MethodConnect {
 			proto = ProtoConnect
 		}
-		if hdr, why, ok := hostAgrees(hosts, host, port, req.Method == http.MethodConnect, c.LocalAddr()); !ok {
-			s.refuse(proto, hdr, port, why, c.RemoteAddr())
+		if hdr, hdrPort, why, ok := hostAgrees(hosts, host, port, req.Method == http.MethodConnect, c.LocalAddr()); !ok {
+			s.refuse(proto, hdr, hdrPort, why, c.RemoteAddr())
 			fail(http.StatusForbidden, "sbshim: request refused by the sandbox's network policy ("+why+")")
 			return
 		}
@@ -225,13 +225,14 @@ func readHead(head []byte) (hosts []string, size int, err error) {
 // that asks the proxy with an absolute URL without setting Host, and is
 // let through too: upstream, Host is always the target's. A Host without
 // a port means port 80 for plain HTTP, and any port for CONNECT. When they
-// disagree it returns what the Host header names and the reason.
-func hostAgrees(vals []string, host string, port uint16, connect bool, local net.Addr) (hdr, why string, ok bool) {
+// disagree it returns what the Host header names (host and port) and the
+// reason.
+func hostAgrees(vals []string, host string, port uint16, connect bool, local net.Addr) (hdr string, hdrPort uint16, why string, ok bool) {
 	switch {
 	case len(vals) == 0 || len(vals) == 1 && strings.TrimSpace(vals[0]) == "":
-		return "", "", true
+		return "", 0, "", true
 	case len(vals) > 1:
-		return "", "request check: more than one Host header", false
+		return "", port, "request check: more than one Host header", false
 	}
 	raw := strings.TrimSpace(vals[0])
 	hh, hp, hasPort := raw, "", false
@@ -245,18 +246,18 @@ func hostAgrees(vals []string, host string, port uint16, connect bool, local net
 	if hasPort {
 		n, err := strconv.ParseUint(hp, 10, 16)
 		if err != nil || n == 0 {
-			return strconv.Quote(raw), fmt.Sprintf("request check: the Host header %q is not host[:port]", raw), false
+			return strconv.Quote(raw), port, fmt.Sprintf("request check: the Host header %q is not host[:port]", raw), false
 		}
 		hport = uint16(n)
 	}
 	hn, haddr, ok := NormalizeHost(hh)
 	if !ok {
-		return strconv.Quote(raw), fmt.Sprintf("request check: the Host header %q is not host[:port]", raw), false
+		return strconv.Quote(raw), port, fmt.Sprintf("request check: the Host header %q is not host[:port]", raw), false
 	}
 	if local != nil && hasPort {
 		if lap, err := netip.ParseAddrPort(local.String()); err == nil && hport == lap.Port() &&
 			(haddr.IsValid() && (haddr.IsLoopback() || haddr == lap.Addr().Unmap()) || hn == "localhost") {
-			return "", "", true
+			return "", 0, "", true
 		}
 	}
 	tn, _, _ := NormalizeHost(host)
@@ -268,9 +269,9 @@ func hostAgrees(vals []string, host string, port uint16, connect bool, local net
 		}
 	}
 	if hn == tn && hport == want {
-		return "", "", true
+		return "", 0, "", true
 	}
-	return hn, fmt.Sprintf("request check: the Host header names %s, the request %s", JoinHostPort(hn, hport), JoinHostPort(tn, port)), false
+	return hn, hport, fmt.Sprintf("request check: the Host header names %s, the request %s", JoinHostPort(hn, hport), JoinHostPort(tn, port)), false
 }
 
 func isTimeout(err error) bool {

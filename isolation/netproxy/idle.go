@@ -144,7 +144,11 @@ func (r *clientReader) startHead(br interface {
 // request head (and may go on into its body).
 func (r *clientReader) endHead() []byte {
 	r.recording = false
-	return r.rec
+	head := r.rec
+	if cap(r.rec) > 8<<10 {
+		r.rec = nil // a long head's buffer is not kept for the next one
+	}
+	return head
 }
 
 // touchReader tells g of every byte read from r.

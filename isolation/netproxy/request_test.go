@@ -45,25 +45,26 @@ func TestRequestNamesOneDestination(t *testing.T) {
 		steps []step
 		seen  []string // the Host values upstream saw
 		refs  int      // refusals reported
+		ref   string   // the last refusal's target, if set
 	}{
-		{"agree", []step{{get(svc, svc), 200}}, []string{svc}, 0},
-		{"case and trailing dot", []step{{get(svc, "SVC.Test.:"+port), 200}}, []string{svc}, 0},
-		{"no Host header", []step{{get(svc, "-"), 200}}, []string{svc}, 0},
-		{"Host names the proxy", []step{{get(svc, "127.0.0.1:"+proxyPort), 200}, {get(svc, "localhost:"+proxyPort), 200}}, []string{svc, svc}, 0},
-		{"Host names another host", []step{{get(svc, other), 403}}, nil, 1},
-		{"Host names a refused host", []step{{get(svc, "evil.test:"+port), 403}}, nil, 1},
-		{"Host without port means 80", []step{{get(svc, "svc.test"), 403}}, nil, 1},
-		{"Host names another port", []step{{get(svc, "svc.test:1"), 403}}, nil, 1},
-		{"Host is not a host", []step{{get(svc, "svc.test:"+port+"@evil.test"), 403}}, nil, 1},
+		{"agree", []step{{get(svc, svc), 200}}, []string{svc}, 0, ""},
+		{"case and trailing dot", []step{{get(svc, "SVC.Test.:"+port), 200}}, []string{svc}, 0, ""},
+		{"no Host header", []step{{get(svc, "-"), 200}}, []string{svc}, 0, ""},
+		{"Host names the proxy", []step{{get(svc, "127.0.0.1:"+proxyPort), 200}, {get(svc, "localhost:"+proxyPort), 200}}, []string{svc, svc}, 0, ""},
+		{"Host names another host", []step{{get(svc, other), 403}}, nil, 1, other},
+		{"Host names a refused host", []step{{get(svc, "evil.test:"+port), 403}}, nil, 1, ""},
+		{"Host without port means 80", []step{{get(svc, "svc.test"), 403}}, nil, 1, "svc.test:80"},
+		{"Host names another port", []step{{get(svc, "svc.test:1"), 403}}, nil, 1, "svc.test:1"},
+		{"Host is not a host", []step{{get(svc, "svc.test:"+port+"@evil.test"), 403}}, nil, 1, ""},
 		{"second request names another host", []step{{get(svc, svc), 200}, {get(other, other), 200}, {get(other, svc), 403}},
-			[]string{svc, other}, 1},
-		{"second request to a refused host", []step{{get(svc, svc), 200}, {get("evil.test:"+port, "evil.test:"+port), 403}}, []string{svc}, 1},
-		{"second request on the same upstream, Host differs", []step{{get(svc, svc), 200}, {get(svc, other), 403}}, []string{svc}, 1},
-		{"pipelined", []step{{get(svc, svc) + get(svc, "evil.test:"+port), 200}, {"", 403}}, []string{svc}, 1},
-		{"CONNECT, Host names another host", []step{{"CONNECT " + svc + " HTTP/1.1\r\nHost: " + other + "\r\n\r\n", 403}}, nil, 1},
-		{"CONNECT, Host names another port", []step{{"CONNECT " + svc + " HTTP/1.1\r\nHost: svc.test:443\r\n\r\n", 403}}, nil, 1},
-		{"CONNECT, Host without port", []step{{"CONNECT " + svc + " HTTP/1.1\r\nHost: svc.test\r\n\r\n", 200}}, nil, 0},
-		{"CONNECT, Host agrees", []step{{"CONNECT " + svc + " HTTP/1.1\r\nHost: " + svc + "\r\n\r\n", 200}}, nil, 0},
+			[]string{svc, other}, 1, ""},
+		{"second request to a refused host", []step{{get(svc, svc), 200}, {get("evil.test:"+port, "evil.test:"+port), 403}}, []string{svc}, 1, ""},
+		{"second request on the same upstream, Host differs", []step{{get(svc, svc), 200}, {get(svc, other), 403}}, []string{svc}, 1, ""},
+		{"pipelined", []step{{get(svc, svc) + get(svc, "evil.test:"+port), 200}, {"", 403}}, []string{svc}, 1, ""},
+		{"CONNECT, Host names another host", []step{{"CONNECT " + svc + " HTTP/1.1\r\nHost: " + other + "\r\n\r\n", 403}}, nil, 1, ""},
+		{"CONNECT, Host names another port", []step{{"CONNECT " + svc + " HTTP/1.1\r\nHost: svc.test:443\r\n\r\n", 403}}, nil, 1, ""},
+		{"CONNECT, Host without port", []step{{"CONNECT " + svc + " HTTP/1.1\r\nHost: svc.test\r\n\r\n", 200}}, nil, 0, ""},
+		{"CONNECT, Host agrees", []step{{"CONNECT " + svc + " HTTP/1.1\r\nHost: " + svc + "\r\n\r\n", 200}}, nil, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +99,9 @@ func TestRequestNamesOneDestination(t *testing.T) {
 			ref := h.refusals()[before:]
 			if len(ref) != tt.refs {
 				t.Fatalf("refusals %+v, want %d", ref, tt.refs)
+			}
+			if tt.ref != "" && ref[len(ref)-1].Target() != tt.ref {
+				t.Errorf("refusal target %q, want %q", ref[len(ref)-1].Target(), tt.ref)
 			}
 			for _, r := range ref {
 				if !strings.Contains(r.Reason, "network.allow (not listed)") && !strings.HasPrefix(r.Reason, "request check:") {
