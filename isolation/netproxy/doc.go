@@ -10,10 +10,10 @@
 // unspecified, multicast, broadcast or reserved address, or to any
 // address of this machine's own interfaces (read again for every
 // connection), in any form that embeds one (IPv4-mapped, NAT64,
-// IPv4-compatible, 6to4), is refused unless that address is itself
-// allowed (the rebinding guard). Every refusal goes to Server.Refused with
-// the host, the port and the reason; every connection let through goes to
-// Server.Allowed.
+// IPv4-compatible, IPv4-translated, 6to4), is refused unless that address
+// is itself allowed (the rebinding guard). Every refusal goes to
+// Server.Refused with the host, the port and the reason; every connection
+// let through goes to Server.Allowed.
 //
 // A request is judged on what it names, not only on the connection it
 // opens: the Host header of a plain-HTTP or CONNECT request must name its

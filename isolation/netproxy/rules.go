@@ -223,7 +223,8 @@ func (rs *Rules) Check(host string, addr netip.Addr, port uint16) (rule string, 
 // refused unless an allow rule names the address itself (allowing
 // "localhost" alone does not reach the host's loopback; allowing 127.0.0.1
 // does). An address that embeds an IPv4 address (IPv4-mapped, NAT64,
-// IPv4-compatible, 6to4) is judged by that IPv4 address as well. It
+// IPv4-compatible, IPv4-translated, 6to4) is judged by that IPv4 address
+// as well. It
 // returns the reason when ok is false.
 func (rs *Rules) CheckAddr(host string, ip netip.Addr, port uint16, own []netip.Addr) (reason string, ok bool) {
 	ip = ip.Unmap()
@@ -315,23 +316,25 @@ var (
 	reservedV4  = netip.MustParsePrefix("240.0.0.0/4") // "class E", with the limited broadcast 255.255.255.255
 	siteLocal6  = netip.MustParsePrefix("fec0::/10")
 	nat64       = netip.MustParsePrefix("64:ff9b::/96")
-	nat64Local  = netip.MustParsePrefix("64:ff9b:1::/48") // local-use NAT64 (RFC 8215), translated by the site
-	compatV4    = netip.MustParsePrefix("::/96")          // deprecated IPv4-compatible IPv6
+	nat64Local  = netip.MustParsePrefix("64:ff9b:1::/48")  // local-use NAT64 (RFC 8215), translated by the site
+	compatV4    = netip.MustParsePrefix("::/96")           // deprecated IPv4-compatible IPv6
+	translated  = netip.MustParsePrefix("::ffff:0:0:0/96") // IPv4-translated (SIIT)
 	sixToFour   = netip.MustParsePrefix("2002::/16")
 	benchmarkV4 = netip.MustParsePrefix("198.18.0.0/15")
 	broadcastV4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 )
 
 // embeddedV4 returns the IPv4 address an IPv6 address carries in NAT64
-// (64:ff9b::/96), IPv4-compatible (::/96, but not :: and ::1) or 6to4
-// (2002::/16) form; an IPv4-mapped address is expected unmapped already.
+// (64:ff9b::/96), IPv4-compatible (::/96, but not :: and ::1),
+// IPv4-translated (::ffff:0:0:0/96) or 6to4 (2002::/16) form; an
+// IPv4-mapped address is expected unmapped already.
 func embeddedV4(ip netip.Addr) (netip.Addr, bool) {
 	if !ip.Is6() {
 		return netip.Addr{}, false
 	}
 	b := ip.As16()
 	switch {
-	case nat64.Contains(ip):
+	case nat64.Contains(ip), translated.Contains(ip):
 		return netip.AddrFrom4([4]byte(b[12:16])), true
 	case compatV4.Contains(ip) && !ip.IsUnspecified() && !ip.IsLoopback():
 		return netip.AddrFrom4([4]byte(b[12:16])), true
@@ -345,8 +348,8 @@ func embeddedV4(ip netip.Addr) (netip.Addr, bool) {
 // "loopback", "link-local" (which holds the usual metadata address),
 // "private", "shared", "unspecified", "multicast", "broadcast",
 // "reserved" — or "" for an ordinary public address. An address that
-// embeds an IPv4 address (IPv4-mapped, NAT64, IPv4-compatible, 6to4) is
-// judged by its IPv4 part.
+// embeds an IPv4 address (IPv4-mapped, NAT64, IPv4-compatible,
+// IPv4-translated, 6to4) is judged by its IPv4 part.
 func SpecialAddr(ip netip.Addr) string {
 	ip = ip.Unmap()
 	if v4, ok := embeddedV4(ip); ok {

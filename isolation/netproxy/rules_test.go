@@ -175,6 +175,8 @@ func TestRebindingGuard(t *testing.T) {
 		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::ffff:203.0.113.7", own: ownNet, why: "an address of this machine"},
 		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "64:ff9b::cb00:7107", own: ownNet, why: "an address of this machine"},
 		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::cb00:7107", own: ownNet, why: "an address of this machine"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::ffff:0:cb00:7107", own: ownNet, why: "an address of this machine"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::ffff:0:7f00:1", why: "loopback"},
 		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "2002:cb00:7107::1", own: ownNet, why: "an address of this machine"},
 		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "203.0.113.255", own: ownNet, why: "an address of this machine"},
 		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "2001:db8:5::7", own: ownNet, why: "an address of this machine"},
