@@ -218,8 +218,8 @@ func readHead(head []byte) (hosts []string, size int, err error) {
 }
 
 // hostAgrees checks that the Host header of a proxy request (its values,
-// vals) names the same
-// destination as the request's target host:port. A missing or empty Host
+// vals) names the same destination as the request's target host:port
+// (host as requestTarget gives it). A missing or empty Host
 // names nothing; one that names the proxy itself (local, the address the
 // client connected to, or localhost on its port) is what a client sends
 // that asks the proxy with an absolute URL without setting Host, and is
@@ -231,8 +231,8 @@ func hostAgrees(vals []string, host string, port uint16, connect bool, local net
 	switch {
 	case len(vals) == 0 || len(vals) == 1 && strings.TrimSpace(vals[0]) == "":
 		return "", 0, "", true
-	case len(vals) > 1:
-		return "", port, "request check: more than one Host header", false
+	case len(vals) > 1: // http.ReadRequest refuses these already
+		return strconv.Quote(strings.Join(vals, ", ")), port, "request check: more than one Host header", false
 	}
 	raw := strings.TrimSpace(vals[0])
 	hh, hp, hasPort := raw, "", false
