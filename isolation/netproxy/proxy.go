@@ -171,8 +171,9 @@ func fatalAccept(err error) bool {
 // closed at once, and the first of a run of such closes is reported as a
 // Refusal with ReasonConnLimit. An Accept that fails for want of
 // descriptors or memory is retried after a pause that doubles up to a
-// second. Serve closes ln, then waits for the connections it serves to end
-// (it closes them when ctx is done).
+// second; the first such failure of a session goes to Warn. Serve closes
+// ln, then waits for the connections it serves to end (it closes them
+// when ctx is done).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
@@ -182,6 +183,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var open atomic.Int64
 	var atLimit atomic.Bool // a limit refusal was reported and the run is not over
 	var delay time.Duration
+	warned := false
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -191,8 +193,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			if fatalAccept(err) {
 				return fmt.Errorf("proxy: accept: %w", err)
 			}
-			if delay == 0 {
-				s.warn(fmt.Sprintf("proxy: accept: %v; retrying", err))
+			if !warned {
+				// Once per session: a program that runs its proxy
+				// out of descriptors again and again must not flood
+				// the user's terminal.
+				warned = true
+				s.warn(fmt.Sprintf("proxy: accept: %v; retrying (said once)", err))
 			}
 			delay = min(max(2*delay, minAcceptDelay), maxAcceptDelay)
 			t := time.NewTimer(delay)
