@@ -92,6 +92,7 @@ func startProxy(ln net.Listener, cfg Config, env []string, port int, initPid fun
 			pid, exe := peerProcess(initPid(), r.Peer, port)
 			report(refusalEvent(r, pid, exe))
 		},
+		Warn: cfg.Warn,
 	}
 	if cfg.Connected != nil {
 		srv.Allowed = func(c netproxy.Connection) { cfg.Connected(connectionEvent(c)) }

@@ -3,6 +3,7 @@ package netproxy
 import (
 	"bufio"
 	"bytes"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -110,6 +111,69 @@ func FuzzRequestTarget(f *testing.F) {
 		}
 		if h, a, ok := NormalizeHost(host); ok {
 			rs.Check(h, a, port)
+		}
+	})
+}
+
+// FuzzRequestHead: every head http.ReadRequest accepts is read again the
+// same way, and a Host header that agrees names the target (or the proxy).
+func FuzzRequestHead(f *testing.F) {
+	for _, s := range []string{
+		"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n",
+		"GET http://example.com:8080/x HTTP/1.1\r\nHost: EXAMPLE.com.:8080\r\n\r\nbody",
+		"GET http://example.com/x HTTP/1.1\r\nHost: other.com\r\n\r\n",
+		"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+		"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n",
+		"GET http://[::1]/ HTTP/1.1\r\nHost: 127.0.0.1:3128\r\n\r\n",
+		"GET http://a/ HTTP/1.1\nHost: a\n\n",
+		"GET http://a/ HTTP/1.0\r\n\r\n",
+	} {
+		f.Add(s)
+	}
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3128}
+	f.Fuzz(func(t *testing.T, s string) {
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(s)))
+		if err != nil {
+			return
+		}
+		hosts, size, err := readHead([]byte(s))
+		if err != nil {
+			t.Fatalf("%q: ReadRequest took it, readHead: %v", s, err)
+		}
+		if size <= 0 || size > len(s) {
+			t.Fatalf("%q: head size %d", s, size)
+		}
+		host, port, status, _ := requestTarget(req)
+		if status != 0 {
+			return
+		}
+		hdr, _, why, ok := hostAgrees(hosts, host, port, req.Method == http.MethodConnect, local)
+		if !ok {
+			if why == "" {
+				t.Fatalf("%q: refused without a reason", s)
+			}
+			return
+		}
+		if hdr != "" {
+			t.Fatalf("%q: agreed but named %q", s, hdr)
+		}
+		if len(hosts) != 1 || strings.TrimSpace(hosts[0]) == "" {
+			return
+		}
+		hh := strings.TrimSpace(hosts[0])
+		if h, p, err := net.SplitHostPort(hh); err == nil {
+			if p == "3128" && (h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1" || strings.EqualFold(h, "localhost")) {
+				return // names the proxy
+			}
+			if strings.Contains(h, ":") {
+				h = "[" + h + "]"
+			}
+			hh = h
+		}
+		a, _, _ := NormalizeHost(hh)
+		b, _, _ := NormalizeHost(host)
+		if a != b {
+			t.Fatalf("%q: Host %q agreed with target %q", s, hosts[0], host)
 		}
 	})
 }

@@ -2,12 +2,15 @@ package netproxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +67,26 @@ func writeStatus(w io.Writer, status int, msg string) {
 	fmt.Fprintf(w, "\r\n%s", body)
 }
 
+// lingerTime and lingerBytes bound how long, and how much, the proxy keeps
+// reading from a client it answered with an error before closing: closing
+// with unread bytes would send a reset that can destroy the answer before
+// the client reads it (net/http's server waits likewise).
+const (
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 256 << 10
+)
+
+// lingerClose half-closes c after an error answer and reads what the
+// client still sends, for a bounded time and amount; the caller closes c.
+func lingerClose(c net.Conn, r io.Reader) {
+	cw, ok := c.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	_ = c.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, lingerBytes))
+}
+
 // answerError turns a failure of connect into a response.
 func answerError(w io.Writer, host string, port uint16, err error) {
 	var ref *errRefused
@@ -80,7 +103,7 @@ func answerError(w io.Writer, host string, port uint16, err error) {
 	writeStatus(w, status, fmt.Sprintf("sbshim: cannot reach %s: %v", JoinHostPort(host, port), err))
 }
 
-func (s *Server) serveHTTP(ctx context.Context, c net.Conn, br *bufio.Reader) {
+func (s *Server) serveHTTP(ctx context.Context, c net.Conn, br *bufio.Reader, cr *clientReader, g *idleGuard) {
 	var up net.Conn
 	var upBr *bufio.Reader
 	upTarget := ""
@@ -89,24 +112,57 @@ func (s *Server) serveHTTP(ctx context.Context, c net.Conn, br *bufio.Reader) {
 			up.Close()
 		}
 	}()
+	handshake := orDefault(s.HandshakeTimeout, DefaultHandshakeTimeout)
+	// fail answers a request that ends the connection.
+	fail := func(status int, msg string) {
+		writeStatus(c, status, msg)
+		lingerClose(c, br)
+	}
+	tooLarge := fmt.Sprintf("sbshim: the request head is longer than %d bytes", MaxHeadBytes)
 	for {
-		_ = c.SetReadDeadline(time.Now().Add(handshakeTimeout))
+		// Every request is judged on its own, the second one on a
+		// kept-alive connection as much as the first.
+		_ = c.SetReadDeadline(time.Now().Add(handshake))
+		cr.startHead(br)
 		req, err := http.ReadRequest(br)
+		head := cr.endHead()
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !isTimeout(err) {
-				writeStatus(c, http.StatusBadRequest, "sbshim: bad proxy request: "+err.Error())
+			switch {
+			case cr.tooLarge || errors.Is(err, errHeadTooLarge):
+				fail(http.StatusRequestHeaderFieldsTooLarge, tooLarge)
+			case !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !isTimeout(err):
+				fail(http.StatusBadRequest, "sbshim: bad proxy request: "+err.Error())
 			}
+			return
+		}
+		hosts, size, err := readHead(head)
+		switch {
+		case err != nil:
+			fail(http.StatusBadRequest, "sbshim: bad proxy request: "+err.Error())
+			return
+		case size > MaxHeadBytes:
+			fail(http.StatusRequestHeaderFieldsTooLarge, tooLarge)
 			return
 		}
 		host, port, status, msg := requestTarget(req)
 		if status != 0 {
-			writeStatus(c, status, msg)
+			fail(status, msg)
+			return
+		}
+		proto := ProtoHTTP
+		if req.Method == http.MethodConnect {
+			proto = ProtoConnect
+		}
+		if hdr, hdrPort, why, ok := hostAgrees(hosts, host, port, req.Method == http.MethodConnect, c.LocalAddr()); !ok {
+			s.refuse(proto, hdr, hdrPort, why, c.RemoteAddr())
+			fail(http.StatusForbidden, "sbshim: request refused by the sandbox's network policy ("+why+")")
 			return
 		}
 		if req.Method == http.MethodConnect {
 			conn, err := s.connect(ctx, ProtoConnect, host, port, c.RemoteAddr())
 			if err != nil {
 				answerError(c, host, port, err)
+				lingerClose(c, br)
 				return
 			}
 			defer conn.Close()
@@ -119,7 +175,7 @@ func (s *Server) serveHTTP(ctx context.Context, c net.Conn, br *bufio.Reader) {
 					return
 				}
 			}
-			relay(c, conn)
+			relay(c, conn, g)
 			return
 		}
 		target := JoinHostPort(host, port)
@@ -131,15 +187,91 @@ func (s *Server) serveHTTP(ctx context.Context, c net.Conn, br *bufio.Reader) {
 			conn, err := s.connect(ctx, ProtoHTTP, host, port, c.RemoteAddr())
 			if err != nil {
 				answerError(c, host, port, err)
+				lingerClose(c, br)
 				return
 			}
-			up, upBr, upTarget = conn, bufio.NewReaderSize(conn, 32<<10), target
+			up, upBr, upTarget = conn, bufio.NewReaderSize(touchReader{conn, g}, 32<<10), target
 		}
-		keep, err := forward(c, req, up, upBr)
+		keep, err := forward(c, req, up, upBr, g)
 		if err != nil || !keep {
 			return
 		}
 	}
+}
+
+// readHead parses again the request head that http.ReadRequest read, from
+// head (the raw bytes that begin with it), with the same parser, for what
+// ReadRequest does not keep: the Host header of a request with an absolute
+// URL, and the head's length.
+func readHead(head []byte) (hosts []string, size int, err error) {
+	r := bytes.NewReader(head)
+	br := bufio.NewReader(r)
+	tp := textproto.NewReader(br)
+	if _, err := tp.ReadLine(); err != nil {
+		return nil, 0, fmt.Errorf("read the request line again: %w", err)
+	}
+	mh, err := tp.ReadMIMEHeader()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read the header again: %w", err)
+	}
+	return mh.Values("Host"), len(head) - r.Len() - br.Buffered(), nil
+}
+
+// hostAgrees checks that the Host header of a proxy request (its values,
+// vals) names the same destination as the request's target host:port
+// (host as requestTarget gives it). A missing or empty Host
+// names nothing; one that names the proxy itself (local, the address the
+// client connected to, or localhost on its port) is what a client sends
+// that asks the proxy with an absolute URL without setting Host, and is
+// let through too: upstream, Host is always the target's. A Host without
+// a port means port 80 for plain HTTP, and any port for CONNECT. When they
+// disagree it returns what the Host header names (host and port) and the
+// reason.
+func hostAgrees(vals []string, host string, port uint16, connect bool, local net.Addr) (hdr string, hdrPort uint16, why string, ok bool) {
+	switch {
+	case len(vals) == 0 || len(vals) == 1 && strings.TrimSpace(vals[0]) == "":
+		return "", 0, "", true
+	case len(vals) > 1: // http.ReadRequest refuses these already
+		return strconv.Quote(strings.Join(vals, ", ")), port, "request check: more than one Host header", false
+	}
+	raw := strings.TrimSpace(vals[0])
+	hh, hp, hasPort := raw, "", false
+	if h, p, err := net.SplitHostPort(raw); err == nil {
+		hh, hp, hasPort = h, p, true
+		if strings.Contains(h, ":") {
+			hh = "[" + h + "]"
+		}
+	}
+	var hport uint16
+	if hasPort {
+		n, err := strconv.ParseUint(hp, 10, 16)
+		if err != nil || n == 0 {
+			return strconv.Quote(raw), port, fmt.Sprintf("request check: the Host header %q is not host[:port]", raw), false
+		}
+		hport = uint16(n)
+	}
+	hn, haddr, ok := NormalizeHost(hh)
+	if !ok {
+		return strconv.Quote(raw), port, fmt.Sprintf("request check: the Host header %q is not host[:port]", raw), false
+	}
+	if local != nil && hasPort {
+		if lap, err := netip.ParseAddrPort(local.String()); err == nil && hport == lap.Port() &&
+			(haddr.IsValid() && (haddr.IsLoopback() || haddr == lap.Addr().Unmap()) || hn == "localhost") {
+			return "", 0, "", true
+		}
+	}
+	tn, _, _ := NormalizeHost(host)
+	want := port
+	if !hasPort {
+		hport = 80
+		if connect {
+			hport = port
+		}
+	}
+	if hn == tn && hport == want {
+		return "", 0, "", true
+	}
+	return hn, hport, fmt.Sprintf("request check: the Host header names %s, the request %s", JoinHostPort(hn, hport), JoinHostPort(tn, port)), false
 }
 
 func isTimeout(err error) bool {
@@ -155,7 +287,7 @@ func hopHeaders() []string {
 
 // forward sends one plain-HTTP request upstream and its response back. It
 // returns whether both connections may carry another request.
-func forward(c net.Conn, req *http.Request, up net.Conn, upBr *bufio.Reader) (bool, error) {
+func forward(c net.Conn, req *http.Request, up net.Conn, upBr *bufio.Reader, g *idleGuard) (bool, error) {
 	_ = c.SetReadDeadline(time.Time{})
 	for _, f := range req.Header.Values("Connection") {
 		for _, name := range strings.Split(f, ",") {
@@ -205,7 +337,7 @@ func forward(c net.Conn, req *http.Request, up net.Conn, upBr *bufio.Reader) (bo
 		resp.StatusCode >= 200 && resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
 		// The body is read straight from upBr and up; resp.Body is left
 		// alone (closing it would read on into the next response).
-		return keep, writeSized(c, resp, up, upBr, keep)
+		return keep, writeSized(c, resp, up, upBr, keep, g)
 	}
 	defer resp.Body.Close()
 	if !keep {
@@ -220,7 +352,7 @@ func forward(c net.Conn, req *http.Request, up net.Conn, upBr *bufio.Reader) (bo
 // writeSized writes a response whose body has a known length: the header,
 // what is already buffered, then the rest straight from the upstream
 // connection, which lets the kernel splice it.
-func writeSized(c net.Conn, resp *http.Response, up net.Conn, upBr *bufio.Reader, keep bool) error {
+func writeSized(c net.Conn, resp *http.Response, up net.Conn, upBr *bufio.Reader, keep bool, g *idleGuard) error {
 	bw := bufio.NewWriterSize(c, 4096)
 	fmt.Fprintf(bw, "HTTP/%d.%d %s\r\n", resp.ProtoMajor, resp.ProtoMinor, resp.Status)
 	resp.Header.Del("Content-Length")
@@ -247,12 +379,8 @@ func writeSized(c net.Conn, resp *http.Response, up net.Conn, upBr *bufio.Reader
 	}
 	if left > 0 {
 		// Straight from the socket: upBr holds nothing more now.
-		n, err := io.Copy(c, io.LimitReader(up, left))
-		if err != nil {
+		if _, err := copyTicking(c, up, left, g); err != nil {
 			return err
-		}
-		if n < left {
-			return io.ErrUnexpectedEOF
 		}
 	}
 	return nil

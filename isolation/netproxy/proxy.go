@@ -5,11 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -33,8 +34,14 @@ type Refusal struct {
 	Peer net.Addr
 }
 
-// Target is host:port with IPv6 addresses in brackets.
-func (r Refusal) Target() string { return JoinHostPort(r.Host, r.Port) }
+// Target is host:port with IPv6 addresses in brackets, or "proxy" for a
+// refusal that names no destination (the connection limit).
+func (r Refusal) Target() string {
+	if r.Host == "" && r.Port == 0 {
+		return "proxy"
+	}
+	return JoinHostPort(r.Host, r.Port)
+}
 
 // Connection is one connection the proxy made for a client.
 type Connection struct {
@@ -55,6 +62,30 @@ func JoinHostPort(host string, port uint16) string {
 	return net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
 
+// Defaults of the Server's limits.
+const (
+	// DefaultMaxConns is how many client connections one proxy serves at
+	// once. A program that opens more has the extra ones closed at once
+	// until one of its connections ends.
+	DefaultMaxConns = 256
+	// DefaultHandshakeTimeout bounds reading a request (until the
+	// destination is known) and the wait for the next request on a
+	// kept-alive plain-HTTP connection.
+	DefaultHandshakeTimeout = 30 * time.Second
+	// DefaultIdleTimeout closes a tunnel, or a plain-HTTP exchange, in
+	// which no byte has moved in either direction for this long.
+	DefaultIdleTimeout = 5 * time.Minute
+	// DefaultDialTimeout bounds name resolution and connecting.
+	DefaultDialTimeout = 30 * time.Second
+	// MaxHeadBytes is the largest request head (request line and
+	// header fields) the proxy reads; a longer one gets status 431.
+	MaxHeadBytes = 64 << 10
+)
+
+// ReasonConnLimit is the Refusal.Reason of a connection closed because the
+// program already had Server.MaxConns connections open.
+const ReasonConnLimit = "proxy connection limit"
+
 // Server is the filtering proxy. Rules or Load must be set.
 type Server struct {
 	Rules *Rules
@@ -67,12 +98,29 @@ type Server struct {
 	// Dial connects to an address the rules allowed; the default is a
 	// net.Dialer with DialTimeout.
 	Dial func(ctx context.Context, addr netip.AddrPort) (net.Conn, error)
+	// LocalAddrs lists the addresses of this machine's interfaces, with
+	// their prefix lengths; the rebinding guard refuses them (and their
+	// IPv4 broadcast addresses) for a host name unless allowed by address.
+	// It is called again for every connection to a host name, so that
+	// addresses that change are seen; the default reads
+	// net.InterfaceAddrs. An error refuses the connection.
+	LocalAddrs func() ([]netip.Prefix, error)
 	// Refused and Allowed, if set, receive every refusal and every
 	// connection made. They may be called from several goroutines.
 	Refused func(Refusal)
 	Allowed func(Connection)
-	// DialTimeout bounds name resolution and connecting; default 30s.
+	// Warn, if set, hears of trouble that the proxy survives, such as a
+	// failing Accept that it retries. It may be called from several
+	// goroutines.
+	Warn func(string)
+	// DialTimeout bounds name resolution and connecting; default
+	// DefaultDialTimeout.
 	DialTimeout time.Duration
+	// HandshakeTimeout, IdleTimeout and MaxConns default to
+	// DefaultHandshakeTimeout, DefaultIdleTimeout and DefaultMaxConns.
+	HandshakeTimeout time.Duration
+	IdleTimeout      time.Duration
+	MaxConns         int
 
 	wg       sync.WaitGroup
 	loadOnce sync.Once
@@ -91,29 +139,97 @@ func (s *Server) rules() *Rules {
 	return s.Rules
 }
 
-// Serve accepts connections on ln until ctx is done or ln fails, and serves
-// each one. It closes ln, then waits for the connections it serves to end
-// (it closes them when ctx is done).
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func (s *Server) warn(msg string) {
+	if s.Warn != nil {
+		s.Warn(msg)
+	}
+}
+
+// Accept back-off after an error, as net/http's server does it.
+const (
+	minAcceptDelay = 5 * time.Millisecond
+	maxAcceptDelay = time.Second
+)
+
+// fatalAccept says whether an Accept error means the listener is gone for
+// good; any other error (out of descriptors or memory, an aborted
+// connection) is waited out.
+func fatalAccept(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EBADF) || errors.Is(err, syscall.EINVAL) ||
+		errors.Is(err, syscall.ENOTSOCK) || errors.Is(err, syscall.EOPNOTSUPP)
+}
+
+// Serve accepts connections on ln until ctx is done or ln fails for good,
+// and serves each one. At most MaxConns are served at once: one more is
+// closed at once, and the first of a run of such closes is reported as a
+// Refusal with ReasonConnLimit. An Accept that fails for want of
+// descriptors or memory is retried after a pause that doubles up to a
+// second; the first such failure of a session goes to Warn. Serve closes
+// ln, then waits for the connections it serves to end (it closes them
+// when ctx is done).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	defer s.wg.Wait()
 	defer ln.Close()
+	maxConns := int64(orDefault(s.MaxConns, DefaultMaxConns))
+	var open atomic.Int64
+	var atLimit atomic.Bool // a limit refusal was reported and the run is not over
+	var delay time.Duration
+	warned := false
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if fatalAccept(err) {
+				return fmt.Errorf("proxy: accept: %w", err)
 			}
-			return fmt.Errorf("proxy: accept: %w", err)
+			if !warned {
+				// Once per session: a program that runs its proxy
+				// out of descriptors again and again must not flood
+				// the user's terminal.
+				warned = true
+				s.warn(fmt.Sprintf("proxy: accept: %v; retrying (said once)", err))
+			}
+			delay = min(max(2*delay, minAcceptDelay), maxAcceptDelay)
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			continue
 		}
+		delay = 0
+		if open.Load() >= maxConns {
+			peer := c.RemoteAddr()
+			c.Close()
+			if atLimit.CompareAndSwap(false, true) {
+				s.refuse("", "", 0, fmt.Sprintf("%s: %d connections open at once; more are closed until some end", ReasonConnLimit, maxConns), peer)
+			}
+			continue
+		}
+		open.Add(1)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer func() {
+				// A run of limit refusals ends when the program has
+				// let a quarter of its connections go.
+				if open.Add(-1) <= maxConns*3/4 {
+					atLimit.Store(false)
+				}
+			}()
 			stopConn := context.AfterFunc(ctx, func() { c.Close() })
 			defer stopConn()
 			s.ServeConn(ctx, c)
@@ -121,29 +237,29 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// handshakeTimeout bounds how long a client may take to say where it
-// wants to go.
-const handshakeTimeout = 30 * time.Second
-
 // ServeConn serves one client connection and closes it, and every
-// connection it made upstream; when ctx is done it closes them all.
+// connection it made upstream; when ctx is done, or when no byte has moved
+// for IdleTimeout, it closes them all.
 func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer c.Close()
-	_ = c.SetReadDeadline(time.Now().Add(handshakeTimeout))
-	br := bufio.NewReaderSize(c, 4096)
+	g := newIdleGuard(orDefault(s.IdleTimeout, DefaultIdleTimeout), func() { c.Close(); cancel() })
+	defer g.stop()
+	_ = c.SetReadDeadline(time.Now().Add(orDefault(s.HandshakeTimeout, DefaultHandshakeTimeout)))
+	cr := &clientReader{c: c, g: g}
+	br := bufio.NewReaderSize(cr, 4096)
 	first, err := br.Peek(1)
 	if err != nil {
 		return
 	}
 	switch first[0] {
 	case 5:
-		s.serveSOCKS5(ctx, c, br)
+		s.serveSOCKS5(ctx, c, br, g)
 	case 4:
 		_, _ = c.Write([]byte{0, 91, 0, 0, 0, 0, 0, 0}) // SOCKS4: request rejected
 	default:
-		s.serveHTTP(ctx, c, br)
+		s.serveHTTP(ctx, c, br, cr, g)
 	}
 }
 
@@ -173,10 +289,7 @@ func (s *Server) connect(ctx context.Context, proto, rawHost string, port uint16
 		s.refuse(proto, host, port, rule, peer)
 		return nil, &errRefused{rule}
 	}
-	timeout := s.DialTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
+	timeout := orDefault(s.DialTimeout, DefaultDialTimeout)
 	connCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -192,10 +305,16 @@ func (s *Server) connect(ctx context.Context, proto, rawHost string, port uint16
 		if err != nil {
 			return nil, fmt.Errorf("resolve %s: %w", host, err)
 		}
+		own, err := s.ownAddrs()
+		if err != nil {
+			why := "rebinding guard: " + err.Error()
+			s.refuse(proto, host, port, why, peer)
+			return nil, &errRefused{why}
+		}
 		addrs = addrs[:0]
 		var why string
 		for _, a := range got {
-			if r, ok := s.rules().CheckAddr(host, a, port); ok {
+			if r, ok := s.rules().CheckAddr(host, a, port, own); ok {
 				addrs = append(addrs, a.Unmap())
 			} else if why == "" {
 				why = r
@@ -257,19 +376,62 @@ func attemptContext(ctx context.Context, left int) (context.Context, context.Can
 	return context.WithTimeout(ctx, share)
 }
 
-// relay copies both ways until both sides are done. Each direction ends
-// with a half-close, so that a request/response protocol still sees EOF.
-// Between TCP connections the copies splice in the kernel.
-func relay(a, b net.Conn) {
+// ownAddrs reads this machine's addresses (LocalAddrs, or its
+// interfaces).
+func (s *Server) ownAddrs() ([]netip.Addr, error) {
+	list := s.LocalAddrs
+	if list == nil {
+		list = interfacePrefixes
+	}
+	prefixes, err := list()
+	if err != nil {
+		return nil, fmt.Errorf("cannot list this machine's addresses: %w", err)
+	}
+	return OwnAddrs(prefixes), nil
+}
+
+// interfacePrefixes lists the addresses of this machine's interfaces.
+func interfacePrefixes() ([]netip.Prefix, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netip.Prefix, 0, len(addrs))
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(n.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		ones, bits := n.Mask.Size()
+		if bits == 128 && ip.Is4() {
+			ones -= 96
+		}
+		// A mask netip cannot take leaves the prefix invalid: the
+		// address still counts, its broadcast address is not derived.
+		out = append(out, netip.PrefixFrom(ip, ones))
+	}
+	return out, nil
+}
+
+// relay copies both ways until both sides are done, or g finds the pair
+// idle. Each direction ends with a half-close, so that a request/response
+// protocol still sees EOF. Between TCP connections the copies splice in
+// the kernel.
+func relay(a, b net.Conn, g *idleGuard) {
 	_ = a.SetDeadline(time.Time{})
 	_ = b.SetDeadline(time.Time{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = io.Copy(b, a)
+		_, _ = copyTicking(b, a, -1, g)
 		closeWrite(b)
 	}()
-	_, _ = io.Copy(a, b)
+	_, _ = copyTicking(a, b, -1, g)
 	closeWrite(a)
 	<-done
 }

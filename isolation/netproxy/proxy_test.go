@@ -31,15 +31,21 @@ type harness struct {
 // addresses the fake resolver returns (the tests never use real DNS).
 func newHarness(t *testing.T, allow, deny []string, names map[string][]string) *harness {
 	t.Helper()
+	return startHarness(t, &Server{Rules: mustRules(t, allow, deny)}, names)
+}
+
+// startHarness serves s on loopback, with the fake resolver for names
+// (unless s has its own) and refusals and connections recorded.
+func startHarness(t *testing.T, s *Server, names map[string][]string) *harness {
+	t.Helper()
 	h := &harness{t: t}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.addr = ln.Addr().String()
-	s := &Server{
-		Rules: mustRules(t, allow, deny),
-		Resolve: func(_ context.Context, host string) ([]netip.Addr, error) {
+	if s.Resolve == nil {
+		s.Resolve = func(_ context.Context, host string) ([]netip.Addr, error) {
 			var out []netip.Addr
 			for _, a := range names[host] {
 				out = append(out, netip.MustParseAddr(a))
@@ -48,10 +54,10 @@ func newHarness(t *testing.T, allow, deny []string, names map[string][]string) *
 				return nil, fmt.Errorf("no such host %s", host)
 			}
 			return out, nil
-		},
-		Refused: func(r Refusal) { h.mu.Lock(); h.refused = append(h.refused, r); h.mu.Unlock() },
-		Allowed: func(c Connection) { h.mu.Lock(); h.allowed = append(h.allowed, c); h.mu.Unlock() },
+		}
 	}
+	s.Refused = func(r Refusal) { h.mu.Lock(); h.refused = append(h.refused, r); h.mu.Unlock() }
+	s.Allowed = func(c Connection) { h.mu.Lock(); h.allowed = append(h.allowed, c); h.mu.Unlock() }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = s.Serve(ctx, ln); close(done) }()
@@ -377,6 +383,8 @@ func TestConnectSharesDialTimeAmongAddresses(t *testing.T) {
 			return c, nil
 		},
 		DialTimeout: budget,
+		// 192.0.2.0/24 may be this machine's own network (a test bed's).
+		LocalAddrs: func() ([]netip.Prefix, error) { return nil, nil },
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -217,12 +217,16 @@ func (rs *Rules) Check(host string, addr netip.Addr, port uint16) (rule string, 
 }
 
 // CheckAddr decides one address that an allowed host name resolved to: a
-// deny rule naming the address refuses it; a loopback, link-local, private,
-// shared or metadata address (see SpecialAddr) is refused unless an allow
-// rule names the address itself (allowing "localhost" alone does not
-// reach the host's loopback; allowing 127.0.0.1 does). It returns the
-// reason when ok is false.
-func (rs *Rules) CheckAddr(host string, ip netip.Addr, port uint16) (reason string, ok bool) {
+// deny rule naming the address refuses it; a loopback, link-local,
+// private, shared, metadata, broadcast or other special address (see
+// SpecialAddr), and every address of this machine (own, see OwnAddrs), is
+// refused unless an allow rule names the address itself (allowing
+// "localhost" alone does not reach the host's loopback; allowing 127.0.0.1
+// does). An address that embeds an IPv4 address (IPv4-mapped, NAT64,
+// IPv4-compatible, IPv4-translated, 6to4) is judged by that IPv4 address
+// as well. It
+// returns the reason when ok is false.
+func (rs *Rules) CheckAddr(host string, ip netip.Addr, port uint16, own []netip.Addr) (reason string, ok bool) {
 	ip = ip.Unmap()
 	for i := range rs.Deny {
 		r := &rs.Deny[i]
@@ -230,8 +234,13 @@ func (rs *Rules) CheckAddr(host string, ip netip.Addr, port uint16) (reason stri
 			return fmt.Sprintf("%s resolves to %s (%s)", host, ip, r.Text), false
 		}
 	}
-	kind := SpecialAddr(ip)
-	if kind == "" {
+	what := ""
+	if kind := SpecialAddr(ip); kind != "" {
+		what = article(kind) + " " + kind + " address"
+	} else if isOwn(ip, own) {
+		what = "an address of this machine"
+	}
+	if what == "" {
 		return "", true
 	}
 	for i := range rs.Allow {
@@ -243,8 +252,54 @@ func (rs *Rules) CheckAddr(host string, ip netip.Addr, port uint16) (reason stri
 			return "", true
 		}
 	}
-	return fmt.Sprintf("rebinding guard: %s resolves to %s, a %s address (allow %s itself to reach it)",
-		host, ip, kind, hostPort(ip)), false
+	return fmt.Sprintf("rebinding guard: %s resolves to %s, %s (allow %s itself to reach it)",
+		host, ip, what, hostPort(ip)), false
+}
+
+// article is "a" or "an" for a kind of address.
+func article(kind string) string {
+	switch kind[0] {
+	case 'a', 'e', 'i', 'o', 'u':
+		return "an"
+	}
+	return "a"
+}
+
+// isOwn says whether ip, or the IPv4 address it embeds, is in own.
+func isOwn(ip netip.Addr, own []netip.Addr) bool {
+	ip = ip.Unmap()
+	v4, embeds := embeddedV4(ip)
+	for _, o := range own {
+		if o == ip || embeds && o == v4 {
+			return true
+		}
+	}
+	return false
+}
+
+// OwnAddrs turns the prefixes of this machine's interfaces (address and
+// length, as net.InterfaceAddrs gives them) into the addresses that reach
+// it: each address, and for an IPv4 network of more than two addresses its
+// broadcast address.
+func OwnAddrs(prefixes []netip.Prefix) []netip.Addr {
+	out := make([]netip.Addr, 0, len(prefixes)+2)
+	for _, p := range prefixes {
+		a, bits := p.Addr().WithZone(""), p.Bits()
+		if !a.IsValid() {
+			continue
+		}
+		if a.Is4In6() {
+			a, bits = a.Unmap(), bits-96
+		}
+		out = append(out, a)
+		if a.Is4() && bits >= 0 && bits < 31 {
+			b := a.As4()
+			host := uint32(1)<<(32-bits) - 1
+			v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+			out = append(out, netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}))
+		}
+	}
+	return out
 }
 
 func hostPort(ip netip.Addr) string {
@@ -258,21 +313,47 @@ func hostPort(ip netip.Addr) string {
 var (
 	sharedNet   = netip.MustParsePrefix("100.64.0.0/10") // carrier-grade NAT; a cloud's metadata lives there
 	thisNet     = netip.MustParsePrefix("0.0.0.0/8")
+	reservedV4  = netip.MustParsePrefix("240.0.0.0/4") // "class E", with the limited broadcast 255.255.255.255
 	siteLocal6  = netip.MustParsePrefix("fec0::/10")
 	nat64       = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Local  = netip.MustParsePrefix("64:ff9b:1::/48")  // local-use NAT64 (RFC 8215), translated by the site
+	compatV4    = netip.MustParsePrefix("::/96")           // deprecated IPv4-compatible IPv6
+	translated  = netip.MustParsePrefix("::ffff:0:0:0/96") // IPv4-translated (SIIT)
+	sixToFour   = netip.MustParsePrefix("2002::/16")
 	benchmarkV4 = netip.MustParsePrefix("198.18.0.0/15")
+	broadcastV4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 )
+
+// embeddedV4 returns the IPv4 address an IPv6 address carries in NAT64
+// (64:ff9b::/96), IPv4-compatible (::/96, but not :: and ::1),
+// IPv4-translated (::ffff:0:0:0/96) or 6to4 (2002::/16) form; an
+// IPv4-mapped address is expected unmapped already.
+func embeddedV4(ip netip.Addr) (netip.Addr, bool) {
+	if !ip.Is6() {
+		return netip.Addr{}, false
+	}
+	b := ip.As16()
+	switch {
+	case nat64.Contains(ip), translated.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case compatV4.Contains(ip) && !ip.IsUnspecified() && !ip.IsLoopback():
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[2:6])), true
+	}
+	return netip.Addr{}, false
+}
 
 // SpecialAddr names the kind of an address the rebinding guard protects —
 // "loopback", "link-local" (which holds the usual metadata address),
-// "private", "shared", "unspecified", "multicast" — or "" for an ordinary
-// public address. An address embedded in IPv4-mapped or NAT64 form is
-// judged by its IPv4 part.
+// "private", "shared", "unspecified", "multicast", "broadcast",
+// "reserved" — or "" for an ordinary public address. An address that
+// embeds an IPv4 address (IPv4-mapped, NAT64, IPv4-compatible,
+// IPv4-translated, 6to4) is judged by its IPv4 part.
 func SpecialAddr(ip netip.Addr) string {
 	ip = ip.Unmap()
-	if ip.Is6() && nat64.Contains(ip) {
-		b := ip.As16()
-		ip = netip.AddrFrom4([4]byte(b[12:16]))
+	if v4, ok := embeddedV4(ip); ok {
+		ip = v4
 	}
 	switch {
 	case !ip.IsValid():
@@ -281,7 +362,7 @@ func SpecialAddr(ip netip.Addr) string {
 		return "loopback"
 	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
 		return "link-local"
-	case ip.IsPrivate(), siteLocal6.Contains(ip), benchmarkV4.Contains(ip):
+	case ip.IsPrivate(), siteLocal6.Contains(ip), benchmarkV4.Contains(ip), nat64Local.Contains(ip):
 		return "private"
 	case sharedNet.Contains(ip):
 		return "shared"
@@ -289,6 +370,10 @@ func SpecialAddr(ip netip.Addr) string {
 		return "unspecified"
 	case ip.IsMulticast():
 		return "multicast"
+	case ip == broadcastV4:
+		return "broadcast"
+	case reservedV4.Contains(ip):
+		return "reserved"
 	}
 	return ""
 }

@@ -111,6 +111,36 @@ func TestRulesCheck(t *testing.T) {
 	}
 }
 
+// ownNet is a machine with a public IPv4 and a public IPv6 address.
+var ownNet = []string{"203.0.113.7/24", "2001:db8:5::7/64", "127.0.0.1/8"}
+
+func TestOwnAddrs(t *testing.T) {
+	tests := []struct {
+		prefixes []string
+		want     []string
+	}{
+		{[]string{"203.0.113.7/24"}, []string{"203.0.113.7", "203.0.113.255"}},
+		{[]string{"10.1.2.3/16", "::ffff:192.0.2.9/120", "::ffff:192.0.2.10/128"}, []string{"10.1.2.3", "10.1.255.255", "192.0.2.9", "192.0.2.255", "192.0.2.10"}},
+		{[]string{"198.51.100.4/31", "198.51.100.9/32"}, []string{"198.51.100.4", "198.51.100.9"}},
+		{[]string{"2001:db8::1/64", "fe80::1/64"}, []string{"2001:db8::1", "fe80::1"}},
+		{[]string{"0.0.0.0/0"}, []string{"0.0.0.0", "255.255.255.255"}},
+		{nil, []string{}},
+	}
+	for _, tt := range tests {
+		var ps []netip.Prefix
+		for _, p := range tt.prefixes {
+			ps = append(ps, netip.MustParsePrefix(p))
+		}
+		got := []string{}
+		for _, a := range OwnAddrs(ps) {
+			got = append(got, a.String())
+		}
+		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("OwnAddrs(%v) = %v, want %v", tt.prefixes, got, tt.want)
+		}
+	}
+}
+
 func TestRebindingGuard(t *testing.T) {
 	tests := []struct {
 		allow []string
@@ -120,6 +150,7 @@ func TestRebindingGuard(t *testing.T) {
 		port  uint16
 		ok    bool
 		why   string
+		own   []string // this machine's interface prefixes
 	}{
 		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "93.184.215.14", ok: true},
 		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "127.0.0.1", why: "loopback"},
@@ -138,6 +169,35 @@ func TestRebindingGuard(t *testing.T) {
 		{allow: []string{"localhost", "127.0.0.1"}, host: "localhost", ip: "127.0.0.1", ok: true},
 		{allow: []string{"*.localhost"}, host: "a.localhost", ip: "127.0.0.1", why: "loopback"},
 		{allow: []string{"api.example.com"}, deny: []string{"93.184.215.14"}, host: "api.example.com", ip: "93.184.215.14", why: "network.deny 93.184.215.14"},
+		// This machine's own addresses, in every form that reaches them,
+		// and its networks' broadcast addresses.
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "203.0.113.7", own: ownNet, why: "an address of this machine"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::ffff:203.0.113.7", own: ownNet, why: "an address of this machine"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "64:ff9b::cb00:7107", own: ownNet, why: "an address of this machine"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::cb00:7107", own: ownNet, why: "an address of this machine"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::ffff:0:cb00:7107", own: ownNet, why: "an address of this machine"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::ffff:0:7f00:1", why: "loopback"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "2002:cb00:7107::1", own: ownNet, why: "an address of this machine"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "203.0.113.255", own: ownNet, why: "an address of this machine"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "2001:db8:5::7", own: ownNet, why: "an address of this machine"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "203.0.113.8", own: ownNet, ok: true},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "2001:db8:5::8", own: ownNet, ok: true},
+		{allow: []string{"api.example.com", "203.0.113.7"}, host: "api.example.com", ip: "203.0.113.7", own: ownNet, ok: true},
+		{allow: []string{"api.example.com", "[2001:db8:5::7]:8080"}, host: "api.example.com", ip: "2001:db8:5::7", own: ownNet, ok: true},
+		{allow: []string{"api.example.com", "203.0.113.7:443"}, host: "api.example.com", ip: "203.0.113.7", own: ownNet, why: "an address of this machine"},
+		// The rest of the special classes.
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "255.255.255.255", why: "broadcast"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "240.0.0.1", why: "reserved"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::", why: "unspecified"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::ffff:0.0.0.0", why: "unspecified"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "0.1.2.3", why: "unspecified"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "239.1.2.3", why: "multicast"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "ff0e::1", why: "multicast"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::127.0.0.1", why: "loopback"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "2002:7f00:1::1", why: "loopback"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "2002:a9fe:a9fe::", why: "link-local"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "64:ff9b:1::a00:1", why: "private"},
+		{allow: []string{"api.example.com"}, host: "api.example.com", ip: "::ffff:100.100.100.200", why: "shared"},
 	}
 	for _, tt := range tests {
 		rs := mustRules(t, tt.allow, tt.deny)
@@ -145,9 +205,13 @@ func TestRebindingGuard(t *testing.T) {
 		if port == 0 {
 			port = 8080
 		}
-		why, ok := rs.CheckAddr(tt.host, netip.MustParseAddr(tt.ip), port)
+		var prefixes []netip.Prefix
+		for _, p := range tt.own {
+			prefixes = append(prefixes, netip.MustParsePrefix(p))
+		}
+		why, ok := rs.CheckAddr(tt.host, netip.MustParseAddr(tt.ip), port, OwnAddrs(prefixes))
 		if ok != tt.ok || !strings.Contains(why, tt.why) {
-			t.Errorf("allow %v: CheckAddr(%s → %s) = %q, %v; want %v with %q", tt.allow, tt.host, tt.ip, why, ok, tt.ok, tt.why)
+			t.Errorf("allow %v, own %v: CheckAddr(%s → %s) = %q, %v; want %v with %q", tt.allow, tt.own, tt.host, tt.ip, why, ok, tt.ok, tt.why)
 		}
 	}
 }

@@ -116,7 +116,7 @@ func socksReply(code byte) []byte {
 	return []byte{socksVersion, code, 0, socksAtypIPv4, 0, 0, 0, 0, 0, 0}
 }
 
-func (s *Server) serveSOCKS5(ctx context.Context, c net.Conn, br *bufio.Reader) {
+func (s *Server) serveSOCKS5(ctx context.Context, c net.Conn, br *bufio.Reader, g *idleGuard) {
 	ok, err := readSocksGreeting(br)
 	if err != nil {
 		return
@@ -160,5 +160,5 @@ func (s *Server) serveSOCKS5(ctx context.Context, c net.Conn, br *bufio.Reader) 
 			return
 		}
 	}
-	relay(c, up)
+	relay(c, up, g)
 }
