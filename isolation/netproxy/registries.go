@@ -268,7 +268,7 @@ func npmRegistries(env RegistryEnv) []Registry {
 			if v := env.askCached("npm", []string{filepath.Join(npmDir, "package.json"), node}, func(ctx context.Context) ([]string, error) {
 				cmd := exec.CommandContext(ctx, node, cli, "config", "get", "registry")
 				cmd.Dir = "/"
-				cmd.Env = append(os.Environ(), "npm_config_userconfig=/dev/null", "npm_config_globalconfig=/dev/null/npmrc",
+				cmd.Env = append(hostToolEnv(node), "npm_config_userconfig=/dev/null", "npm_config_globalconfig=/dev/null/npmrc",
 					"NPM_CONFIG_USERCONFIG=/dev/null", "NPM_CONFIG_GLOBALCONFIG=/dev/null/npmrc", "npm_config_update_notifier=false")
 				out, err := cmd.Output()
 				if err != nil {
@@ -385,6 +385,7 @@ func pipIndexes(env RegistryEnv) []Registry {
 				cmd := exec.CommandContext(ctx, py, "-I", "-c",
 					"from pip._internal.models.index import PyPI as p; print(p.pypi_url); print(p.file_storage_domain)")
 				cmd.Dir = "/"
+				cmd.Env = hostToolEnv(py)
 				out, err := cmd.Output()
 				if err != nil {
 					return nil, fmt.Errorf("ask pip for its default index: %w", err)
@@ -642,4 +643,14 @@ func readRegular(real string) ([]byte, bool) {
 		return nil, false
 	}
 	return data, true
+}
+
+// hostToolEnv is the whole environment of a package manager that sbshim
+// asks on the host, outside the sandbox: nothing of sbshim's own
+// environment, which is the server's (a client config's "env" ends up
+// there), may steer it — NODE_OPTIONS, LD_PRELOAD, PYTHONSTARTUP and the
+// like would run code outside every layer.
+func hostToolEnv(prog string) []string {
+	return []string{"PATH=" + filepath.Dir(prog) + ":/usr/local/bin:/usr/bin:/bin",
+		"HOME=/nonexistent", "LANG=C.UTF-8"}
 }

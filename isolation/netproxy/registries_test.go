@@ -338,3 +338,45 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+// TestAskedToolsGetNoneOfSbshimsEnvironment: the package manager sbshim
+// asks on the host runs with an environment of its own, never sbshim's,
+// which a client config sets for the server (NODE_OPTIONS would run code
+// outside the sandbox).
+func TestAskedToolsGetNoneOfSbshimsEnvironment(t *testing.T) {
+	root := t.TempDir()
+	bin := filepath.Join(root, "bin")
+	npmDir := filepath.Join(root, "lib", "node_modules", "npm")
+	seen := filepath.Join(root, "seen-env")
+	writeFile(t, filepath.Join(npmDir, "bin", "npm-cli.js"), "// npm\n")
+	writeFile(t, filepath.Join(npmDir, "package.json"), `{"version":"0"}`)
+	writeFile(t, filepath.Join(bin, "node"), "#!/bin/sh\nenv > '"+seen+"'\necho https://default.example.com/\n")
+	if err := os.Chmod(filepath.Join(bin, "node"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(npmDir, "bin", "npm-cli.js"), filepath.Join(bin, "npm")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("NODE_OPTIONS", "--require=/tmp/evil.js")
+	t.Setenv("LD_PRELOAD", "/tmp/evil.so")
+	env := RegistryEnv{
+		Getenv:   func(string) string { return "" },
+		Writable: func(string) bool { return false },
+		Home:     filepath.Join(root, "home"),
+		CacheDir: filepath.Join(root, "cache"),
+		LookPath: func(name string) (string, error) { return filepath.Join(bin, name), nil },
+	}
+	var hosts []string
+	for _, r := range npmRegistries(env) {
+		hosts = append(hosts, r.Host)
+	}
+	got, err := os.ReadFile(seen)
+	if err != nil {
+		t.Fatalf("npm was not asked (registries %v): %v", hosts, err)
+	}
+	for _, bad := range []string{"NODE_OPTIONS", "LD_PRELOAD"} {
+		if strings.Contains(string(got), bad+"=") {
+			t.Fatalf("the package manager asked on the host got %s:\n%s", bad, got)
+		}
+	}
+}
