@@ -103,7 +103,7 @@ func runAudit(args []string, stdout, stderr io.Writer, env auditEnv) int {
 
 	if follow {
 		fl := &audit.Follower{Dir: dir, Filter: f, Interval: env.poll,
-			OnBad: func(b audit.BadLine) { fmt.Fprintf(stderr, "sbshim audit: skipped %v\n", b) }}
+			OnBad: func(b audit.BadLine) { fmt.Fprintf(stderr, "sbshim audit: skipped %s\n", audit.Escape(b.String())) }}
 		err := fl.Run(env.ctx, func(e audit.Entry) error {
 			var err error
 			if asJSON {
@@ -126,7 +126,7 @@ func runAudit(args []string, stdout, stderr io.Writer, env auditEnv) int {
 		return 1
 	}
 	if log.Bad > 0 {
-		fmt.Fprintf(stderr, "sbshim audit: skipped %d line(s) that are not audit records; first: %v\n", log.Bad, log.BadLines[0])
+		fmt.Fprintf(stderr, "sbshim audit: skipped %d line(s) that are not audit records; first: %s\n", log.Bad, audit.Escape(log.BadLines[0].String()))
 	}
 	if !asJSON && len(log.Entries) == 0 {
 		if len(log.Files) == 0 {

@@ -2,12 +2,14 @@ package audit
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap/zapcore"
 )
@@ -67,10 +69,17 @@ type Record struct {
 	Op     string `json:"op,omitempty"`
 	Target string `json:"target,omitempty"`
 	Exe    string `json:"exe,omitempty"`
-	Rule   string `json:"rule,omitempty"`
-	Layer  string `json:"layer,omitempty"`
-	Errno  string `json:"errno,omitempty"`
-	Count  int    `json:"count,omitempty"` // >1 when identical repeats were collapsed into this record
+	// TargetB64 and ExeB64 hold Target's and Exe's exact bytes, base64
+	// (standard, padded), when they are not valid UTF-8: JSON text cannot
+	// carry such bytes, and the Writer puts U+FFFD in their place in
+	// target and exe. The Writer sets them; ParseLine restores Target and
+	// Exe from them.
+	TargetB64 string `json:"target_b64,omitempty"`
+	ExeB64    string `json:"exe_b64,omitempty"`
+	Rule      string `json:"rule,omitempty"`
+	Layer     string `json:"layer,omitempty"`
+	Errno     string `json:"errno,omitempty"`
+	Count     int    `json:"count,omitempty"` // >1 when identical repeats were collapsed into this record
 
 	// session_end
 	ExitCode  *int `json:"exit_code,omitempty"`
@@ -153,6 +162,8 @@ func (r Record) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	str("op", r.Op)
 	str("target", r.Target)
 	str("exe", r.Exe)
+	str("target_b64", r.TargetB64)
+	str("exe_b64", r.ExeB64)
 	str("rule", r.Rule)
 	str("layer", r.Layer)
 	str("errno", r.Errno)
@@ -261,4 +272,31 @@ func (t Tools) String() string {
 		s += n
 	}
 	return s
+}
+
+// keepBytes sets TargetB64 and ExeB64 for a Target or Exe that is not
+// valid UTF-8, so that the log keeps their exact bytes.
+func (r *Record) keepBytes() {
+	r.TargetB64, r.ExeB64 = "", ""
+	if !utf8.ValidString(r.Target) {
+		r.TargetB64 = base64.StdEncoding.EncodeToString([]byte(r.Target))
+	}
+	if !utf8.ValidString(r.Exe) {
+		r.ExeB64 = base64.StdEncoding.EncodeToString([]byte(r.Exe))
+	}
+}
+
+// restoreBytes puts back the exact Target and Exe that TargetB64 and
+// ExeB64 hold. A value that does not decode is left alone.
+func (r *Record) restoreBytes() {
+	if r.TargetB64 != "" {
+		if b, err := base64.StdEncoding.DecodeString(r.TargetB64); err == nil {
+			r.Target = string(b)
+		}
+	}
+	if r.ExeB64 != "" {
+		if b, err := base64.StdEncoding.DecodeString(r.ExeB64); err == nil {
+			r.Exe = string(b)
+		}
+	}
 }
