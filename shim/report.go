@@ -258,7 +258,7 @@ func (r *reporter) report(x routed) {
 	r.seen[key] = &repeat{r: x, count: 1, reported: 1}
 	pol := r.s.pol.Report
 	if pol.Stderr {
-		r.s.errw.message([]byte("sbshim: " + describeRouted(x) + "\n"))
+		r.s.sayEscaped(describeRouted(x))
 	}
 	r.s.record(blockedRecord(x, 0))
 	if pol.Notify {
@@ -274,7 +274,7 @@ func (r *reporter) flushRepeats() {
 		}
 		rp.reported = rp.count
 		if r.s.pol.Report.Stderr {
-			r.s.errw.message(fmt.Appendf(nil, "sbshim: %s (×%d)\n", describeRouted(rp.r), rp.count))
+			r.s.sayEscaped(fmt.Sprintf("%s (×%d)", describeRouted(rp.r), rp.count))
 		}
 		r.s.record(blockedRecord(rp.r, n))
 	}
@@ -344,20 +344,23 @@ func collapseKey(x routed) string {
 // describe is one attempt in a few words: "read /home/me/.ssh/id_rsa
 // (filesystem.denyRead ~/.ssh)"; with tools set (the stderr form) it also
 // says in which tool call and by which process.
+//
+// Every name in it passes through audit.Escape: the text is one line
+// whatever the sandboxed program called its files, hosts and executables.
 func describe(ev isolation.Event, tools audit.Tools) string {
-	what := ev.Op + " " + ev.Target
+	what := audit.Escape(ev.Op) + " " + audit.Escape(ev.Target)
 	if ev.Kind == "syscall" {
-		what = "syscall " + ev.Op
+		what = "syscall " + audit.Escape(ev.Op)
 	}
 	if len(tools) > 0 && tools[0] != "-" {
-		what += " in tool " + strings.Join(tools, ", ")
+		what += " in tool " + audit.Escape(strings.Join(tools, ", "))
 	}
 	var why []string
 	if tools != nil && ev.PID > 0 {
-		why = append(why, fmt.Sprintf("pid %d %s", ev.PID, filepath.Base(ev.Exe)))
+		why = append(why, fmt.Sprintf("pid %d %s", ev.PID, audit.Escape(filepath.Base(ev.Exe))))
 	}
 	if ev.Rule != "" {
-		why = append(why, ev.Rule)
+		why = append(why, audit.Escape(ev.Rule))
 	}
 	if len(why) == 0 {
 		return what

@@ -111,7 +111,7 @@ func (s *Session) run(st streams) int {
 		toChild.Close()
 		fromChild.Close()
 		errFromChild.Close()
-		s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
+		s.say(err.Error())
 		return isolation.ExitCode(err)
 	}
 	s.sessionStart(proc.Layers())
@@ -154,7 +154,7 @@ func (s *Session) waitInBackground(proc *isolation.Process) (exited <-chan struc
 	go func() {
 		c, err := proc.Wait()
 		if err != nil {
-			s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
+			s.say(err.Error())
 		}
 		*code = c
 		close(done)
@@ -437,7 +437,7 @@ func (s *Session) finish(code int) {
 	s.writeAuditLocked()
 	if s.audit != nil {
 		if err := s.audit.Close(); err != nil {
-			s.errw.message(fmt.Appendf(nil, "sbshim: warning: audit log: %v\n", err))
+			s.warn(fmt.Sprintf("audit log: %v", err))
 		}
 		s.audit = nil
 	}
@@ -496,13 +496,28 @@ func (s *Session) writeAuditLocked() {
 	}
 }
 
+// warn writes one "sbshim: warning: ..." line on stderr.
 func (s *Session) warn(msg string) {
-	s.errw.message(fmt.Appendf(nil, "sbshim: warning: %s\n", msg))
+	s.say("warning: " + msg)
 }
 
 func (s *Session) fail(err error) int {
-	s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
+	s.say(err.Error())
 	return isolation.ExitSetup
+}
+
+// say writes one line of sbshim's own on stderr: "sbshim: " and msg,
+// escaped (audit.Escape), so that what msg quotes — a path, a host, a
+// message from the sandbox — can neither break the line nor drive the
+// terminal.
+func (s *Session) say(msg string) {
+	s.sayEscaped(audit.Escape(msg))
+}
+
+// sayEscaped writes "sbshim: " and msg as one line on stderr; every name
+// in msg must have gone through audit.Escape already.
+func (s *Session) sayEscaped(msg string) {
+	s.errw.message([]byte("sbshim: " + msg + "\n"))
 }
 
 // requestID is the id as the audit log shows it: a string's value, a
