@@ -121,7 +121,11 @@ func (s *Session) run(st streams) int {
 	var relays sync.WaitGroup
 	relays.Add(2)
 	go func() { defer relays.Done(); s.serverToClient(fromChild) }()
-	go func() { defer relays.Done(); _, _ = io.Copy(s.errw, errFromChild); errFromChild.Close() }()
+	go func() {
+		defer relays.Done()
+		_, _ = io.Copy(&serverStderr{w: s.errw}, errFromChild)
+		errFromChild.Close()
+	}()
 	clientEOF := make(chan struct{})
 	go func() {
 		s.clientToServer(in, toChild)
