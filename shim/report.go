@@ -1,6 +1,10 @@
 package shim
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -8,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sbshim/sbshim/isolation"
 	"github.com/sbshim/sbshim/mcp"
@@ -41,7 +46,12 @@ type reporter struct {
 
 	queue chan routed
 	done  chan struct{}
-	seen  map[string]*repeat // by collapse key; reporter goroutine only
+	// key is the session's report key, a secret every in-band
+	// notification of sbshim's carries in _meta (reportKeyMeta). It never
+	// enters the sandbox, so the server cannot put it on its own
+	// notifications; the audit log's session_start has its SHA-256.
+	key  string
+	seen map[string]*repeat // by collapse key; reporter goroutine only
 
 	// Connections the network proxy made: per call in flight (by
 	// Call.Seq), and outside any call.
@@ -77,6 +87,7 @@ func newReporter(s *Session) *reporter {
 		done:  make(chan struct{}),
 		seen:  make(map[string]*repeat),
 		net:   make(map[uint64]map[string]int),
+		key:   newReportKey(),
 	}
 	go r.loop()
 	return r
@@ -294,11 +305,13 @@ func (r *reporter) notify(x routed) {
 		if !r.s.proto.CanNotify(level, req) {
 			continue
 		}
-		line, err := mcp.LogNotification(level, struct {
-			Message string          `json:"message"`
-			Tool    audit.Tools     `json:"tool"`
-			Blocked isolation.Event `json:"blocked"`
-		}{"sbshim: " + describeRouted(x), toolNames(x.calls), x.ev})
+		line, err := mcp.LogNotificationMeta(level, struct {
+			Message   string          `json:"message"`
+			Tool      audit.Tools     `json:"tool"`
+			Blocked   isolation.Event `json:"blocked"`
+			TargetB64 string          `json:"target_b64,omitempty"`
+		}{"sbshim: " + describeRouted(x), toolNames(x.calls), x.ev, bytesB64(x.ev.Target)},
+			map[string]any{reportKeyMeta: r.key})
 		if err == nil {
 			r.s.out.message(line)
 		}
@@ -408,4 +421,31 @@ func auditArguments(raw []byte) json.RawMessage {
 
 func jsonUnmarshalString(raw string, v *string) error {
 	return json.Unmarshal([]byte(raw), v)
+}
+
+// reportKeyMeta is the _meta key under which sbshim's in-band
+// notifications carry the session's report key.
+const reportKeyMeta = "io.github.sbshim/report-key"
+
+// newReportKey returns a fresh report key: 128 random bits, in hex.
+func newReportKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail (it panics instead)
+	return hex.EncodeToString(b[:])
+}
+
+// keyDigest is the SHA-256 of the session's report key, in hex: what the
+// audit log's session_start records of it.
+func (r *reporter) keyDigest() string {
+	sum := sha256.Sum256([]byte(r.key))
+	return hex.EncodeToString(sum[:])
+}
+
+// bytesB64 is s in base64 when s is not valid UTF-8 (JSON cannot carry
+// it exactly), else "".
+func bytesB64(s string) string {
+	if utf8.ValidString(s) {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString([]byte(s))
 }

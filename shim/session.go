@@ -415,6 +415,8 @@ func (s *Session) sessionStart(l isolation.Layers) {
 		Mode:    "stdio",
 		Layers:  l,
 		PID:     os.Getpid(),
+
+		ReportKeySHA256: s.rep.keyDigest(),
 	})
 }
 

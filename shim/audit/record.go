@@ -53,6 +53,12 @@ type Record struct {
 	Mode    string   `json:"mode,omitempty"`   // "stdio" or "pty"
 	Layers  any      `json:"layers,omitempty"` // isolation.Layers, marshalled as is
 	PID     int      `json:"pid,omitempty"`    // session_start: sbshim's pid; blocked: the process that tried
+	// ReportKeySHA256 is the SHA-256, in hex, of the session's report
+	// key: the secret every in-band notification sbshim sends in the
+	// session carries in its _meta, and which a sandboxed server never
+	// sees (so a notification without it, or with another, is not
+	// sbshim's).
+	ReportKeySHA256 string `json:"report_key_sha256,omitempty"`
 
 	// tool_call and blocked
 	Tool      Tools  `json:"tool,omitempty"`       // one name, "-" (none in flight), or several
@@ -133,6 +139,7 @@ func (r Record) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 		}
 	}
 	num("pid", r.PID)
+	str("report_key_sha256", r.ReportKeySHA256)
 	switch len(r.Tool) {
 	case 0:
 	case 1:
