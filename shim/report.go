@@ -37,12 +37,12 @@ const (
 type reporter struct {
 	s *Session
 
-	mu      sync.Mutex
-	calls   map[uint64]*callBlocks // by Call.Seq, calls in flight that saw blocks
-	pending atomic.Int32           // len(calls), read without mu by the relay
-	total   int
-	dropped int
-	closed  bool
+	mu       sync.Mutex
+	calls    map[uint64]*callBlocks // by Call.Seq, calls in flight that saw blocks
+	pending  atomic.Int32           // len(calls), read without mu by the relay
+	total    int
+	unlisted unlisted // attempts not reported one by one
+	closed   bool
 
 	queue chan routed
 	done  chan struct{}
@@ -50,8 +50,9 @@ type reporter struct {
 	// notification of sbshim's carries in _meta (reportKeyMeta). It never
 	// enters the sandbox, so the server cannot put it on its own
 	// notifications; the audit log's session_start has its SHA-256.
-	key  string
-	seen map[string]*repeat // by collapse key; reporter goroutine only
+	key    string
+	seen   map[string]*repeat // by collapse key; reporter goroutine only
+	budget budget             // reporter goroutine only
 
 	// Connections the network proxy made: per call in flight (by
 	// Call.Seq), and outside any call.
@@ -131,7 +132,7 @@ func (r *reporter) event(ev isolation.Event) {
 	select {
 	case r.queue <- routed{ev: ev, calls: calls}:
 	default:
-		r.dropped++
+		r.unlisted.add(routed{ev: ev, calls: calls}, 1)
 	}
 }
 
@@ -220,13 +221,21 @@ func (r *reporter) callEnded(c mcp.Call) (int, string) {
 	return cb.n, b.String()
 }
 
-// close stops the reporter after reporting the repeats still pending, and
-// returns the session's number of blocked attempts.
+// close stops the reporter after reporting the repeats still pending and
+// what was not listed, and returns the session's number of blocked
+// attempts.
 func (r *reporter) close() int {
+	total, _ := r.closeCounts()
+	return total
+}
+
+// closeCounts is close, returning also how many of the attempts were not
+// reported one by one.
+func (r *reporter) closeCounts() (total, unlisted int) {
 	r.mu.Lock()
 	if r.closed {
-		r.mu.Unlock()
-		return r.total
+		defer r.mu.Unlock()
+		return r.total, r.unlisted.total
 	}
 	r.closed = true
 	close(r.queue)
@@ -234,10 +243,11 @@ func (r *reporter) close() int {
 	<-r.done
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.dropped > 0 {
-		r.s.warn(fmt.Sprintf("%d blocked attempts came too fast to report one by one", r.dropped))
+	if r.unlisted.total > 0 && r.s.pol.Report.Stderr {
+		r.s.sayEscaped(fmt.Sprintf("%d more blocked attempt%s not listed one by one: %s", r.unlisted.total,
+			plural(r.unlisted.total), r.unlisted.topOps()))
 	}
-	return r.total
+	return r.total, r.unlisted.total
 }
 
 func (r *reporter) loop() {
@@ -249,11 +259,13 @@ func (r *reporter) loop() {
 		case ev, ok := <-r.queue:
 			if !ok {
 				r.flushRepeats()
+				r.summarize(true)
 				return
 			}
 			r.report(ev)
 		case <-tick.C:
 			r.flushRepeats()
+			r.summarize(false)
 		}
 	}
 }
@@ -264,6 +276,10 @@ func (r *reporter) report(x routed) {
 	key := collapseKey(x)
 	if rp, ok := r.seen[key]; ok {
 		rp.count++
+		return
+	}
+	if !r.budget.admit(x) {
+		r.unlist(x, 1)
 		return
 	}
 	r.seen[key] = &repeat{r: x, count: 1, reported: 1}
@@ -284,10 +300,48 @@ func (r *reporter) flushRepeats() {
 			continue
 		}
 		rp.reported = rp.count
+		if !r.budget.admit(rp.r) {
+			r.unlist(rp.r, n)
+			continue
+		}
 		if r.s.pol.Report.Stderr {
 			r.s.sayEscaped(fmt.Sprintf("%s (×%d)", describeRouted(rp.r), rp.count))
 		}
 		r.s.record(blockedRecord(rp.r, n))
+	}
+}
+
+// unlist counts n attempts like x as not reported one by one; the first
+// time, it says so on stderr.
+func (r *reporter) unlist(x routed, n int) {
+	r.mu.Lock()
+	r.unlisted.add(x, n)
+	announce := !r.unlisted.announced
+	r.unlisted.announced = true
+	r.mu.Unlock()
+	if announce && r.s.pol.Report.Stderr {
+		r.s.say(fmt.Sprintf("warning: too many blocked attempts to list one by one (over %d of one kind, or %d in all): "+
+			"the rest are counted, in blocked_summary records of the audit log and at the end", blockedPerClass, blockedPerSession))
+	}
+}
+
+// summarize writes a blocked_summary record of the attempts counted and
+// not listed since the last one, if there are any and it is time (final:
+// the session ends).
+func (r *reporter) summarize(final bool) {
+	r.mu.Lock()
+	// Attempts the full queue turned away are announced here: event
+	// does not write to stderr.
+	announce := r.unlisted.total > 0 && !r.unlisted.announced
+	r.unlisted.announced = r.unlisted.announced || announce
+	rec, ok := r.unlisted.summary(time.Now(), final)
+	r.mu.Unlock()
+	if announce && r.s.pol.Report.Stderr {
+		r.s.say("warning: blocked attempts came too fast to list one by one: the rest are counted, " +
+			"in blocked_summary records of the audit log and at the end")
+	}
+	if ok {
+		r.s.record(rec)
 	}
 }
 

@@ -426,7 +426,7 @@ func (s *Session) finish(code int) {
 	for _, c := range s.tracker.Drain(time.Now()) {
 		s.callEnded(c)
 	}
-	total := s.rep.close()
+	total, unlisted := s.rep.closeCounts()
 	s.out.flush(false)
 	c := code
 	s.record(audit.Record{
@@ -435,6 +435,7 @@ func (s *Session) finish(code int) {
 		DurationMS: float64(time.Since(s.start).Microseconds()) / 1000,
 		ToolCalls:  int(s.toolRuns.Load()),
 		Blocked:    total,
+		Dropped:    unlisted,
 		Net:        s.rep.sessionConnections(),
 	})
 	s.errw.flush(true)

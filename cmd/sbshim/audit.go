@@ -98,7 +98,7 @@ func runAudit(args []string, stdout, stderr io.Writer, env auditEnv) int {
 		dir = d
 	}
 	if events {
-		f.Types = []string{audit.TypeBlocked}
+		f.Types = []string{audit.TypeBlocked, audit.TypeBlockedSummary}
 	}
 
 	if follow {

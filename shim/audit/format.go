@@ -47,6 +47,10 @@ func WriteTable(w io.Writer, s Summary, net bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if s.Dropped > 0 {
+		fmt.Fprintf(w, "(%d blocked attempt%s counted above were not listed one by one: sbshim audit --events shows the summaries)\n",
+			s.Dropped, plural(s.Dropped))
+	}
 	if !net {
 		return nil
 	}
@@ -79,6 +83,11 @@ func WriteEvents(w io.Writer, recs []Record, loc *time.Location) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tSERVER\tTOOL\tOP\tTARGET\tPID/EXE\tRULE")
 	for _, r := range recs {
+		if r.Type == TypeBlockedSummary {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t-\t-\n", r.TS.In(loc).Format("2006-01-02 15:04:05"), Escape(r.Server),
+				orDash(Escape(r.Tool.String())), orDash(countsText(r.ByOp)), fmt.Sprintf("(%d not listed)", r.Count))
+			continue
+		}
 		target := Escape(r.Target)
 		if r.Count > 1 {
 			target += fmt.Sprintf(" (%d times)", r.Count)
@@ -119,6 +128,12 @@ func Line(r Record, loc *time.Location) string {
 			s += " (" + strings.Join(why, ", ") + ")"
 		}
 		return s
+	case TypeBlockedSummary:
+		s := fmt.Sprintf("%s %s  %d blocked attempt%s not listed", head, orDash(Escape(r.Tool.String())), r.Count, plural(r.Count))
+		if len(r.ByOp) > 0 {
+			s += ": " + countsText(r.ByOp)
+		}
+		return s
 	case TypeConnection:
 		s := fmt.Sprintf("%s %s  connected %s", head, orDash(Escape(r.Tool.String())), orDash(Escape(r.Target)))
 		if r.Rule != "" {
@@ -136,7 +151,11 @@ func Line(r Record, loc *time.Location) string {
 		if r.ExitCode != nil {
 			s += fmt.Sprintf(": exit %d", *r.ExitCode)
 		}
-		return s + fmt.Sprintf(" after %s, %d tool calls, %d blocked", FormatMS(r.DurationMS), r.ToolCalls, r.Blocked)
+		s += fmt.Sprintf(" after %s, %d tool calls, %d blocked", FormatMS(r.DurationMS), r.ToolCalls, r.Blocked)
+		if r.Dropped > 0 {
+			s += fmt.Sprintf(" (%d not listed)", r.Dropped)
+		}
+		return s
 	}
 	return fmt.Sprintf("%s  %s", head, Escape(r.Type))
 }
@@ -159,4 +178,27 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// countsText is "12000 file read, 345 net connect": counts by key, the
+// largest first, escaped.
+func countsText(m map[string]int) string {
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", m[k], Escape(k))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

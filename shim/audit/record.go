@@ -20,6 +20,11 @@ const (
 	TypeToolCall     = "tool_call"
 	TypeBlocked      = "blocked"
 	TypeSessionEnd   = "session_end"
+	// TypeBlockedSummary counts blocked attempts that were not written
+	// one by one (a flood past the session's limits): Count attempts,
+	// by kind and op (ByOp) and by tool (ByTool; Tool lists the tools).
+	// Each covers the attempts since the previous one.
+	TypeBlockedSummary = "blocked_summary"
 	// TypeConnection is one connection the network proxy made; written
 	// only with audit.connections (otherwise tool_call and session_end
 	// records count them in Net).
@@ -85,11 +90,19 @@ type Record struct {
 	Rule      string `json:"rule,omitempty"`
 	Layer     string `json:"layer,omitempty"`
 	Errno     string `json:"errno,omitempty"`
-	Count     int    `json:"count,omitempty"` // >1 when identical repeats were collapsed into this record
+	Count     int    `json:"count,omitempty"` // >1 when identical repeats were collapsed into this record; blocked_summary: attempts counted
+
+	// blocked_summary: attempts not written one by one, by "kind op" and
+	// by tool.
+	ByOp   map[string]int `json:"by_op,omitempty"`
+	ByTool map[string]int `json:"by_tool,omitempty"`
 
 	// session_end
 	ExitCode  *int `json:"exit_code,omitempty"`
 	ToolCalls int  `json:"tool_calls,omitempty"`
+	// Dropped is how many of the session's Blocked attempts were not
+	// written one by one (blocked_summary records count them).
+	Dropped int `json:"dropped,omitempty"`
 	// DurationMS is reused for the session's duration.
 }
 
@@ -175,10 +188,21 @@ func (r Record) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	str("layer", r.Layer)
 	str("errno", r.Errno)
 	num("count", r.Count)
+	if len(r.ByOp) > 0 {
+		if err := enc.AddObject("by_op", counts(r.ByOp)); err != nil {
+			return err
+		}
+	}
+	if len(r.ByTool) > 0 {
+		if err := enc.AddObject("by_tool", counts(r.ByTool)); err != nil {
+			return err
+		}
+	}
 	if r.ExitCode != nil {
 		enc.AddInt("exit_code", *r.ExitCode)
 	}
 	num("tool_calls", r.ToolCalls)
+	num("dropped", r.Dropped)
 	return nil
 }
 
