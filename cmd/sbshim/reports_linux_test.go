@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -70,4 +71,48 @@ func TestStderrEscapesHostileNames(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A flood of distinct blocked attempts inside the sandbox — 5,000 file
+// names under a hidden directory, by one shell — leaves a bounded audit
+// log and stderr, with the rest counted in blocked_summary records and
+// session_end.
+func TestFloodBoundedInSandbox(t *testing.T) {
+	b := newBox(t)
+	const n = 5000
+	logPath := filepath.Join(b.root, "flood.jsonl")
+	script := `i=0; while [ $i -lt ` + strconv.Itoa(n) + ` ]; do true < "$1/$(printf %0200d $i)"; i=$((i+1)); done 2>/dev/null; true`
+	_, stderr, code := b.run([]string{"--audit-log", logPath}, "sh", "-c", script, "sh", b.path(".ssh"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	recs := auditRecords(t, logPath)
+	listed, unlisted := 0, 0
+	for _, r := range recs {
+		switch r["type"] {
+		case "blocked":
+			listed += max(int(numOf(r["count"])), 1)
+		case "blocked_summary":
+			unlisted += int(numOf(r["count"]))
+		}
+	}
+	end := ofType(recs, "session_end")
+	if len(end) != 1 {
+		t.Fatalf("no session_end: %v", recs)
+	}
+	blocked, dropped := int(numOf(end[0]["blocked"])), int(numOf(end[0]["dropped"]))
+	if blocked < n || listed+unlisted != blocked || dropped != unlisted {
+		t.Fatalf("%d attempts: session_end blocked %d dropped %d, listed %d, summarised %d", n, blocked, dropped, listed, unlisted)
+	}
+	if got := len(ofType(recs, "blocked")); got > 1000 {
+		t.Errorf("%d blocked records", got)
+	}
+	if lines := strings.Count(stderr, "\n"); lines > 1003 || !strings.Contains(stderr, "more blocked attempts not listed one by one") {
+		t.Errorf("%d stderr lines, ending %q", lines, stderr[max(0, len(stderr)-300):])
+	}
+}
+
+func numOf(v any) float64 {
+	f, _ := v.(float64)
+	return f
 }
