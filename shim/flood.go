@@ -36,6 +36,14 @@ const (
 	// or tools are counted under summaryOther.
 	summaryKeys  = 64
 	summaryOther = "(other)"
+
+	// connectionRecords is how many connection records (with
+	// audit.connections) a session writes; every connection is counted
+	// all the same, per destination, in tool_call and session_end.
+	connectionRecords = 1000
+	// netKeys bounds those counts: destinations past this many in one
+	// call (or outside calls) are counted under summaryOther.
+	netKeys = 256
 )
 
 // budget decides which blocked attempts are reported one by one. It is
@@ -101,17 +109,17 @@ func (u *unlisted) add(x routed, n int) {
 	if u.sessionByOp == nil {
 		u.sessionByOp = map[string]int{}
 	}
-	bump(u.byOp, op, n)
-	bump(u.sessionByOp, op, n)
+	bump(u.byOp, op, n, summaryKeys)
+	bump(u.sessionByOp, op, n, summaryKeys)
 	for _, t := range toolNames(x.calls) {
-		bump(u.byTool, t, n)
+		bump(u.byTool, t, n, summaryKeys)
 	}
 }
 
-// bump adds n to m[k], or to m[summaryOther] when m already holds
-// summaryKeys keys and not k.
-func bump(m map[string]int, k string, n int) {
-	if _, ok := m[k]; !ok && len(m) >= summaryKeys {
+// bump adds n to m[k], or to m[summaryOther] when m already holds limit
+// keys and not k.
+func bump(m map[string]int, k string, n, limit int) {
+	if _, ok := m[k]; !ok && len(m) >= limit {
 		k = summaryOther
 	}
 	m[k] += n

@@ -153,3 +153,35 @@ func TestFloodPerClass(t *testing.T) {
 		t.Errorf("summaries count %d (%v), want %d file read", c.unlisted, c.byOp, 2*blockedPerClass)
 	}
 }
+
+// A flood of allowed connections to distinct destinations (an allow rule
+// with a wildcard admits any number of names) is logged one by one only
+// up to connectionRecords; the counts per destination stay whole but
+// bounded in size.
+func TestFloodConnections(t *testing.T) {
+	const n = 5000
+	s, _, log := floodSession(t)
+	s.pol.Audit.Connections = true
+	for i := range n {
+		s.rep.connected(isolation.Event{Kind: "net", Op: "connect", Target: fmt.Sprintf("h%d.example.com:443", i), Rule: "network.allow *.example.com"})
+	}
+	s.finish(0)
+	recs, size := readLog(t, log)
+	conns, counted := 0, 0
+	var end map[string]any
+	for _, r := range recs {
+		switch r["type"] {
+		case "connection":
+			conns++
+		case "session_end":
+			end = r
+		}
+	}
+	net, _ := end["net"].(map[string]any)
+	for _, v := range net {
+		counted += int(v.(float64))
+	}
+	if conns > connectionRecords || len(net) > netKeys+1 || counted != n {
+		t.Errorf("%d connection records, session_end counts %d connections under %d destinations (%d bytes of log)", conns, counted, len(net), size)
+	}
+}

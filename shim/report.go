@@ -56,9 +56,10 @@ type reporter struct {
 
 	// Connections the network proxy made: per call in flight (by
 	// Call.Seq), and outside any call.
-	netMu      sync.Mutex
-	net        map[uint64]map[string]int
-	sessionNet map[string]int
+	netMu       sync.Mutex
+	net         map[uint64]map[string]int
+	sessionNet  map[string]int
+	connRecords int // connections seen, for connectionRecords
 }
 
 // callBlocks counts what was blocked during one call.
@@ -157,17 +158,23 @@ func (r *reporter) connected(ev isolation.Event) {
 			m = map[string]int{}
 			r.net[c.Seq] = m
 		}
-		m[ev.Target]++
+		bump(m, ev.Target, 1, netKeys)
 		counted = true
 	}
 	if !counted {
 		if r.sessionNet == nil {
 			r.sessionNet = map[string]int{}
 		}
-		r.sessionNet[ev.Target]++
+		bump(r.sessionNet, ev.Target, 1, netKeys)
 	}
+	logIt := r.s.pol.Audit.Connections && r.connRecords < connectionRecords
+	announce := r.s.pol.Audit.Connections && r.connRecords == connectionRecords
+	r.connRecords++
 	r.netMu.Unlock()
-	if r.s.pol.Audit.Connections {
+	if announce {
+		r.s.warn(fmt.Sprintf("over %d connections: the rest are counted in tool_call and session_end records, not logged one by one", connectionRecords))
+	}
+	if logIt {
 		rec := audit.Record{TS: ev.Time, Type: audit.TypeConnection, Kind: ev.Kind, Op: ev.Op,
 			Target: ev.Target, Rule: ev.Rule, Layer: ev.Layer, Tool: toolNames(calls)}
 		r.s.record(rec)
