@@ -372,7 +372,7 @@ func (r *reporter) notify(x routed) {
 			Blocked   isolation.Event `json:"blocked"`
 			TargetB64 string          `json:"target_b64,omitempty"`
 		}{"sbshim: " + describeRouted(x), toolNames(x.calls), x.ev, bytesB64(x.ev.Target)},
-			map[string]any{reportKeyMeta: r.key})
+			map[string]any{reportKeyMeta: r.key, sessionMeta: r.s.id})
 		if err == nil {
 			r.s.out.message(line)
 		}
@@ -484,9 +484,13 @@ func jsonUnmarshalString(raw string, v *string) error {
 	return json.Unmarshal([]byte(raw), v)
 }
 
-// reportKeyMeta is the _meta key under which sbshim's in-band
-// notifications carry the session's report key.
-const reportKeyMeta = "io.github.sbshim/report-key"
+// The _meta keys of sbshim's in-band notifications: the session's report
+// key, and the session's id, which names the audit log's session_start
+// record that holds the key's digest.
+const (
+	reportKeyMeta = "io.github.sbshim/report-key"
+	sessionMeta   = "io.github.sbshim/session"
+)
 
 // newReportKey returns a fresh report key: 128 random bits, in hex.
 func newReportKey() string {

@@ -59,6 +59,9 @@ func TestNotificationCarriesReportKey(t *testing.T) {
 			t.Fatalf("notification %s: %v", out, err)
 		}
 		key := n.Params.Meta["io.github.sbshim/report-key"]
+		if n.Params.Meta["io.github.sbshim/session"] != "S" {
+			t.Errorf("_meta does not name the session: %s", out)
+		}
 		if len(key) != 32 {
 			t.Fatalf("no 128-bit report key in _meta: %s", out)
 		}
