@@ -107,7 +107,7 @@ func runAudit(args []string, stdout, stderr io.Writer, env auditEnv) int {
 		err := fl.Run(env.ctx, func(e audit.Entry) error {
 			var err error
 			if asJSON {
-				_, err = fmt.Fprintf(stdout, "%s\n", e.Raw)
+				_, err = fmt.Fprintf(stdout, "%s\n", audit.SafeJSON(e.Raw))
 			} else {
 				_, err = fmt.Fprintln(stdout, audit.Line(e.Record, env.loc))
 			}
@@ -139,7 +139,7 @@ func runAudit(args []string, stdout, stderr io.Writer, env auditEnv) int {
 	switch {
 	case events && asJSON:
 		for _, e := range log.Entries {
-			fmt.Fprintf(stdout, "%s\n", e.Raw)
+			fmt.Fprintf(stdout, "%s\n", audit.SafeJSON(e.Raw))
 		}
 	case events:
 		err = audit.WriteEvents(stdout, log.Records(), env.loc)

@@ -3,6 +3,7 @@ package audit
 import (
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -93,4 +94,59 @@ func writeHex(b *strings.Builder, prefix string, v uint32, digits int) {
 	for i := digits - 1; i >= 0; i-- {
 		b.WriteByte(hex[(v>>(4*uint(i)))&0xf])
 	}
+}
+
+// SafeJSON returns line, a JSON text, with every character that Escape
+// would escape and JSON allows raw — DEL, C1 controls, bidi and other
+// format characters, U+2028 and U+2029 and the like — written as a \u
+// escape instead; invalid UTF-8 bytes become \ufffd. The value is the
+// same, and the text can go to a terminal: such characters can only stand
+// inside strings, and the ASCII controls are escaped by every JSON encoder
+// (and refused raw by every decoder). A line that needs no change is
+// returned as it is.
+func SafeJSON(line []byte) []byte {
+	i := 0
+	for i < len(line) {
+		if line[i] < 0x7f {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(line[i:])
+		if needsEscape(r, n) {
+			break
+		}
+		i += n
+	}
+	if i == len(line) {
+		return line
+	}
+	out := make([]byte, 0, len(line)+16)
+	out = append(out, line[:i]...)
+	for i < len(line) {
+		c := line[i]
+		if c < 0x7f {
+			out = append(out, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(line[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			out = append(out, `\ufffd`...)
+		case !needsEscape(r, n):
+			out = append(out, line[i:i+n]...)
+		case r <= 0xffff:
+			out = appendU(out, r)
+		default:
+			hi, lo := utf16.EncodeRune(r)
+			out = appendU(appendU(out, hi), lo)
+		}
+		i += n
+	}
+	return out
+}
+
+func appendU(out []byte, r rune) []byte {
+	const hex = "0123456789abcdef"
+	return append(out, '\\', 'u', hex[r>>12&0xf], hex[r>>8&0xf], hex[r>>4&0xf], hex[r&0xf])
 }

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"encoding/json"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -75,4 +77,44 @@ func FuzzEscape(f *testing.F) {
 			t.Fatalf("Escape(%q) = %q reads back as %q", s, e, back)
 		}
 	})
+}
+
+// SafeJSON leaves a JSON text's value as it was and nothing in it that a
+// terminal would not just print.
+func FuzzSafeJSON(f *testing.F) {
+	for _, s := range []string{"/x\u009b31m", "\u202e\u2028\x7f", "\xff", `a\"b`, "日本", "\U000e0041"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		in, err := json.Marshal(map[string]string{"target": s, s: "k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := SafeJSON(in)
+		var a, b map[string]string
+		if err := json.Unmarshal(in, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(out, &b); err != nil {
+			t.Fatalf("SafeJSON(%s) = %s: %v", in, out, err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("SafeJSON(%s) = %s: %q, want %q", in, out, b, a)
+		}
+		if r := firstUnprintable(string(out)); r != -1 {
+			t.Fatalf("SafeJSON(%s) = %s keeps %U", in, out, r)
+		}
+	})
+}
+
+func firstUnprintable(s string) rune {
+	if !utf8.ValidString(s) {
+		return utf8.RuneError
+	}
+	for _, r := range s {
+		if r != ' ' && !unicode.IsPrint(r) {
+			return r
+		}
+	}
+	return -1
 }

@@ -52,6 +52,9 @@ func TestWriterKeepsInvalidUTF8(t *testing.T) {
 		if err != nil {
 			t.Fatalf("line %d: %v", i, err)
 		}
+		if r := firstUnprintable(line); r != -1 {
+			t.Errorf("line %d keeps %U: %q", i, r, line)
+		}
 		h := hostileStrings[i]
 		if r.Target != h || r.Exe != "/bin/"+h {
 			t.Errorf("line %d: target %q exe %q, want %q", i, r.Target, r.Exe, h)

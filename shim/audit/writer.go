@@ -105,7 +105,7 @@ func (w *Writer) WriteAll(recs []Record) error {
 		if err != nil {
 			return fmt.Errorf("audit: write %s: %w", w.path, err)
 		}
-		w.batch = append(w.batch, buf.Bytes()...)
+		w.batch = append(w.batch, SafeJSON(buf.Bytes())...)
 		buf.Free()
 	}
 	_, err := w.f.Write(w.batch)
