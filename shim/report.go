@@ -374,7 +374,7 @@ func (r *reporter) notify(x routed) {
 		}{"sbshim: " + describeRouted(x), toolNames(x.calls), x.ev, bytesB64(x.ev.Target)},
 			map[string]any{reportKeyMeta: r.key, sessionMeta: r.s.id})
 		if err == nil {
-			r.s.out.message(line)
+			r.s.out.message(audit.SafeJSON(line))
 		}
 		return
 	}

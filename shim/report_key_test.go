@@ -38,7 +38,7 @@ func TestNotificationCarriesReportKey(t *testing.T) {
 	for range 2 {
 		s, stdout, _ := reportSession(t, isolation.ReportPolicy{Notify: true})
 		legacyLogging(s)
-		s.rep.event(isolation.Event{Kind: "file", Op: "read", Target: "/home/me/.ssh/\xff", Rule: "filesystem.denyRead ~/.ssh"})
+		s.rep.event(isolation.Event{Kind: "file", Op: "read", Target: "/home/me/.ssh/\xff", Exe: "/bin/\u009b\u202e", Rule: "filesystem.denyRead ~/.ssh"})
 		s.rep.close()
 		var n struct {
 			Method string `json:"method"`
@@ -52,6 +52,9 @@ func TestNotificationCarriesReportKey(t *testing.T) {
 			} `json:"params"`
 		}
 		out := strings.TrimSuffix(stdout.String(), "\n")
+		if r := unprintable(out); r != -1 {
+			t.Errorf("%U raw in the notification: %q", r, out)
+		}
 		if strings.Count(out, "\n") != 0 {
 			t.Fatalf("want one notification, got:\n%s", out)
 		}
