@@ -327,7 +327,7 @@ func (r *reporter) unlist(x routed, n int) {
 	r.unlisted.announced = true
 	r.mu.Unlock()
 	if announce && r.s.pol.Report.Stderr {
-		r.s.say(fmt.Sprintf("warning: too many blocked attempts to list one by one (over %d of one kind, or %d in all): "+
+		r.s.say(fmt.Sprintf("warning: too many blocked attempts to list one by one (a session lists %d of one kind, %d in all): "+
 			"the rest are counted, in blocked_summary records of the audit log and at the end", blockedPerClass, blockedPerSession))
 	}
 }
