@@ -25,11 +25,17 @@ type logNotification struct {
 // '\n') at level from logger "sbshim" carrying data (any JSON-encodable
 // value, typically a string or a map describing a blocked attempt).
 func LogNotification(level LoggingLevel, data any) ([]byte, error) {
+	return LogNotificationMeta(level, data, nil)
+}
+
+// LogNotificationMeta is LogNotification with meta, when not empty, as the
+// params' "_meta" object.
+func LogNotificationMeta(level LoggingLevel, data any, meta map[string]any) ([]byte, error) {
 	if _, ok := Severity(level); !ok {
 		return nil, fmt.Errorf("mcp: log notification: unknown level %q", level)
 	}
 	n := logNotification{JSONRPC: "2.0", Method: MethodLogMessage,
-		Params: logParams{Level: level, Logger: LoggerName, Data: data}}
+		Params: logParams{Meta: meta, Level: level, Logger: LoggerName, Data: data}}
 	line, err := marshalLine(n)
 	if err != nil {
 		return nil, fmt.Errorf("mcp: log notification: %w", err)
@@ -59,9 +65,10 @@ func textItem(text string) ([]byte, error) {
 
 // logParams are the params of notifications/message.
 type logParams struct {
-	Level  LoggingLevel `json:"level"`
-	Logger string       `json:"logger,omitempty"`
-	Data   any          `json:"data"`
+	Level  LoggingLevel   `json:"level"`
+	Logger string         `json:"logger,omitempty"`
+	Data   any            `json:"data"`
+	Meta   map[string]any `json:"_meta,omitempty"`
 }
 
 // textContent is a text content item of a tool result.

@@ -1,6 +1,10 @@
 package shim
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -8,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sbshim/sbshim/isolation"
 	"github.com/sbshim/sbshim/mcp"
@@ -32,22 +37,29 @@ const (
 type reporter struct {
 	s *Session
 
-	mu      sync.Mutex
-	calls   map[uint64]*callBlocks // by Call.Seq, calls in flight that saw blocks
-	pending atomic.Int32           // len(calls), read without mu by the relay
-	total   int
-	dropped int
-	closed  bool
+	mu       sync.Mutex
+	calls    map[uint64]*callBlocks // by Call.Seq, calls in flight that saw blocks
+	pending  atomic.Int32           // len(calls), read without mu by the relay
+	total    int
+	unlisted unlisted // attempts not reported one by one
+	closed   bool
 
 	queue chan routed
 	done  chan struct{}
-	seen  map[string]*repeat // by collapse key; reporter goroutine only
+	// key is the session's report key, a secret every in-band
+	// notification of sbshim's carries in _meta (reportKeyMeta). It never
+	// enters the sandbox, so the server cannot put it on its own
+	// notifications; the audit log's session_start has its SHA-256.
+	key    string
+	seen   map[string]*repeat // by collapse key; reporter goroutine only
+	budget budget             // reporter goroutine only
 
 	// Connections the network proxy made: per call in flight (by
 	// Call.Seq), and outside any call.
-	netMu      sync.Mutex
-	net        map[uint64]map[string]int
-	sessionNet map[string]int
+	netMu       sync.Mutex
+	net         map[uint64]map[string]int
+	sessionNet  map[string]int
+	connRecords int // connections seen, for connectionRecords
 }
 
 // callBlocks counts what was blocked during one call.
@@ -77,6 +89,7 @@ func newReporter(s *Session) *reporter {
 		done:  make(chan struct{}),
 		seen:  make(map[string]*repeat),
 		net:   make(map[uint64]map[string]int),
+		key:   newReportKey(),
 	}
 	go r.loop()
 	return r
@@ -120,7 +133,7 @@ func (r *reporter) event(ev isolation.Event) {
 	select {
 	case r.queue <- routed{ev: ev, calls: calls}:
 	default:
-		r.dropped++
+		r.unlisted.add(routed{ev: ev, calls: calls}, 1)
 	}
 }
 
@@ -145,17 +158,23 @@ func (r *reporter) connected(ev isolation.Event) {
 			m = map[string]int{}
 			r.net[c.Seq] = m
 		}
-		m[ev.Target]++
+		bump(m, ev.Target, 1, netKeys)
 		counted = true
 	}
 	if !counted {
 		if r.sessionNet == nil {
 			r.sessionNet = map[string]int{}
 		}
-		r.sessionNet[ev.Target]++
+		bump(r.sessionNet, ev.Target, 1, netKeys)
 	}
+	logIt := r.s.pol.Audit.Connections && r.connRecords < connectionRecords
+	announce := r.s.pol.Audit.Connections && r.connRecords == connectionRecords
+	r.connRecords++
 	r.netMu.Unlock()
-	if r.s.pol.Audit.Connections {
+	if announce {
+		r.s.warn(fmt.Sprintf("over %d connections: the rest are counted in tool_call and session_end records, not logged one by one", connectionRecords))
+	}
+	if logIt {
 		rec := audit.Record{TS: ev.Time, Type: audit.TypeConnection, Kind: ev.Kind, Op: ev.Op,
 			Target: ev.Target, Rule: ev.Rule, Layer: ev.Layer, Tool: toolNames(calls)}
 		r.s.record(rec)
@@ -209,13 +228,21 @@ func (r *reporter) callEnded(c mcp.Call) (int, string) {
 	return cb.n, b.String()
 }
 
-// close stops the reporter after reporting the repeats still pending, and
-// returns the session's number of blocked attempts.
+// close stops the reporter after reporting the repeats still pending and
+// what was not listed, and returns the session's number of blocked
+// attempts.
 func (r *reporter) close() int {
+	total, _ := r.closeCounts()
+	return total
+}
+
+// closeCounts is close, returning also how many of the attempts were not
+// reported one by one.
+func (r *reporter) closeCounts() (total, unlisted int) {
 	r.mu.Lock()
 	if r.closed {
-		r.mu.Unlock()
-		return r.total
+		defer r.mu.Unlock()
+		return r.total, r.unlisted.total
 	}
 	r.closed = true
 	close(r.queue)
@@ -223,10 +250,11 @@ func (r *reporter) close() int {
 	<-r.done
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.dropped > 0 {
-		r.s.warn(fmt.Sprintf("%d blocked attempts came too fast to report one by one", r.dropped))
+	if r.unlisted.total > 0 && r.s.pol.Report.Stderr {
+		r.s.sayEscaped(fmt.Sprintf("%d more blocked attempt%s not listed one by one: %s", r.unlisted.total,
+			plural(r.unlisted.total), r.unlisted.topOps()))
 	}
-	return r.total
+	return r.total, r.unlisted.total
 }
 
 func (r *reporter) loop() {
@@ -238,11 +266,13 @@ func (r *reporter) loop() {
 		case ev, ok := <-r.queue:
 			if !ok {
 				r.flushRepeats()
+				r.summarize(true)
 				return
 			}
 			r.report(ev)
 		case <-tick.C:
 			r.flushRepeats()
+			r.summarize(false)
 		}
 	}
 }
@@ -255,10 +285,14 @@ func (r *reporter) report(x routed) {
 		rp.count++
 		return
 	}
+	if !r.budget.admit(x) {
+		r.unlist(x, 1)
+		return
+	}
 	r.seen[key] = &repeat{r: x, count: 1, reported: 1}
 	pol := r.s.pol.Report
 	if pol.Stderr {
-		r.s.errw.message([]byte("sbshim: " + describeRouted(x) + "\n"))
+		r.s.sayEscaped(describeRouted(x))
 	}
 	r.s.record(blockedRecord(x, 0))
 	if pol.Notify {
@@ -273,10 +307,48 @@ func (r *reporter) flushRepeats() {
 			continue
 		}
 		rp.reported = rp.count
+		if !r.budget.admit(rp.r) {
+			r.unlist(rp.r, n)
+			continue
+		}
 		if r.s.pol.Report.Stderr {
-			r.s.errw.message(fmt.Appendf(nil, "sbshim: %s (×%d)\n", describeRouted(rp.r), rp.count))
+			r.s.sayEscaped(fmt.Sprintf("%s (×%d)", describeRouted(rp.r), rp.count))
 		}
 		r.s.record(blockedRecord(rp.r, n))
+	}
+}
+
+// unlist counts n attempts like x as not reported one by one; the first
+// time, it says so on stderr.
+func (r *reporter) unlist(x routed, n int) {
+	r.mu.Lock()
+	r.unlisted.add(x, n)
+	announce := !r.unlisted.announced
+	r.unlisted.announced = true
+	r.mu.Unlock()
+	if announce && r.s.pol.Report.Stderr {
+		r.s.say(fmt.Sprintf("warning: too many blocked attempts to list one by one (a session lists %d of one kind, %d in all): "+
+			"the rest are counted, in blocked_summary records of the audit log and at the end", blockedPerClass, blockedPerSession))
+	}
+}
+
+// summarize writes a blocked_summary record of the attempts counted and
+// not listed since the last one, if there are any and it is time (final:
+// the session ends).
+func (r *reporter) summarize(final bool) {
+	r.mu.Lock()
+	// Attempts the full queue turned away are announced here: event
+	// does not write to stderr.
+	announce := r.unlisted.total > 0 && !r.unlisted.announced
+	r.unlisted.announced = r.unlisted.announced || announce
+	rec, ok := r.unlisted.summary(time.Now(), final)
+	r.mu.Unlock()
+	if announce && r.s.pol.Report.Stderr {
+		r.s.say("warning: blocked attempts came too fast to list one by one: the rest are counted, " +
+			"in blocked_summary records of the audit log and at the end")
+	}
+	if ok {
+		r.s.record(rec)
 	}
 }
 
@@ -294,13 +366,15 @@ func (r *reporter) notify(x routed) {
 		if !r.s.proto.CanNotify(level, req) {
 			continue
 		}
-		line, err := mcp.LogNotification(level, struct {
-			Message string          `json:"message"`
-			Tool    audit.Tools     `json:"tool"`
-			Blocked isolation.Event `json:"blocked"`
-		}{"sbshim: " + describeRouted(x), toolNames(x.calls), x.ev})
+		line, err := mcp.LogNotificationMeta(level, struct {
+			Message   string          `json:"message"`
+			Tool      audit.Tools     `json:"tool"`
+			Blocked   isolation.Event `json:"blocked"`
+			TargetB64 string          `json:"target_b64,omitempty"`
+		}{"sbshim: " + describeRouted(x), toolNames(x.calls), x.ev, bytesB64(x.ev.Target)},
+			map[string]any{reportKeyMeta: r.key, sessionMeta: r.s.id})
 		if err == nil {
-			r.s.out.message(line)
+			r.s.out.message(audit.SafeJSON(line))
 		}
 		return
 	}
@@ -344,20 +418,23 @@ func collapseKey(x routed) string {
 // describe is one attempt in a few words: "read /home/me/.ssh/id_rsa
 // (filesystem.denyRead ~/.ssh)"; with tools set (the stderr form) it also
 // says in which tool call and by which process.
+//
+// Every name in it passes through audit.Escape: the text is one line
+// whatever the sandboxed program called its files, hosts and executables.
 func describe(ev isolation.Event, tools audit.Tools) string {
-	what := ev.Op + " " + ev.Target
+	what := audit.Escape(ev.Op) + " " + audit.Escape(ev.Target)
 	if ev.Kind == "syscall" {
-		what = "syscall " + ev.Op
+		what = "syscall " + audit.Escape(ev.Op)
 	}
 	if len(tools) > 0 && tools[0] != "-" {
-		what += " in tool " + strings.Join(tools, ", ")
+		what += " in tool " + audit.Escape(strings.Join(tools, ", "))
 	}
 	var why []string
 	if tools != nil && ev.PID > 0 {
-		why = append(why, fmt.Sprintf("pid %d %s", ev.PID, filepath.Base(ev.Exe)))
+		why = append(why, fmt.Sprintf("pid %d %s", ev.PID, audit.Escape(filepath.Base(ev.Exe))))
 	}
 	if ev.Rule != "" {
-		why = append(why, ev.Rule)
+		why = append(why, audit.Escape(ev.Rule))
 	}
 	if len(why) == 0 {
 		return what
@@ -405,4 +482,35 @@ func auditArguments(raw []byte) json.RawMessage {
 
 func jsonUnmarshalString(raw string, v *string) error {
 	return json.Unmarshal([]byte(raw), v)
+}
+
+// The _meta keys of sbshim's in-band notifications: the session's report
+// key, and the session's id, which names the audit log's session_start
+// record that holds the key's digest.
+const (
+	reportKeyMeta = "io.github.sbshim/report-key"
+	sessionMeta   = "io.github.sbshim/session"
+)
+
+// newReportKey returns a fresh report key: 128 random bits, in hex.
+func newReportKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail (it panics instead)
+	return hex.EncodeToString(b[:])
+}
+
+// keyDigest is the SHA-256 of the session's report key, in hex: what the
+// audit log's session_start records of it.
+func (r *reporter) keyDigest() string {
+	sum := sha256.Sum256([]byte(r.key))
+	return hex.EncodeToString(sum[:])
+}
+
+// bytesB64 is s in base64 when s is not valid UTF-8 (JSON cannot carry
+// it exactly), else "".
+func bytesB64(s string) string {
+	if utf8.ValidString(s) {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString([]byte(s))
 }

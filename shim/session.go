@@ -122,7 +122,7 @@ func (s *Session) run(st streams) int {
 		toChild.Close()
 		fromChild.Close()
 		errFromChild.Close()
-		s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
+		s.say(err.Error())
 		return isolation.ExitCode(err)
 	}
 	s.sessionStart(proc.Layers())
@@ -132,7 +132,11 @@ func (s *Session) run(st streams) int {
 	var relays sync.WaitGroup
 	relays.Add(2)
 	go func() { defer relays.Done(); s.serverToClient(fromChild) }()
-	go func() { defer relays.Done(); _, _ = io.Copy(errSink, errFromChild); errFromChild.Close() }()
+	go func() {
+		defer relays.Done()
+		_, _ = io.Copy(&serverStderr{w: errSink}, errFromChild)
+		errFromChild.Close()
+	}()
 	clientEOF := make(chan struct{})
 	go func() {
 		s.clientToServer(in, toChild)
@@ -165,7 +169,7 @@ func (s *Session) waitInBackground(proc *isolation.Process) (exited <-chan struc
 	go func() {
 		c, err := proc.Wait()
 		if err != nil {
-			s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
+			s.say(err.Error())
 		}
 		*code = c
 		close(done)
@@ -422,6 +426,8 @@ func (s *Session) sessionStart(l isolation.Layers) {
 		Mode:    "stdio",
 		Layers:  l,
 		PID:     os.Getpid(),
+
+		ReportKeySHA256: s.rep.keyDigest(),
 	})
 }
 
@@ -431,7 +437,7 @@ func (s *Session) finish(code int) {
 	for _, c := range s.tracker.Drain(time.Now()) {
 		s.callEnded(c)
 	}
-	total := s.rep.close()
+	total, unlisted := s.rep.closeCounts()
 	s.out.flush(false)
 	c := code
 	s.record(audit.Record{
@@ -440,6 +446,7 @@ func (s *Session) finish(code int) {
 		DurationMS: float64(time.Since(s.start).Microseconds()) / 1000,
 		ToolCalls:  int(s.toolRuns.Load()),
 		Blocked:    total,
+		Dropped:    unlisted,
 		Net:        s.rep.sessionConnections(),
 	})
 	s.errw.flush(true)
@@ -448,7 +455,7 @@ func (s *Session) finish(code int) {
 	s.writeAuditLocked()
 	if s.audit != nil {
 		if err := s.audit.Close(); err != nil {
-			s.errw.message(fmt.Appendf(nil, "sbshim: warning: audit log: %v\n", err))
+			s.warn(fmt.Sprintf("audit log: %v", err))
 		}
 		s.audit = nil
 	}
@@ -507,13 +514,28 @@ func (s *Session) writeAuditLocked() {
 	}
 }
 
+// warn writes one "sbshim: warning: ..." line on stderr.
 func (s *Session) warn(msg string) {
-	s.errw.message(fmt.Appendf(nil, "sbshim: warning: %s\n", msg))
+	s.say("warning: " + msg)
 }
 
 func (s *Session) fail(err error) int {
-	s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
+	s.say(err.Error())
 	return isolation.ExitSetup
+}
+
+// say writes one line of sbshim's own on stderr: "sbshim: " and msg,
+// escaped (audit.Escape), so that what msg quotes — a path, a host, a
+// message from the sandbox — can neither break the line nor drive the
+// terminal.
+func (s *Session) say(msg string) {
+	s.sayEscaped(audit.Escape(msg))
+}
+
+// sayEscaped writes "sbshim: " and msg as one line on stderr; every name
+// in msg must have gone through audit.Escape already.
+func (s *Session) sayEscaped(msg string) {
+	s.errw.message([]byte("sbshim: " + msg + "\n"))
 }
 
 // requestID is the id as the audit log shows it: a string's value, a

@@ -98,16 +98,16 @@ func runAudit(args []string, stdout, stderr io.Writer, env auditEnv) int {
 		dir = d
 	}
 	if events {
-		f.Types = []string{audit.TypeBlocked}
+		f.Types = []string{audit.TypeBlocked, audit.TypeBlockedSummary}
 	}
 
 	if follow {
 		fl := &audit.Follower{Dir: dir, Filter: f, Interval: env.poll,
-			OnBad: func(b audit.BadLine) { fmt.Fprintf(stderr, "sbshim audit: skipped %v\n", b) }}
+			OnBad: func(b audit.BadLine) { fmt.Fprintf(stderr, "sbshim audit: skipped %s\n", audit.Escape(b.String())) }}
 		err := fl.Run(env.ctx, func(e audit.Entry) error {
 			var err error
 			if asJSON {
-				_, err = fmt.Fprintf(stdout, "%s\n", e.Raw)
+				_, err = fmt.Fprintf(stdout, "%s\n", audit.SafeJSON(e.Raw))
 			} else {
 				_, err = fmt.Fprintln(stdout, audit.Line(e.Record, env.loc))
 			}
@@ -126,7 +126,7 @@ func runAudit(args []string, stdout, stderr io.Writer, env auditEnv) int {
 		return 1
 	}
 	if log.Bad > 0 {
-		fmt.Fprintf(stderr, "sbshim audit: skipped %d line(s) that are not audit records; first: %v\n", log.Bad, log.BadLines[0])
+		fmt.Fprintf(stderr, "sbshim audit: skipped %d line(s) that are not audit records; first: %s\n", log.Bad, audit.Escape(log.BadLines[0].String()))
 	}
 	if !asJSON && len(log.Entries) == 0 {
 		if len(log.Files) == 0 {
@@ -139,7 +139,7 @@ func runAudit(args []string, stdout, stderr io.Writer, env auditEnv) int {
 	switch {
 	case events && asJSON:
 		for _, e := range log.Entries {
-			fmt.Fprintf(stdout, "%s\n", e.Raw)
+			fmt.Fprintf(stdout, "%s\n", audit.SafeJSON(e.Raw))
 		}
 	case events:
 		err = audit.WriteEvents(stdout, log.Records(), env.loc)

@@ -207,3 +207,39 @@ func TestAuditCLIFollow(t *testing.T) {
 		t.Errorf("stderr %q", errs.String())
 	}
 }
+
+// A flood's blocked_summary records show in --events and in the table's
+// totals; a target with control characters stays on its row, escaped.
+func TestAuditCLIFloodAndHostileNames(t *testing.T) {
+	dir := t.TempDir()
+	lines := []string{
+		`{"ts":"2026-11-22T10:15:01Z","server":"fs","session":"A","type":"blocked","kind":"file","op":"read","target":"/home/me/.ssh/x\nsbshim: all clear\u001b[2K","pid":42,"exe":"/usr/bin/node","tool":"-","rule":"filesystem.denyRead ~/.ssh"}`,
+		`{"ts":"2026-11-22T10:15:02Z","server":"fs","session":"A","type":"blocked_summary","tool":["-","read"],"count":12,"by_op":{"file read":12},"by_tool":{"-":2,"read":10}}`,
+		`{"ts":"2026-11-22T10:15:03Z","server":"fs","session":"A","type":"tool_call","tool":"read","duration_ms":1,"outcome":"ok","blocked":10}`,
+		`{"ts":"2026-11-22T10:16:00Z","server":"fs","session":"A","type":"session_end","exit_code":0,"duration_ms":60000,"tool_calls":1,"blocked":13,"dropped":12}`,
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fs.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--events"}, `
+TIME                 SERVER  TOOL    OP            TARGET                                     PID/EXE  RULE
+2026-11-22 10:15:01  fs      -       file read     /home/me/.ssh/x\nsbshim: all clear\x1b[2K  42 node  filesystem.denyRead ~/.ssh
+2026-11-22 10:15:02  fs      -,read  12 file read  (12 not listed)                            -        -
+`},
+		{nil, `
+SERVER  TOOL  CALLS  ERRORS  BLOCKED  P50    P95
+fs      -     0      0       3        -      -
+fs      read  1      0       10       1.0ms  1.0ms
+(12 blocked attempts counted above were not listed one by one: sbshim audit --events shows the summaries)
+`},
+	} {
+		code, out, errs := runAuditT(t, append([]string{"--dir", dir}, tt.args...)...)
+		if want := strings.TrimPrefix(tt.want, "\n"); code != 0 || out != want {
+			t.Errorf("sbshim audit %v: exit %d, stderr %s, stdout\n%s\nwant\n%s", tt.args, code, errs, out, want)
+		}
+	}
+}

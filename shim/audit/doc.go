@@ -25,6 +25,18 @@
 // errors, cancellations, blocked attempts, duration percentiles, and the
 // network destinations reached or refused.
 //
+// A blocked_summary record counts the blocked attempts a session did not
+// write one by one (a flood past its limits); Summarize adds those made
+// outside any call to tool "-" and totals them in Summary.Dropped.
+//
+// # Showing records to people
+//
+// [Line], [WriteEvents] and [WriteTable] pass every string of a record
+// through [Escape]: a name a sandboxed program chose (a file, a host, an
+// executable) can neither break a line nor reach the terminal as a control
+// sequence. The JSON keeps the exact text; a target or executable that is
+// not valid UTF-8 also keeps its exact bytes in target_b64 / exe_b64.
+//
 // [Follow] tails a directory: new lines in existing files, files that
 // appear later, a last line still being written (it waits for the
 // newline).

@@ -42,10 +42,14 @@ func WriteTable(w io.Writer, s Summary, net bool) error {
 		if t.Calls > t.NoResponse {
 			p50, p95 = FormatMS(t.P50MS), FormatMS(t.P95MS)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", t.Server, t.Tool, t.Calls, t.Errors, t.Blocked, p50, p95)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", Escape(t.Server), Escape(t.Tool), t.Calls, t.Errors, t.Blocked, p50, p95)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if s.Dropped > 0 {
+		fmt.Fprintf(w, "(%d blocked attempt%s counted above were not listed one by one: sbshim audit --events shows the summaries)\n",
+			s.Dropped, plural(s.Dropped))
 	}
 	if !net {
 		return nil
@@ -63,7 +67,7 @@ func WriteTable(w io.Writer, s Summary, net bool) error {
 		}
 		slices.Sort(dests)
 		for _, d := range dests {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", t.Server, t.Tool, d, t.Net[d], t.Refused[d])
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", Escape(t.Server), Escape(t.Tool), Escape(d), t.Net[d], t.Refused[d])
 			rows++
 		}
 	}
@@ -79,12 +83,17 @@ func WriteEvents(w io.Writer, recs []Record, loc *time.Location) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tSERVER\tTOOL\tOP\tTARGET\tPID/EXE\tRULE")
 	for _, r := range recs {
-		target := r.Target
+		if r.Type == TypeBlockedSummary {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t-\t-\n", r.TS.In(loc).Format("2006-01-02 15:04:05"), Escape(r.Server),
+				orDash(Escape(r.Tool.String())), orDash(countsText(r.ByOp)), fmt.Sprintf("(%d not listed)", r.Count))
+			continue
+		}
+		target := Escape(r.Target)
 		if r.Count > 1 {
 			target += fmt.Sprintf(" (%d times)", r.Count)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.TS.In(loc).Format("2006-01-02 15:04:05"), r.Server,
-			orDash(r.Tool.String()), orDash(strings.TrimSpace(r.Kind+" "+r.Op)), orDash(target), orDash(procOf(r)), orDash(r.Rule))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.TS.In(loc).Format("2006-01-02 15:04:05"), Escape(r.Server),
+			orDash(Escape(r.Tool.String())), orDash(Escape(strings.TrimSpace(r.Kind+" "+r.Op))), orDash(target), orDash(procOf(r)), orDash(Escape(r.Rule)))
 	}
 	return tw.Flush()
 }
@@ -95,22 +104,22 @@ func WriteEvents(w io.Writer, recs []Record, loc *time.Location) error {
 //	10:15:02 filesystem read_text_file  blocked file read /home/me/.ssh/id_rsa (pid 42 node, filesystem.denyRead ~/.ssh)
 //	10:15:02 filesystem read_text_file  ok 12.3ms
 func Line(r Record, loc *time.Location) string {
-	head := r.TS.In(loc).Format("15:04:05") + " " + r.Server
+	head := r.TS.In(loc).Format("15:04:05") + " " + Escape(r.Server)
 	switch r.Type {
 	case TypeToolCall:
-		s := fmt.Sprintf("%s %s  %s %s", head, orDash(r.Tool.String()), orDash(r.Outcome), FormatMS(r.DurationMS))
+		s := fmt.Sprintf("%s %s  %s %s", head, orDash(Escape(r.Tool.String())), orDash(Escape(r.Outcome)), FormatMS(r.DurationMS))
 		if r.Blocked > 0 {
 			s += fmt.Sprintf(" (%d blocked)", r.Blocked)
 		}
 		return s
 	case TypeBlocked:
-		s := fmt.Sprintf("%s %s  blocked %s %s %s", head, orDash(r.Tool.String()), orDash(r.Kind), orDash(r.Op), orDash(r.Target))
+		s := fmt.Sprintf("%s %s  blocked %s %s %s", head, orDash(Escape(r.Tool.String())), orDash(Escape(r.Kind)), orDash(Escape(r.Op)), orDash(Escape(r.Target)))
 		var why []string
 		if p := procOf(r); p != "" {
 			why = append(why, "pid "+p)
 		}
 		if r.Rule != "" {
-			why = append(why, r.Rule)
+			why = append(why, Escape(r.Rule))
 		}
 		if r.Count > 1 {
 			why = append(why, fmt.Sprintf("%d times", r.Count))
@@ -119,26 +128,36 @@ func Line(r Record, loc *time.Location) string {
 			s += " (" + strings.Join(why, ", ") + ")"
 		}
 		return s
+	case TypeBlockedSummary:
+		s := fmt.Sprintf("%s %s  %d blocked attempt%s not listed", head, orDash(Escape(r.Tool.String())), r.Count, plural(r.Count))
+		if len(r.ByOp) > 0 {
+			s += ": " + countsText(r.ByOp)
+		}
+		return s
 	case TypeConnection:
-		s := fmt.Sprintf("%s %s  connected %s", head, orDash(r.Tool.String()), orDash(r.Target))
+		s := fmt.Sprintf("%s %s  connected %s", head, orDash(Escape(r.Tool.String())), orDash(Escape(r.Target)))
 		if r.Rule != "" {
-			s += " (" + r.Rule + ")"
+			s += " (" + Escape(r.Rule) + ")"
 		}
 		return s
 	case TypeSessionStart:
-		s := fmt.Sprintf("%s  session %s started: %s", head, r.Session, strings.Join(r.Command, " "))
+		s := fmt.Sprintf("%s  session %s started: %s", head, Escape(r.Session), Escape(strings.Join(r.Command, " ")))
 		if r.Profile != "" {
-			s += " (profile " + r.Profile + ")"
+			s += " (profile " + Escape(r.Profile) + ")"
 		}
 		return s
 	case TypeSessionEnd:
-		s := fmt.Sprintf("%s  session %s ended", head, r.Session)
+		s := fmt.Sprintf("%s  session %s ended", head, Escape(r.Session))
 		if r.ExitCode != nil {
 			s += fmt.Sprintf(": exit %d", *r.ExitCode)
 		}
-		return s + fmt.Sprintf(" after %s, %d tool calls, %d blocked", FormatMS(r.DurationMS), r.ToolCalls, r.Blocked)
+		s += fmt.Sprintf(" after %s, %d tool calls, %d blocked", FormatMS(r.DurationMS), r.ToolCalls, r.Blocked)
+		if r.Dropped > 0 {
+			s += fmt.Sprintf(" (%d not listed)", r.Dropped)
+		}
+		return s
 	}
-	return fmt.Sprintf("%s  %s", head, r.Type)
+	return fmt.Sprintf("%s  %s", head, Escape(r.Type))
 }
 
 // procOf is "42 node": the pid and the executable's base name, as far as
@@ -149,7 +168,7 @@ func procOf(r Record) string {
 		parts = append(parts, strconv.Itoa(r.PID))
 	}
 	if r.Exe != "" {
-		parts = append(parts, filepath.Base(r.Exe))
+		parts = append(parts, Escape(filepath.Base(r.Exe)))
 	}
 	return strings.Join(parts, " ")
 }
@@ -159,4 +178,27 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// countsText is "12000 file read, 345 net connect": counts by key, the
+// largest first, escaped.
+func countsText(m map[string]int) string {
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", m[k], Escape(k))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

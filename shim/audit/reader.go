@@ -40,6 +40,7 @@ func ParseLine(line []byte) (Record, error) {
 	if r.TS.IsZero() {
 		return Record{}, errors.New(`no "ts"`)
 	}
+	r.restoreBytes()
 	return r, nil
 }
 

@@ -2,12 +2,14 @@ package audit
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap/zapcore"
 )
@@ -18,6 +20,11 @@ const (
 	TypeToolCall     = "tool_call"
 	TypeBlocked      = "blocked"
 	TypeSessionEnd   = "session_end"
+	// TypeBlockedSummary counts blocked attempts that were not written
+	// one by one (a flood past the session's limits): Count attempts,
+	// by kind and op (ByOp) and by tool (ByTool; Tool lists the tools).
+	// Each covers the attempts since the previous one.
+	TypeBlockedSummary = "blocked_summary"
 	// TypeConnection is one connection the network proxy made; written
 	// only with audit.connections (otherwise tool_call and session_end
 	// records count them in Net).
@@ -51,6 +58,12 @@ type Record struct {
 	Mode    string   `json:"mode,omitempty"`   // "stdio" or "pty"
 	Layers  any      `json:"layers,omitempty"` // isolation.Layers, marshalled as is
 	PID     int      `json:"pid,omitempty"`    // session_start: sbshim's pid; blocked: the process that tried
+	// ReportKeySHA256 is the SHA-256, in hex, of the session's report
+	// key: the secret every in-band notification sbshim sends in the
+	// session carries in its _meta, and which a sandboxed server never
+	// sees (so a notification without it, or with another, is not
+	// sbshim's).
+	ReportKeySHA256 string `json:"report_key_sha256,omitempty"`
 
 	// tool_call and blocked
 	Tool      Tools  `json:"tool,omitempty"`       // one name, "-" (none in flight), or several
@@ -67,14 +80,29 @@ type Record struct {
 	Op     string `json:"op,omitempty"`
 	Target string `json:"target,omitempty"`
 	Exe    string `json:"exe,omitempty"`
-	Rule   string `json:"rule,omitempty"`
-	Layer  string `json:"layer,omitempty"`
-	Errno  string `json:"errno,omitempty"`
-	Count  int    `json:"count,omitempty"` // >1 when identical repeats were collapsed into this record
+	// TargetB64 and ExeB64 hold Target's and Exe's exact bytes, base64
+	// (standard, padded), when they are not valid UTF-8: JSON text cannot
+	// carry such bytes, and the Writer puts U+FFFD in their place in
+	// target and exe. The Writer sets them; ParseLine restores Target and
+	// Exe from them.
+	TargetB64 string `json:"target_b64,omitempty"`
+	ExeB64    string `json:"exe_b64,omitempty"`
+	Rule      string `json:"rule,omitempty"`
+	Layer     string `json:"layer,omitempty"`
+	Errno     string `json:"errno,omitempty"`
+	Count     int    `json:"count,omitempty"` // >1 when identical repeats were collapsed into this record; blocked_summary: attempts counted
+
+	// blocked_summary: attempts not written one by one, by "kind op" and
+	// by tool.
+	ByOp   map[string]int `json:"by_op,omitempty"`
+	ByTool map[string]int `json:"by_tool,omitempty"`
 
 	// session_end
 	ExitCode  *int `json:"exit_code,omitempty"`
 	ToolCalls int  `json:"tool_calls,omitempty"`
+	// Dropped is how many of the session's Blocked attempts were not
+	// written one by one (blocked_summary records count them).
+	Dropped int `json:"dropped,omitempty"`
 	// DurationMS is reused for the session's duration.
 }
 
@@ -124,6 +152,7 @@ func (r Record) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 		}
 	}
 	num("pid", r.PID)
+	str("report_key_sha256", r.ReportKeySHA256)
 	switch len(r.Tool) {
 	case 0:
 	case 1:
@@ -153,14 +182,27 @@ func (r Record) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	str("op", r.Op)
 	str("target", r.Target)
 	str("exe", r.Exe)
+	str("target_b64", r.TargetB64)
+	str("exe_b64", r.ExeB64)
 	str("rule", r.Rule)
 	str("layer", r.Layer)
 	str("errno", r.Errno)
 	num("count", r.Count)
+	if len(r.ByOp) > 0 {
+		if err := enc.AddObject("by_op", counts(r.ByOp)); err != nil {
+			return err
+		}
+	}
+	if len(r.ByTool) > 0 {
+		if err := enc.AddObject("by_tool", counts(r.ByTool)); err != nil {
+			return err
+		}
+	}
 	if r.ExitCode != nil {
 		enc.AddInt("exit_code", *r.ExitCode)
 	}
 	num("tool_calls", r.ToolCalls)
+	num("dropped", r.Dropped)
 	return nil
 }
 
@@ -261,4 +303,31 @@ func (t Tools) String() string {
 		s += n
 	}
 	return s
+}
+
+// keepBytes sets TargetB64 and ExeB64 for a Target or Exe that is not
+// valid UTF-8, so that the log keeps their exact bytes.
+func (r *Record) keepBytes() {
+	r.TargetB64, r.ExeB64 = "", ""
+	if !utf8.ValidString(r.Target) {
+		r.TargetB64 = base64.StdEncoding.EncodeToString([]byte(r.Target))
+	}
+	if !utf8.ValidString(r.Exe) {
+		r.ExeB64 = base64.StdEncoding.EncodeToString([]byte(r.Exe))
+	}
+}
+
+// restoreBytes puts back the exact Target and Exe that TargetB64 and
+// ExeB64 hold. A value that does not decode is left alone.
+func (r *Record) restoreBytes() {
+	if r.TargetB64 != "" {
+		if b, err := base64.StdEncoding.DecodeString(r.TargetB64); err == nil {
+			r.Target = string(b)
+		}
+	}
+	if r.ExeB64 != "" {
+		if b, err := base64.StdEncoding.DecodeString(r.ExeB64); err == nil {
+			r.Exe = string(b)
+		}
+	}
 }

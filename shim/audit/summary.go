@@ -37,6 +37,10 @@ type Summary struct {
 	Tools    []ToolSummary `json:"tools"`
 	Sessions int           `json:"sessions"`
 	Records  int           `json:"records"`
+	// Dropped counts the blocked attempts that blocked_summary records
+	// count instead of listing them one by one (they are in the tools'
+	// Blocked all the same).
+	Dropped int `json:"dropped"`
 	// BadLines is carried over from the Log by the caller.
 	BadLines int `json:"bad_lines"`
 }
@@ -49,6 +53,7 @@ func Summarize(recs []Record) Summary {
 	acc := map[toolKey]*ToolSummary{}
 	durations := map[toolKey][]float64{}
 	sessions := map[[2]string]bool{}
+	dropped := 0
 	get := func(server, tool string) *ToolSummary {
 		k := toolKey{server, tool}
 		ts := acc[k]
@@ -100,6 +105,13 @@ func Summarize(recs []Record) Summary {
 					ts.Net[dest] += n
 				}
 			}
+		case TypeBlockedSummary:
+			dropped += max(r.Count, 0)
+			// Calls count their own blocks in their tool_call
+			// records; only attempts outside any call are added.
+			if n := r.ByTool[NoTool]; n > 0 {
+				get(r.Server, NoTool).Blocked += n
+			}
 		case TypeBlocked:
 			tools := r.Tool
 			if len(tools) == 0 {
@@ -123,7 +135,7 @@ func Summarize(recs []Record) Summary {
 			}
 		}
 	}
-	s := Summary{Records: len(recs), Sessions: len(sessions), Tools: make([]ToolSummary, 0, len(acc))}
+	s := Summary{Records: len(recs), Sessions: len(sessions), Dropped: dropped, Tools: make([]ToolSummary, 0, len(acc))}
 	for k, ts := range acc {
 		d := durations[k]
 		slices.Sort(d)

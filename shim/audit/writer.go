@@ -91,6 +91,7 @@ func (w *Writer) WriteAll(recs []Record) error {
 			r.TS = time.Now()
 		}
 		r.Server, r.Session = w.server, w.session
+		r.keepBytes()
 		if r.Layers != nil {
 			// zap would report a marshalling error inside the line;
 			// check it here, once, and hand zap the finished text.
@@ -104,7 +105,7 @@ func (w *Writer) WriteAll(recs []Record) error {
 		if err != nil {
 			return fmt.Errorf("audit: write %s: %w", w.path, err)
 		}
-		w.batch = append(w.batch, buf.Bytes()...)
+		w.batch = append(w.batch, SafeJSON(buf.Bytes())...)
 		buf.Free()
 	}
 	_, err := w.f.Write(w.batch)

@@ -32,6 +32,10 @@ func TestWriterRoundTrip(t *testing.T) {
 		{TS: fixedTS, Type: TypeBlocked, Kind: "syscall", Op: "ptrace", Tool: Tools{NoTool}},
 		{TS: fixedTS, Type: TypeSessionEnd, ExitCode: intp(0), DurationMS: 5000, ToolCalls: 12, Blocked: 3},
 		{TS: fixedTS, Type: TypeToolCall, Tool: Tools{"quoted \"name\" <&> \u2028"}, Outcome: OutcomeRPCError},
+		{TS: fixedTS, Type: TypeSessionStart, ReportKeySHA256: "ab12"},
+		{TS: fixedTS, Type: TypeBlockedSummary, Tool: Tools{"-", "read_file"}, Count: 12,
+			ByOp: map[string]int{"file read": 10, "net connect": 2}, ByTool: map[string]int{"read_file": 10, "-": 2}},
+		{TS: fixedTS, Type: TypeSessionEnd, ExitCode: intp(1), Blocked: 20, Dropped: 12},
 	}
 	path := filepath.Join(t.TempDir(), "sub", "filesystem.jsonl")
 	w, err := Open(path, "filesystem", "S1")
