@@ -137,6 +137,11 @@ func peerProcess(initPid int, peer net.Addr, port int) (int, string) {
 		if n, err := os.Readlink(base + "/ns/pid"); err != nil || n != ns {
 			continue
 		}
+		if isDeputy(base) {
+			// It holds the program's socket only while it connects
+			// it for the program, which holds it too.
+			continue
+		}
 		fds, _ := os.ReadDir(base + "/fd")
 		for _, fd := range fds {
 			if l, _ := os.Readlink(filepath.Join(base, "fd", fd.Name())); l == want {
@@ -185,4 +190,16 @@ func sendBridge(conn *os.File, port int) error {
 		return fmt.Errorf("hand the proxy bridge to sbshim: %w", err)
 	}
 	return nil
+}
+
+// isDeputy says whether the process at base (/proc/PID) is a sandbox's
+// deputy: sbshim's own executable started as the deputy.
+func isDeputy(base string) bool {
+	cmd, err := os.ReadFile(base + "/cmdline")
+	if err != nil || string(cmd) != "sbshim-deputy\x00"+DeputyArg+"\x00" {
+		return false
+	}
+	var self, exe unix.Stat_t
+	return unix.Stat("/proc/self/exe", &self) == nil && unix.Stat(base+"/exe", &exe) == nil &&
+		self.Dev == exe.Dev && self.Ino == exe.Ino
 }
