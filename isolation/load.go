@@ -287,6 +287,13 @@ func resolve(m *Profile, v Vars) *Policy {
 			}
 		}
 	}
+	for _, d := range p.gitDerived(os.Getenv) {
+		for _, f := range symlinkForms(d, c) {
+			if underAny(f, p.Filesystem.AllowWrite) {
+				p.Filesystem.DenyWrite = appendUnique(p.Filesystem.DenyWrite, f)
+			}
+		}
+	}
 	return p
 }
 

@@ -1,20 +1,34 @@
 package isolation
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // ProtectedNames returns the names, relative to a writable root or the
 // home folder, that stay read-only whatever the profile says: things that
 // run code or configure tools and agents outside the sandbox, so that a
 // sandboxed program can neither widen its own sandbox nor plant code that
-// the user runs later.
+// the user runs later. A component "*" stands for any one name, "**" for
+// any number of them (see ProtectedPaths for how they are matched).
 //
 // Decisions on the borderline ones:
-//   - .git/info/attributes is protected: with a filter driver already set
-//     up it selects code to run; nothing needs to write it automatically.
-//     Other .git contents (objects, refs, index) stay writable for git.
+//   - git: what makes git run code or read configuration is protected in
+//     the repository's .git and in each of its linked worktrees'
+//     (worktrees/NAME) and submodules' (modules/NAME, at any depth) git
+//     directories: config, config.worktree, commondir (it names the
+//     directory whose config and hooks count), gitdir, hooks and
+//     info/attributes (with a filter driver already set up it selects code
+//     to run). core.fsmonitor, core.sshCommand, core.pager, filter, diff and
+//     merge drivers, credential helpers and aliases all live in config and
+//     are covered with it. Other .git contents (objects, refs, index, HEAD)
+//     stay writable for git; as a consequence a server cannot add a
+//     worktree or initialise a submodule of the workspace's repository.
+//     A .git may not be created where there is none (see CreateOnlyNames),
+//     and Load adds what the repository's own configuration points at
+//     (gitDerived).
 //   - .gitmodules is NOT protected: it is tracked project content that
 //     servers edit legitimately, and git refuses command-style "update"
 //     settings coming from it.
@@ -23,12 +37,13 @@ import (
 //   - .npmrc, .yarnrc and .yarnrc.yml are protected: in a project they can
 //     redirect the registry or (yarnPath) run a script on the user's next
 //     install.
-//   - .git/modules/*/hooks of submodules cannot be listed in advance and are
-//     not covered.
 func ProtectedNames() []string {
-	return []string{
-		// git
-		".git/hooks", ".git/config", ".git/info/attributes",
+	var names []string
+	for _, n := range gitDirNames() {
+		names = append(names, ".git/"+n)
+	}
+	names = append(names,
+		// git's global configuration
 		".gitconfig", ".config/git",
 		// shells
 		".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile",
@@ -46,8 +61,34 @@ func ProtectedNames() []string {
 		"Library/Application Support/Code/User", "Library/Application Support/Cursor/User",
 		// package-manager and environment hooks
 		".envrc", ".npmrc", ".yarnrc", ".yarnrc.yml",
-	}
+	)
+	return names
 }
+
+// gitDirNames returns the names, relative to a git directory, that make
+// git run code or read configuration: its own config, hooks, attributes
+// and pointers to other git directories, and the same in the git
+// directories of its linked worktrees and of its submodules (whose names
+// may hold slashes, and which nest).
+func gitDirNames() []string {
+	own := []string{"hooks", "config", "info/attributes", "config.worktree", "commondir", "gitdir"}
+	out := slices.Clone(own)
+	for _, n := range own {
+		out = append(out, "worktrees/*/"+n, "modules/**/"+n)
+	}
+	return out
+}
+
+// CreateOnlyNames returns the names, relative to a writable root, that may
+// not be created where they do not exist but are not made read-only where
+// they do: .git. A new .git (a folder, a "gitdir:" file or a link) at the
+// top of a writable tree would make the user's next git command there use
+// a repository the program wrote: its config (core.fsmonitor) and hooks
+// run code. Protecting config and hooks alone would not do, as a .git file
+// may name any folder. An existing .git folder keeps its contents writable
+// (minus the protected names); an existing .git file is made read-only by
+// Load (gitDerived).
+func CreateOnlyNames() []string { return []string{".git"} }
 
 // writableRoots returns the clean AllowWrite entries and Vars.Home, the
 // folders the protected names are joined to.
@@ -65,12 +106,19 @@ func (p *Policy) writableRoots() []string {
 // ProtectedPaths returns the always-protected paths of this policy: every
 // protected name under every writable root and under Vars.Home, plus
 // Vars.ConfigDir (sbshim's own config). They are read-only whether they
-// exist or not. Absolute, sorted, unique.
+// exist or not; a name with * or ** stands for the paths that match it
+// now (at most maxGlobMatches each), while protectedRule matches the
+// pattern itself, so that a path created later is covered too. Absolute,
+// sorted, unique.
 func (p *Policy) ProtectedPaths() []string {
 	var out []string
 	for _, root := range p.writableRoots() {
 		for _, name := range ProtectedNames() {
-			out = append(out, filepath.Join(root, name))
+			if !strings.Contains(name, "*") {
+				out = append(out, filepath.Join(root, name))
+				continue
+			}
+			out = append(out, globExisting(root, strings.Split(name, "/"))...)
 		}
 	}
 	if p.Vars.ConfigDir != "" {
@@ -84,11 +132,12 @@ func (p *Policy) ProtectedPaths() []string {
 // protected path.
 func (p *Policy) protectedRule(path string) (string, bool) {
 	for _, root := range p.writableRoots() {
-		if !within(path, root) {
+		if !within(path, root) || path == root {
 			continue
 		}
+		rel := relComponents(path, root)
 		for _, name := range ProtectedNames() {
-			if within(path, filepath.Join(root, name)) {
+			if matchWithin(strings.Split(name, "/"), rel) {
 				return "protected " + name, true
 			}
 		}
@@ -99,4 +148,142 @@ func (p *Policy) protectedRule(path string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// createOnlyRule returns "protected NAME" if path is a create-only name
+// (CreateOnlyNames) at the top of a writable root.
+func (p *Policy) createOnlyRule(path string) (string, bool) {
+	for _, root := range p.writableRoots() {
+		if !inside(path, root) || filepath.Dir(path) != root {
+			continue
+		}
+		for _, name := range CreateOnlyNames() {
+			if filepath.Base(path) == name {
+				return "protected " + name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// protectedBelow returns "protected NAME" if a protected path (or one a
+// protected pattern could match) lies strictly below path: placing a
+// prepared tree at path would put it in place.
+func (p *Policy) protectedBelow(path string) (string, bool) {
+	for _, root := range p.writableRoots() {
+		if !within(path, root) {
+			continue
+		}
+		rel := relComponents(path, root)
+		for _, name := range ProtectedNames() {
+			pat := strings.Split(name, "/")
+			if matchAncestor(pat, rel) && !matchWithin(pat, rel) {
+				return "protected " + name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// relComponents splits path, which lies within root (both clean), into
+// its components below root; nil for root itself.
+func relComponents(path, root string) []string {
+	rel := strings.TrimPrefix(path[len(root):], "/")
+	if rel == "" {
+		return nil
+	}
+	return strings.Split(rel, "/")
+}
+
+// matchWithin reports whether rel lies within a path that pat matches:
+// some leading run of rel's components matches all of pat. In pat, a
+// component with * is matched by starMatch against one component; "**"
+// matches any number of components, none included.
+func matchWithin(pat, rel []string) bool {
+	for i, c := range pat {
+		if c == "**" {
+			for k := i; k <= len(rel); k++ {
+				if matchWithin(pat[i+1:], rel[k:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if i >= len(rel) || !starMatch(c, rel[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchAncestor reports whether rel is a path that equals, or is an
+// ancestor of, some path that pat matches (see matchWithin).
+func matchAncestor(pat, rel []string) bool {
+	for i, c := range rel {
+		if i >= len(pat) {
+			return false
+		}
+		if pat[i] == "**" {
+			return true
+		}
+		if !starMatch(pat[i], c) {
+			return false
+		}
+	}
+	return true
+}
+
+// maxGlobDepth bounds how deep a "**" of a protected name is looked for
+// on disk.
+const maxGlobDepth = 8
+
+// globExisting returns the existing paths below base that pat matches
+// (see matchWithin), at most maxGlobMatches.
+func globExisting(base string, pat []string) []string {
+	var out []string
+	var walk func(dir string, pat []string, depth int)
+	walk = func(dir string, pat []string, depth int) {
+		if len(out) >= maxGlobMatches {
+			return
+		}
+		if len(pat) == 0 {
+			if _, err := os.Lstat(dir); err == nil {
+				out = append(out, dir)
+			}
+			return
+		}
+		c := pat[0]
+		if !strings.Contains(c, "*") {
+			walk(filepath.Join(dir, c), pat[1:], depth)
+			return
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return // missing or unreadable: matches nothing
+		}
+		if c == "**" {
+			walk(dir, pat[1:], depth)
+			if depth >= maxGlobDepth {
+				return
+			}
+			// Inside a git directory (it has a HEAD) only the folders
+			// that hold other git directories are searched, not objects
+			// or refs.
+			_, err := os.Lstat(filepath.Join(dir, "HEAD"))
+			gitDir := err == nil
+			for _, e := range entries {
+				if e.IsDir() && (!gitDir || e.Name() == "modules" || e.Name() == "worktrees") {
+					walk(filepath.Join(dir, e.Name()), pat, depth+1)
+				}
+			}
+			return
+		}
+		for _, e := range entries {
+			if starMatch(c, e.Name()) {
+				walk(filepath.Join(dir, e.Name()), pat[1:], depth)
+			}
+		}
+	}
+	walk(base, pat, 0)
+	return out
 }
