@@ -287,6 +287,7 @@ func resolve(m *Profile, v Vars) *Policy {
 			}
 		}
 	}
+	p.hidePrivateState(c, os.Getenv)
 	for _, d := range p.gitDerived(os.Getenv) {
 		for _, f := range symlinkForms(d, c) {
 			if underAny(f, p.Filesystem.AllowWrite) {
