@@ -67,7 +67,9 @@ type gitScan struct {
 //   - where R/.git is a file ("gitdir: DIR", a linked worktree or a
 //     submodule) that file itself, and in DIR and in the common git
 //     directory its commondir names the git directory names (gitDirNames);
-//     where R/.git is a link, the same for the folder it leads to;
+//     where R/.git is a link, the same for the folder it leads to; where
+//     one of those names is a link (.git/hooks -> ../.githooks), what it
+//     leads to;
 //   - for each submodule that R/.gitmodules lists (submodule.NAME.path),
 //     its .git: the file (or the name, if missing), or a .git folder's
 //     protected names;
@@ -143,6 +145,26 @@ func (s *gitScan) addGitDir(dir string) {
 			s.add(filepath.Join(dir, n))
 		}
 	}
+	s.addLinkTargets(dir)
+}
+
+// addLinkTargets protects where the git directory names in dir lead when
+// they are symlinks (.git/hooks -> ../.githooks, a common set-up): the
+// name itself is protected already, its target lies elsewhere in the
+// tree.
+func (s *gitScan) addLinkTargets(dir string) {
+	for _, n := range gitDirNames() {
+		if strings.Contains(n, "*") {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			s.add(r)
+		}
+	}
 }
 
 // repoConfigs follows root/.git and returns the config files of the
@@ -173,6 +195,8 @@ func (s *gitScan) repoConfigs(root string) []string {
 		s.addGitDir(gitDir)
 	case !fi.IsDir():
 		return nil
+	default:
+		s.addLinkTargets(dotGit)
 	}
 	common := gitDir
 	if c, ok := readCommonDir(gitDir); ok {

@@ -90,6 +90,26 @@ func TestGitDerived(t *testing.T) {
 	}
 }
 
+// TestGitDerivedLinkedHooks: a .git/hooks that is a link into the work
+// tree protects what it leads to.
+func TestGitDerivedLinkedHooks(t *testing.T) {
+	root := t.TempDir()
+	ws := filepath.Join(root, "ws")
+	if err := os.MkdirAll(filepath.Join(ws, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(ws, ".githooks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../.githooks", filepath.Join(ws, ".git", "hooks")); err != nil {
+		t.Fatal(err)
+	}
+	p := &Policy{Filesystem: FilesystemPolicy{AllowWrite: []string{ws}}, Vars: Vars{Home: filepath.Join(root, "home")}}
+	if got := p.gitDerived(func(string) string { return "" }); !slices.Contains(got, filepath.Join(ws, ".githooks")) {
+		t.Errorf("linked hooks: %v", got)
+	}
+}
+
 // TestGitDerivedHooksPathAtRoot: a hooksPath that is the work tree itself
 // protects the hooks in it, not the whole tree.
 func TestGitDerivedHooksPathAtRoot(t *testing.T) {
@@ -142,5 +162,43 @@ func TestLoadProtectsGitDerived(t *testing.T) {
 	}
 	if slices.Contains(p.Filesystem.DenyWrite, "/abs/hooks") {
 		t.Errorf("denyWrite holds a path outside every writable tree")
+	}
+}
+
+// TestGitDirNamesProtected: every git directory name is protected in the
+// repository's own .git.
+func TestGitDirNamesProtected(t *testing.T) {
+	for _, n := range gitDirNames() {
+		if !slices.Contains(ProtectedNames(), ".git/"+n) {
+			t.Errorf("ProtectedNames lacks .git/%s", n)
+		}
+	}
+}
+
+func TestGlobWithin(t *testing.T) {
+	for _, c := range []struct {
+		pat, rel         string
+		within, ancestor bool
+	}{
+		{".git/hooks", ".git/hooks", true, true},
+		{".git/hooks", ".git/hooks/x", true, false},
+		{".git/hooks", ".git", false, true},
+		{".git/hooks", "", false, true},
+		{".git/hooks", ".git/hooksx", false, false},
+		{".git/worktrees/*/gitdir", ".git/worktrees/a/gitdir", true, true},
+		{".git/worktrees/*/gitdir", ".git/worktrees/a", false, true},
+		{".git/worktrees/*/gitdir", ".git/worktrees/a/b/gitdir", false, false},
+		{".git/modules/**/config", ".git/modules/config", true, true},
+		{".git/modules/**/config", ".git/modules/a/b/c/config/x", true, true},
+		{".git/modules/**/config", ".git/modules/a/b", false, true},
+		{".git/modules/**/config", ".git/modulesx/a/config", false, false},
+		{"a*b", "axxb", true, true},
+	} {
+		if got := globWithin(c.pat, c.rel); got != c.within {
+			t.Errorf("globWithin(%q, %q) = %v", c.pat, c.rel, got)
+		}
+		if got := globAncestor(c.pat, c.rel); got != c.ancestor {
+			t.Errorf("globAncestor(%q, %q) = %v", c.pat, c.rel, got)
+		}
 	}
 }

@@ -38,11 +38,14 @@ import (
 //     redirect the registry or (yarnPath) run a script on the user's next
 //     install.
 func ProtectedNames() []string {
-	var names []string
-	for _, n := range gitDirNames() {
-		names = append(names, ".git/"+n)
-	}
-	names = append(names,
+	return []string{
+		// git: the repository's git directory (see gitDirNames)
+		".git/hooks", ".git/config", ".git/info/attributes", ".git/config.worktree",
+		".git/commondir", ".git/gitdir",
+		".git/worktrees/*/hooks", ".git/worktrees/*/config", ".git/worktrees/*/info/attributes",
+		".git/worktrees/*/config.worktree", ".git/worktrees/*/commondir", ".git/worktrees/*/gitdir",
+		".git/modules/**/hooks", ".git/modules/**/config", ".git/modules/**/info/attributes",
+		".git/modules/**/config.worktree", ".git/modules/**/commondir", ".git/modules/**/gitdir",
 		// git's global configuration
 		".gitconfig", ".config/git",
 		// shells
@@ -61,22 +64,23 @@ func ProtectedNames() []string {
 		"Library/Application Support/Code/User", "Library/Application Support/Cursor/User",
 		// package-manager and environment hooks
 		".envrc", ".npmrc", ".yarnrc", ".yarnrc.yml",
-	)
-	return names
+	}
 }
 
 // gitDirNames returns the names, relative to a git directory, that make
 // git run code or read configuration: its own config, hooks, attributes
 // and pointers to other git directories, and the same in the git
 // directories of its linked worktrees and of its submodules (whose names
-// may hold slashes, and which nest).
+// may hold slashes, and which nest). ProtectedNames holds them under
+// .git/.
 func gitDirNames() []string {
-	own := []string{"hooks", "config", "info/attributes", "config.worktree", "commondir", "gitdir"}
-	out := slices.Clone(own)
-	for _, n := range own {
-		out = append(out, "worktrees/*/"+n, "modules/**/"+n)
+	return []string{
+		"hooks", "config", "info/attributes", "config.worktree", "commondir", "gitdir",
+		"worktrees/*/hooks", "worktrees/*/config", "worktrees/*/info/attributes",
+		"worktrees/*/config.worktree", "worktrees/*/commondir", "worktrees/*/gitdir",
+		"modules/**/hooks", "modules/**/config", "modules/**/info/attributes",
+		"modules/**/config.worktree", "modules/**/commondir", "modules/**/gitdir",
 	}
-	return out
 }
 
 // CreateOnlyNames returns the names, relative to a writable root, that may
@@ -129,15 +133,16 @@ func (p *Policy) ProtectedPaths() []string {
 }
 
 // protectedRule returns "protected NAME" if path equals or lies under a
-// protected path.
+// protected path. It is on the observer's path for every write: it builds
+// no string.
 func (p *Policy) protectedRule(path string) (string, bool) {
 	for _, root := range p.writableRoots() {
-		if !within(path, root) || path == root {
+		if !inside(path, root) {
 			continue
 		}
-		rel := relComponents(path, root)
+		rel := relBelow(path, root)
 		for _, name := range ProtectedNames() {
-			if matchWithin(strings.Split(name, "/"), rel) {
+			if globWithin(name, rel) {
 				return "protected " + name, true
 			}
 		}
@@ -154,11 +159,12 @@ func (p *Policy) protectedRule(path string) (string, bool) {
 // (CreateOnlyNames) at the top of a writable root.
 func (p *Policy) createOnlyRule(path string) (string, bool) {
 	for _, root := range p.writableRoots() {
-		if !inside(path, root) || filepath.Dir(path) != root {
+		if !inside(path, root) {
 			continue
 		}
+		rel := relBelow(path, root)
 		for _, name := range CreateOnlyNames() {
-			if filepath.Base(path) == name {
+			if rel == name {
 				return "protected " + name, true
 			}
 		}
@@ -174,10 +180,9 @@ func (p *Policy) protectedBelow(path string) (string, bool) {
 		if !within(path, root) {
 			continue
 		}
-		rel := relComponents(path, root)
+		rel := relBelow(path, root)
 		for _, name := range ProtectedNames() {
-			pat := strings.Split(name, "/")
-			if matchAncestor(pat, rel) && !matchWithin(pat, rel) {
+			if globAncestor(name, rel) && !globWithin(name, rel) {
 				return "protected " + name, true
 			}
 		}
@@ -185,50 +190,65 @@ func (p *Policy) protectedBelow(path string) (string, bool) {
 	return "", false
 }
 
-// relComponents splits path, which lies within root (both clean), into
-// its components below root; nil for root itself.
-func relComponents(path, root string) []string {
-	rel := strings.TrimPrefix(path[len(root):], "/")
-	if rel == "" {
-		return nil
+// relBelow returns path, which lies within root (both clean), relative to
+// root: "" for root itself.
+func relBelow(path, root string) string {
+	if len(path) == len(root) {
+		return ""
 	}
-	return strings.Split(rel, "/")
+	if root == "/" {
+		return path[1:]
+	}
+	return path[len(root)+1:]
 }
 
-// matchWithin reports whether rel lies within a path that pat matches:
-// some leading run of rel's components matches all of pat. In pat, a
-// component with * is matched by starMatch against one component; "**"
-// matches any number of components, none included.
-func matchWithin(pat, rel []string) bool {
-	for i, c := range pat {
-		if c == "**" {
-			for k := i; k <= len(rel); k++ {
-				if matchWithin(pat[i+1:], rel[k:]) {
+// globWithin reports whether the relative path rel lies within a path that
+// the pattern pat matches: some leading run of rel's components matches
+// all of pat's. In pat, a component with * is matched by starMatch against
+// one component; "**" matches any number of components, none included.
+func globWithin(pat, rel string) bool {
+	for pat != "" {
+		pc, prest, _ := strings.Cut(pat, "/")
+		if pc == "**" {
+			for {
+				if globWithin(prest, rel) {
 					return true
 				}
+				if rel == "" {
+					return false
+				}
+				_, rel, _ = strings.Cut(rel, "/")
 			}
+		}
+		if rel == "" {
 			return false
 		}
-		if i >= len(rel) || !starMatch(c, rel[i]) {
+		rc, rrest, _ := strings.Cut(rel, "/")
+		if !starMatch(pc, rc) {
 			return false
 		}
+		pat, rel = prest, rrest
 	}
 	return true
 }
 
-// matchAncestor reports whether rel is a path that equals, or is an
-// ancestor of, some path that pat matches (see matchWithin).
-func matchAncestor(pat, rel []string) bool {
-	for i, c := range rel {
-		if i >= len(pat) {
+// globAncestor reports whether the relative path rel equals, or is an
+// ancestor of, some path that pat matches (see globWithin); "" is the
+// ancestor of everything.
+func globAncestor(pat, rel string) bool {
+	for rel != "" {
+		if pat == "" {
 			return false
 		}
-		if pat[i] == "**" {
+		pc, prest, _ := strings.Cut(pat, "/")
+		if pc == "**" {
 			return true
 		}
-		if !starMatch(pat[i], c) {
+		rc, rrest, _ := strings.Cut(rel, "/")
+		if !starMatch(pc, rc) {
 			return false
 		}
+		pat, rel = prest, rrest
 	}
 	return true
 }
