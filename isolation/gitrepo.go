@@ -70,6 +70,8 @@ type gitScan struct {
 //     where R/.git is a link, the same for the folder it leads to; where
 //     one of those names is a link (.git/hooks -> ../.githooks), what it
 //     leads to;
+//   - the same for the repositories nested in R (nestedWorkTrees), with
+//     their own .git folder's names;
 //   - for each submodule that R/.gitmodules lists (submodule.NAME.path),
 //     its .git: the file (or the name, if missing), or a .git folder's
 //     protected names;
@@ -92,18 +94,61 @@ func (p *Policy) gitDerived(env func(string) string) []string {
 	for _, f := range gitGlobalConfigs(p.Vars.Home, env) {
 		global = append(global, s.readConfig(f, 0, map[string]bool{})...)
 	}
-	for _, root := range p.writableRoots() {
+	trees := p.writableRoots()
+	for _, root := range p.workTreeRoots() {
+		trees = append(trees, nestedWorkTrees(root)...)
+	}
+	for i, tree := range trees {
 		entries := slices.Clone(global)
-		for _, f := range s.repoConfigs(root) {
+		for _, f := range s.repoConfigs(tree, i < len(p.writableRoots())) {
 			entries = append(entries, s.readConfig(f, 0, map[string]bool{})...)
 		}
-		s.submodules(root)
+		s.submodules(tree)
 		for _, e := range entries {
-			s.apply(root, e)
+			s.apply(tree, e)
 		}
 	}
 	slices.Sort(s.out)
 	return slices.Compact(s.out)
+}
+
+// Bounds of the search for repositories nested in a work tree: it runs at
+// every start, so it looks only near the top, where vendored and
+// side-by-side checkouts live. Deeper ones are still covered for creation
+// and by the supervisor's checks (nestedGitNames), not by the mount tree.
+const (
+	maxNestedDepth = 4
+	maxNestedDirs  = 2000
+)
+
+// nestedWorkTrees returns the folders below root (not root itself) that
+// hold a .git, searching at most maxNestedDepth levels and maxNestedDirs
+// folders, never following links, never into .git or node_modules.
+func nestedWorkTrees(root string) []string {
+	var out []string
+	budget := maxNestedDirs
+	var walk func(dir string, depth int)
+	walk = func(dir string, depth int) {
+		if budget <= 0 || depth > maxNestedDepth {
+			return
+		}
+		budget--
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			name := e.Name()
+			switch {
+			case name == ".git" && depth > 0:
+				out = append(out, dir)
+			case e.IsDir() && name != ".git" && name != "node_modules":
+				walk(filepath.Join(dir, name), depth+1)
+			}
+		}
+	}
+	walk(root, 0)
+	return out
 }
 
 // gitConfigEntryAt is a config variable and the folder of the file it was
@@ -169,8 +214,9 @@ func (s *gitScan) addLinkTargets(dir string) {
 
 // repoConfigs follows root/.git and returns the config files of the
 // repository whose work tree is root; it protects the git directories it
-// finds outside root/.git.
-func (s *gitScan) repoConfigs(root string) []string {
+// finds outside root/.git, and root/.git itself unless top (a writable
+// root, whose .git ProtectedNames covers).
+func (s *gitScan) repoConfigs(root string, top bool) []string {
 	dotGit := filepath.Join(root, ".git")
 	fi, err := os.Lstat(dotGit)
 	if err != nil {
@@ -195,8 +241,10 @@ func (s *gitScan) repoConfigs(root string) []string {
 		s.addGitDir(gitDir)
 	case !fi.IsDir():
 		return nil
-	default:
+	case top:
 		s.addLinkTargets(dotGit)
+	default:
+		s.addGitDir(dotGit)
 	}
 	common := gitDir
 	if c, ok := readCommonDir(gitDir); ok {

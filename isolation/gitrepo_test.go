@@ -35,6 +35,9 @@ func newGitWorld(t *testing.T) gitWorld {
 		"home/ws/.git/worktrees/wt/gitdir":          "../../../wt/.git\n",
 		"home/ws/.git/worktrees/wt/config.worktree": "[core]\n\thooksPath = /abs/hooks\n",
 		"home/wt/.git":                              "gitdir: ../ws/.git/worktrees/wt\n",
+		"home/ws/vendor/lib/.git/HEAD":              "ref: refs/heads/main\n",
+		"home/ws/vendor/lib/.git/config":            "[core]\n\thooksPath = hooks-here\n",
+		"home/ws/node_modules/x/.git/config":        "[core]\n",
 	}
 	for rel, content := range files {
 		p := filepath.Join(root, rel)
@@ -72,8 +75,10 @@ func TestGitDerived(t *testing.T) {
 		w.wt + "/.git",             // the worktree's .git file
 		w.ws + "/.git/worktrees/wt/commondir", w.ws + "/.git/worktrees/wt/gitdir",
 		w.ws + "/.git/worktrees/wt/config.worktree", w.ws + "/.git/worktrees/wt/hooks",
-		w.ws + "/.git/modules/s/config", // through the common dir's modules/**
-		"/abs/hooks",                    // config.worktree of the linked worktree
+		w.ws + "/.git/modules/s/config",                                   // through the common dir's modules/**
+		"/abs/hooks",                                                      // config.worktree of the linked worktree
+		w.ws + "/vendor/lib/.git/config", w.ws + "/vendor/lib/.git/hooks", // a nested repository
+		w.ws + "/vendor/lib/hooks-here", // its hooksPath, relative to its own work tree
 	}
 	for _, p := range want {
 		if !slices.Contains(got, p) {
@@ -81,7 +86,7 @@ func TestGitDerived(t *testing.T) {
 		}
 	}
 	for _, p := range got {
-		if strings.Contains(p, "outside") || strings.Contains(p, "elsewhere") || strings.HasSuffix(p, "/log") {
+		if strings.Contains(p, "outside") || strings.Contains(p, "elsewhere") || strings.HasSuffix(p, "/log") || strings.Contains(p, "node_modules") {
 			t.Errorf("gitDerived has %s", p)
 		}
 		if p == w.ws || p == w.wt || p == w.home {

@@ -92,7 +92,43 @@ func gitDirNames() []string {
 // may name any folder. An existing .git folder keeps its contents writable
 // (minus the protected names); an existing .git file is made read-only by
 // Load (gitDerived).
+//
+// Inside a work tree (workTreeRoots) this holds at any depth: a
+// repository nested anywhere in the workspace is one gitlink away from the
+// user's git at the top, which runs git status inside every populated
+// submodule, with that repository's config. So no .git can be made
+// anywhere in the workspace (no git init or git clone there; $TMP and
+// $CACHE are not work trees), and the git directory names of nested
+// repositories that exist are protected (nestedGitNames).
 func CreateOnlyNames() []string { return []string{".git"} }
+
+// nestedGitNames returns the protected names of git directories nested at
+// any depth in a work tree (workTreeRoots): gitDirNames under **/.git/.
+func nestedGitNames() []string {
+	return []string{
+		"**/.git/hooks", "**/.git/config", "**/.git/info/attributes", "**/.git/config.worktree",
+		"**/.git/commondir", "**/.git/gitdir",
+		"**/.git/worktrees/*/hooks", "**/.git/worktrees/*/config", "**/.git/worktrees/*/info/attributes",
+		"**/.git/worktrees/*/config.worktree", "**/.git/worktrees/*/commondir", "**/.git/worktrees/*/gitdir",
+		"**/.git/modules/**/hooks", "**/.git/modules/**/config", "**/.git/modules/**/info/attributes",
+		"**/.git/modules/**/config.worktree", "**/.git/modules/**/commondir", "**/.git/modules/**/gitdir",
+	}
+}
+
+// workTreeRoots returns the writable roots the user runs git in: the
+// allowWrite entries but those within $TMP, $CACHE or sbshim's private
+// folders.
+func (p *Policy) workTreeRoots() []string {
+	var out []string
+	for _, r := range p.Filesystem.AllowWrite {
+		r = filepath.Clean(r)
+		if p.Vars.Tmp != "" && within(r, p.Vars.Tmp) || p.Vars.Cache != "" && within(r, p.Vars.Cache) || underAny(r, p.Vars.PrivateDirs) {
+			continue
+		}
+		out = appendUnique(out, r)
+	}
+	return out
+}
 
 // writableRoots returns the clean AllowWrite entries and Vars.Home, the
 // folders the protected names are joined to.
@@ -147,6 +183,17 @@ func (p *Policy) protectedRule(path string) (string, bool) {
 			}
 		}
 	}
+	for _, root := range p.workTreeRoots() {
+		if !inside(path, root) || !strings.Contains(path, "/.git/") {
+			continue
+		}
+		rel := relBelow(path, root)
+		for _, name := range nestedGitNames() {
+			if globWithin(name, rel) {
+				return "protected " + name, true
+			}
+		}
+	}
 	if p.Vars.ConfigDir != "" {
 		if c := filepath.Clean(p.Vars.ConfigDir); within(path, c) {
 			return "protected " + p.Vars.displayPath(c), true
@@ -156,7 +203,8 @@ func (p *Policy) protectedRule(path string) (string, bool) {
 }
 
 // createOnlyRule returns "protected NAME" if path is a create-only name
-// (CreateOnlyNames) at the top of a writable root.
+// (CreateOnlyNames) at the top of a writable root, or anywhere in a work
+// tree (workTreeRoots).
 func (p *Policy) createOnlyRule(path string) (string, bool) {
 	for _, root := range p.writableRoots() {
 		if !inside(path, root) {
@@ -166,6 +214,16 @@ func (p *Policy) createOnlyRule(path string) (string, bool) {
 		for _, name := range CreateOnlyNames() {
 			if rel == name {
 				return "protected " + name, true
+			}
+		}
+	}
+	for _, root := range p.workTreeRoots() {
+		if !inside(path, root) {
+			continue
+		}
+		for _, name := range CreateOnlyNames() {
+			if filepath.Base(path) == name {
+				return "protected **/" + name, true
 			}
 		}
 	}

@@ -119,8 +119,49 @@ func TestNoNewGitRepositoryAtTheTop(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(b.ws, ".git")); err == nil {
 		t.Fatalf("a .git was made at the top of the workspace")
 	}
-	if _, stderr, code := b.run(nil, "git", "init", "-q", filepath.Join(b.ws, "sub")); code != 0 {
-		t.Errorf("git init in a subfolder: exit %d: %s", code, stderr)
+}
+
+// TestNoNestedRepositoryForAGitlink: a repository nested in the workspace
+// is one gitlink away from the user's git status at the top, which runs
+// git status inside it with its config. So none can be made anywhere in
+// the workspace, and the control files of those that exist are protected,
+// while repositories in $TMP still work.
+func TestNoNestedRepositoryForAGitlink(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatalf("the tests need git: %v", err)
+	}
+	b := newBox(t)
+	gitHost(t, b.ws, "init", "-q")
+	nested := filepath.Join(b.ws, "vendor", "lib")
+	if err := os.MkdirAll(nested, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gitHost(t, nested, "init", "-q")
+	for _, c := range []struct {
+		name   string
+		action []string
+	}{
+		{"mkdir a nested .git", []string{"mkdir", b.ws + "/evil/.git"}},
+		{"a nested gitdir file", []string{"write", b.ws + "/README.git-dir/.git", "gitdir: /x\n"}},
+		{"change a nested repository's config", []string{"append", nested + "/.git/config", "[core]\n\tfsmonitor = evil\n"}},
+		{"plant a nested repository's hook", []string{"write", nested + "/.git/hooks/post-checkout", "#!/bin/sh\n"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := b.in(t)
+			if c.name == "mkdir a nested .git" {
+				b.mustWork(nil, "mkdir", b.ws+"/evil")
+			}
+			if c.name == "a nested gitdir file" {
+				b.mustWork(nil, "mkdir", b.ws+"/README.git-dir")
+			}
+			b.mustFail(nil, "", c.action...)
+		})
+	}
+	if _, stderr, code := b.run(nil, "git", "init", "-q", filepath.Join(b.ws, "sub")); code == 0 {
+		t.Errorf("git init in a subfolder of the workspace worked: %s", stderr)
+	}
+	if _, stderr, code := b.run(nil, "git", "init", "-q", "/tmp/scratch"); code != 0 {
+		t.Errorf("git init in $TMP: exit %d: %s", code, stderr)
 	}
 }
 
