@@ -75,6 +75,9 @@ type gitScan struct {
 //   - for each submodule that R/.gitmodules lists (submodule.NAME.path),
 //     its .git: the file (or the name, if missing), or a .git folder's
 //     protected names;
+//   - git's global config files themselves (they are protected names in
+//     the home, but $XDG_CONFIG_HOME or $GIT_CONFIG_GLOBAL may lead
+//     elsewhere);
 //   - from the repository's config, config.worktree and git's global
 //     configuration (~/.gitconfig, $XDG_CONFIG_HOME/git/config,
 //     /etc/gitconfig, $GIT_CONFIG_GLOBAL, $GIT_CONFIG_SYSTEM), each with the
@@ -92,6 +95,7 @@ func (p *Policy) gitDerived(env func(string) string) []string {
 	s := &gitScan{home: p.Vars.Home}
 	var global []gitConfigEntryAt
 	for _, f := range gitGlobalConfigs(p.Vars.Home, env) {
+		s.add(f) // where XDG_CONFIG_HOME or GIT_CONFIG_GLOBAL lead into a writable tree
 		global = append(global, s.readConfig(f, 0, map[string]bool{})...)
 	}
 	trees := p.writableRoots()

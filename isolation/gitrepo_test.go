@@ -57,8 +57,14 @@ func TestGitDerived(t *testing.T) {
 		Filesystem: FilesystemPolicy{AllowWrite: []string{w.ws, w.wt}},
 		Vars:       Vars{Home: w.home, Workspace: w.ws},
 	}
-	got := p.gitDerived(func(string) string { return "" })
+	got := p.gitDerived(func(k string) string {
+		if k == "XDG_CONFIG_HOME" {
+			return w.ws + "/xdg"
+		}
+		return ""
+	})
 	want := []string{
+		w.ws + "/xdg/git/config",             // git's global config where XDG_CONFIG_HOME leads
 		w.home + "/global-hooks",             // ~/.gitconfig core.hooksPath
 		w.ws + "/attrs",                      // core.attributesFile
 		w.home + "/ws/inc-from-home",         // included from ~/.gitconfig, relative to it

@@ -46,8 +46,8 @@ func ProtectedNames() []string {
 		".git/worktrees/*/config.worktree", ".git/worktrees/*/commondir", ".git/worktrees/*/gitdir",
 		".git/modules/**/hooks", ".git/modules/**/config", ".git/modules/**/info/attributes",
 		".git/modules/**/config.worktree", ".git/modules/**/commondir", ".git/modules/**/gitdir",
-		// git's global configuration
-		".gitconfig", ".config/git",
+		// git's global configuration; husky's, which its hooks source
+		".gitconfig", ".config/git", ".config/husky", ".huskyrc",
 		// shells
 		".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile",
 		".zshrc", ".zshenv", ".zprofile", ".zlogin", ".zlogout",
@@ -116,13 +116,13 @@ func nestedGitNames() []string {
 }
 
 // workTreeRoots returns the writable roots the user runs git in: the
-// allowWrite entries but those within $TMP, $CACHE or sbshim's private
-// folders.
+// allowWrite entries but $TMP (private to the sandbox) and those within
+// $CACHE or sbshim's private folders.
 func (p *Policy) workTreeRoots() []string {
 	var out []string
 	for _, r := range p.Filesystem.AllowWrite {
 		r = filepath.Clean(r)
-		if p.Vars.Tmp != "" && within(r, p.Vars.Tmp) || p.Vars.Cache != "" && within(r, p.Vars.Cache) || underAny(r, p.Vars.PrivateDirs) {
+		if r == p.Vars.Tmp || p.Vars.Cache != "" && within(r, p.Vars.Cache) || underAny(r, p.Vars.PrivateDirs) {
 			continue
 		}
 		out = appendUnique(out, r)
