@@ -121,37 +121,41 @@ func (p *Policy) gitDerived(env func(string) string) []string {
 // side-by-side checkouts live. Deeper ones are still covered for creation
 // and by the supervisor's checks (nestedGitNames), not by the mount tree.
 const (
-	maxNestedDepth = 4
-	maxNestedDirs  = 2000
+	maxNestedDepth = 3
+	maxNestedDirs  = 1000
 )
 
 // nestedWorkTrees returns the folders below root (not root itself) that
-// hold a .git, searching at most maxNestedDepth levels and maxNestedDirs
-// folders, never following links, never into .git or node_modules.
+// hold a .git, level by level, at most maxNestedDepth levels down and
+// maxNestedDirs folders read, never following links, never into .git or
+// node_modules.
 func nestedWorkTrees(root string) []string {
 	var out []string
-	budget := maxNestedDirs
-	var walk func(dir string, depth int)
-	walk = func(dir string, depth int) {
-		if budget <= 0 || depth > maxNestedDepth {
-			return
-		}
-		budget--
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return
-		}
-		for _, e := range entries {
-			name := e.Name()
-			switch {
-			case name == ".git" && depth > 0:
-				out = append(out, dir)
-			case e.IsDir() && name != ".git" && name != "node_modules":
-				walk(filepath.Join(dir, name), depth+1)
+	level, budget := []string{root}, maxNestedDirs
+	for depth := 0; depth <= maxNestedDepth && len(level) > 0; depth++ {
+		var next []string
+		for _, dir := range level {
+			if budget <= 0 {
+				return out
+			}
+			budget--
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				continue
+			}
+			for _, e := range entries {
+				switch name := e.Name(); {
+				case name == ".git":
+					if depth > 0 {
+						out = append(out, dir)
+					}
+				case e.IsDir() && name != "node_modules":
+					next = append(next, filepath.Join(dir, name))
+				}
 			}
 		}
+		level = next
 	}
-	walk(root, 0)
 	return out
 }
 
