@@ -222,3 +222,52 @@ func TestServersCannotReadEachOthersState(t *testing.T) {
 		b.mustWork(nil, "write", filepath.Join(b.path(".cache/sbshim/attempt"), "x"), "default name")
 	})
 }
+
+// TestServersStateWithoutUserNamespaces: where sbshim runs with Landlock
+// alone (here: inside an outer sbshim with a home of its own), Landlock
+// hides the other servers' state too, and the own $CACHE stays readable.
+func TestServersStateWithoutUserNamespaces(t *testing.T) {
+	b := newBox(t)
+	outerHome := filepath.Join(b.root, "outer")
+	if err := os.MkdirAll(outerHome, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	alpha := b.mkfile(".cache/sbshim/alpha/secret.txt", "ALPHA-SECRET")
+	own := b.mkfile(".cache/sbshim/attempt/own.txt", "own")
+	audit := filepath.Join(b.root, "state", "sbshim", "audit", "alpha.jsonl")
+	if err := os.MkdirAll(filepath.Dir(audit), 0o700); err != nil || os.WriteFile(audit, []byte("{}\n"), 0o600) != nil {
+		t.Fatal("audit log")
+	}
+	degraded := func(argv ...string) (string, string) {
+		inner := b.command([]string{"--audit-log", "-"}, argv...)
+		outerArgv := append([]string{"env", "HOME=" + b.home,
+			"XDG_CONFIG_HOME=" + filepath.Join(b.home, ".config"),
+			"XDG_CACHE_HOME=" + filepath.Join(b.home, ".cache"),
+			"XDG_STATE_HOME=" + filepath.Join(b.root, "state")}, inner.Args...)
+		outer := b.command([]string{"--audit-log", "-"}, outerArgv...)
+		for i, kv := range outer.Env {
+			switch k := strings.SplitN(kv, "=", 2)[0]; k {
+			case "HOME":
+				outer.Env[i] = "HOME=" + outerHome
+			case "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME":
+				outer.Env[i] = k + "=" + filepath.Join(outerHome, "xdg")
+			}
+		}
+		var stdout, stderr strings.Builder
+		outer.Stdout, outer.Stderr = &stdout, &stderr
+		_ = outer.Run()
+		return stdout.String(), stderr.String()
+	}
+	attempt := filepath.Join(binDir, "attempt")
+	// (The names in a hidden folder can be listed in this mode, as the
+	// README's limits say; their contents cannot be read.)
+	for _, target := range []string{alpha, audit} {
+		stdout, stderr := degraded(attempt, "read", target)
+		if !strings.Contains(stdout, `"ok":false`) || strings.Contains(stdout, "SECRET") {
+			t.Errorf("degraded: read %s: %s %s", target, stdout, stderr)
+		}
+	}
+	if stdout, stderr := degraded(attempt, "read", own); !strings.Contains(stdout, `"ok":true`) {
+		t.Errorf("degraded: the own cache is not readable: %s %s", stdout, stderr)
+	}
+}
