@@ -154,8 +154,9 @@ func dropNested(paths []string) []string {
 // rootBuilder carries out a mountPlan inside fresh user and mount
 // namespaces. It builds the new root as a detached read-only copy of the
 // host's tree, attaches it under a private staging tmpfs, adds the private
-// /proc, /dev and /tmp, the writable binds, the masks and the read-only
-// re-binds, and pivots into it.
+// /proc, /dev and /tmp, the writable binds, the masks, the own writable
+// trees under masks (bound again on top of them), the masks inside those,
+// and the read-only re-binds, and pivots into it.
 //
 // Every mount target inside the new root is opened with RESOLVE_IN_ROOT and
 // mounted through its /proc/self/fd link, so a symlink planted in a
