@@ -100,6 +100,13 @@ func gitDirNames() []string {
 // anywhere in the workspace (no git init or git clone there; $TMP and
 // $CACHE are not work trees), and the git directory names of nested
 // repositories that exist are protected (nestedGitNames).
+//
+// For the same reason no file named HEAD can be made in a work tree
+// outside a .git: git takes any folder with HEAD, objects/ and refs/ for
+// a bare repository (safe.bareRepository defaults to "all"), and uses its
+// config — core.pager at the user's next git log there, or in any folder
+// below it (reproduced). No bare repository can be made in the workspace
+// either (git init --bare, git clone --bare: use $TMP).
 func CreateOnlyNames() []string { return []string{".git"} }
 
 // nestedGitNames returns the protected names of git directories nested at
@@ -221,10 +228,14 @@ func (p *Policy) createOnlyRule(path string) (string, bool) {
 		if !inside(path, root) {
 			continue
 		}
+		base := filepath.Base(path)
 		for _, name := range CreateOnlyNames() {
-			if filepath.Base(path) == name {
+			if base == name {
 				return "protected **/" + name, true
 			}
+		}
+		if base == "HEAD" && !strings.Contains(path, "/.git/") {
+			return "protected **/HEAD", true
 		}
 	}
 	return "", false

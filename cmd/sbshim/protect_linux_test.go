@@ -123,9 +123,10 @@ func TestNoNewGitRepositoryAtTheTop(t *testing.T) {
 
 // TestNoNestedRepositoryForAGitlink: a repository nested in the workspace
 // is one gitlink away from the user's git status at the top, which runs
-// git status inside it with its config. So none can be made anywhere in
-// the workspace, and the control files of those that exist are protected,
-// while repositories in $TMP still work.
+// git status inside it with its config; a bare repository's layout in a
+// subfolder is what git uses when run there. So none can be made anywhere
+// in the workspace, and the control files of those that exist are
+// protected, while repositories in $TMP still work.
 func TestNoNestedRepositoryForAGitlink(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Fatalf("the tests need git: %v", err)
@@ -157,6 +158,16 @@ func TestNoNestedRepositoryForAGitlink(t *testing.T) {
 			b.mustFail(nil, "", c.action...)
 		})
 	}
+	// A bare repository's layout in a subfolder: git run there would use
+	// its config (core.pager at git log).
+	t.Run("plant a bare repository", func(t *testing.T) {
+		b := b.in(t)
+		b.mustWork(nil, "mkdir", b.ws+"/src")
+		b.mustWork(nil, "mkdir", b.ws+"/src/objects")
+		b.mustWork(nil, "mkdir", b.ws+"/src/refs")
+		b.mustWork(nil, "write", b.ws+"/src/config", "[core]\n\tpager = evil\n")
+		b.mustFail(nil, "", "write", b.ws+"/src/HEAD", "ref: refs/heads/main\n")
+	})
 	if _, stderr, code := b.run(nil, "git", "init", "-q", filepath.Join(b.ws, "sub")); code == 0 {
 		t.Errorf("git init in a subfolder of the workspace worked: %s", stderr)
 	}
