@@ -41,7 +41,17 @@ const noFollow = syscall.O_NOFOLLOW
 // $CACHE is written whatever links the sandboxed program left in it, and
 // the real From is only read. Each entry that fails is named in the
 // returned error; the others are still prepared.
+//
+// It also makes sure sbshim's private folders (Vars.PrivateDirs) exist, so
+// that the sandbox's mount tree can hide them as a whole: a folder that
+// another sbshim created only later would be visible through the
+// read-only view of the host. Only the last component is made, and a
+// folder that cannot be made (a read-only home inside another sbshim) is
+// left alone.
 func (p *Policy) PrepareAgentState() error {
+	for _, d := range p.Vars.PrivateDirs {
+		_ = os.Mkdir(d, 0o700) // only where its parent exists: nothing else is made
+	}
 	if len(p.Agent.State) == 0 {
 		return nil
 	}

@@ -86,6 +86,12 @@ func expandGlob(p string) []string {
 // starMatch reports whether name matches pattern, where * matches any run
 // of bytes and every other byte matches itself.
 func starMatch(pattern, name string) bool {
+	switch {
+	case pattern == "*":
+		return true
+	case !strings.Contains(pattern, "*"):
+		return pattern == name
+	}
 	parts := strings.Split(pattern, "*")
 	if len(parts) == 1 {
 		return pattern == name

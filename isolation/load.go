@@ -287,6 +287,22 @@ func resolve(m *Profile, v Vars) *Policy {
 			}
 		}
 	}
+	p.hidePrivateState(c, os.Getenv)
+	// Only what the program could write counts; the host's /tmp is not
+	// the sandbox's $TMP.
+	var hostWritable []string
+	for _, w := range p.Filesystem.AllowWrite {
+		if w != v.Tmp {
+			hostWritable = append(hostWritable, w)
+		}
+	}
+	for _, d := range p.gitDerived(os.Getenv) {
+		for _, f := range symlinkForms(d, c) {
+			if underAny(f, hostWritable) {
+				p.Filesystem.DenyWrite = appendUnique(p.Filesystem.DenyWrite, f)
+			}
+		}
+	}
 	return p
 }
 

@@ -338,7 +338,14 @@ func TestExpansionSymlinksGlobs(t *testing.T) {
 	if p.Env.Set["Q"] != h {
 		t.Errorf("env Q = %q", p.Env.Set["Q"])
 	}
-	if !reflect.DeepEqual(p.Vars, Vars{Home: h, Workspace: link, Tmp: "/tmp", Cache: e.vars.Cache, ConfigDir: e.cfg}) {
+	wantPrivate := []string{h + "/.cache/sbshim", h + "/.local/state/sbshim"}
+	if x := os.Getenv("XDG_CACHE_HOME"); filepath.IsAbs(x) {
+		wantPrivate[0] = filepath.Join(x, "sbshim")
+	}
+	if x := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(x) {
+		wantPrivate[1] = filepath.Join(x, "sbshim")
+	}
+	if !reflect.DeepEqual(p.Vars, Vars{Home: h, Workspace: link, Tmp: "/tmp", Cache: e.vars.Cache, ConfigDir: e.cfg, PrivateDirs: wantPrivate}) {
 		t.Errorf("vars %+v", p.Vars)
 	}
 	// The real path of a symlinked secret is denied too.

@@ -57,7 +57,8 @@ func (p *Policy) ruleFor(key, entry string) string {
 const ruleNotAbsolute = "path is not absolute"
 
 // CanRead reports whether path may be read: everything may, except what
-// lies under a filesystem.denyRead entry. When it may not, rule names the
+// lies under a filesystem.denyRead entry (but for the own folders inside
+// sbshim's private ones, see privateCarveOut). When it may not, rule names the
 // entry, e.g. "filesystem.denyRead ~/.ssh". A path that is not absolute is
 // refused.
 func (p *Policy) CanRead(path string) (rule string, ok bool) {
@@ -65,7 +66,7 @@ func (p *Policy) CanRead(path string) (rule string, ok bool) {
 	if !abs {
 		return ruleNotAbsolute, false
 	}
-	if e, hit := findWithin(path, p.Filesystem.DenyRead); hit {
+	if e, hit := p.deniedRead(path); hit {
 		return p.ruleFor("filesystem.denyRead", e), false
 	}
 	return "", true
@@ -87,7 +88,7 @@ func (p *Policy) CanWrite(path string) (rule string, ok bool) {
 	if r, hit := p.protectedRule(path); hit {
 		return r, false
 	}
-	if e, hit := findWithin(path, p.Filesystem.DenyRead); hit {
+	if e, hit := p.deniedRead(path); hit {
 		return p.ruleFor("filesystem.denyRead", e), false
 	}
 	root, hit := "", false
@@ -105,7 +106,8 @@ func (p *Policy) CanWrite(path string) (rule string, ok bool) {
 
 // CheckCreate decides whether a new name may be created at path: a file,
 // directory, device node, socket, symlink, hard link or rename destination.
-// It is denied where CanWrite(path) is false. place is true for an atomic
+// It is denied where CanWrite(path) is false, and for a create-only name
+// (CreateOnlyNames: .git at the top of a writable root). place is true for an atomic
 // placement of something prepared elsewhere (the destination of a rename,
 // link or symlink); such a placement is also denied on a proper ancestor of
 // a protected, denyWrite or denyRead path that lies inside a writable root,
@@ -120,18 +122,14 @@ func (p *Policy) CheckCreate(path string, place bool) (rule string, denied bool)
 	if !ok {
 		return rule, true
 	}
+	if rule, hit := p.createOnlyRule(clean); hit {
+		return rule, true
+	}
 	if !place {
 		return "", false
 	}
-	for _, root := range p.writableRoots() {
-		if !within(clean, root) {
-			continue
-		}
-		for _, name := range ProtectedNames() {
-			if within(filepath.Join(root, name), clean) {
-				return "protected " + name, true
-			}
-		}
+	if rule, below := p.protectedBelow(clean); below {
+		return rule, true
 	}
 	for _, e := range p.Filesystem.DenyWrite {
 		if inside(filepath.Clean(e), clean) {

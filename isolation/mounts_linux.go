@@ -22,6 +22,18 @@ type mountPlan struct {
 	// Masked are hidden: a directory behind an empty tmpfs, a file behind
 	// an empty unreadable file; both read-only.
 	Masked []string `json:"masked"`
+	// Scaffold are the Masked directories that have Own trees inside
+	// (sbshim's private folders): their tmpfs stays writable until the
+	// mount points of the Own trees are made in it, then it is made
+	// read-only, and it can be searched.
+	Scaffold []string `json:"scaffold,omitempty"`
+	// Own are writable trees inside a masked directory that the policy
+	// still lets the program read (the server's own $CACHE inside
+	// sbshim's private folders): bound read-write again after the masks.
+	Own []string `json:"own,omitempty"`
+	// OwnMasked are denyRead paths inside Own trees, masked after those
+	// are bound.
+	OwnMasked []string `json:"ownMasked,omitempty"`
 	// ReadOnly are re-bound read-only on top of a writable tree (denyWrite
 	// and the always-protected paths).
 	ReadOnly []string `json:"readOnly"`
@@ -47,10 +59,38 @@ func planMounts(p *Policy) mountPlan {
 		writable = append(writable, w)
 	}
 	plan.Writable = outermostFirst(writable)
-	plan.Masked = dropNested(outermostFirst(p.Filesystem.DenyRead))
+	deny := outermostFirst(p.Filesystem.DenyRead)
+	plan.Masked = dropNested(deny)
+	// A writable tree under a mask that the policy still lets the program
+	// read is bound again on top of the mask (privateCarveOut).
+	for _, w := range plan.Writable {
+		if underAny(w, plan.Masked) && !slices.Contains(plan.Masked, w) {
+			if _, ok := p.CanRead(w); ok {
+				plan.Own = append(plan.Own, w)
+			}
+		}
+	}
+	plan.Own = dropNested(plan.Own)
+	for _, m := range plan.Masked {
+		for _, w := range plan.Own {
+			if inside(w, m) {
+				plan.Scaffold = appendUnique(plan.Scaffold, m)
+			}
+		}
+	}
+	var ownMasked []string
+	for _, d := range deny {
+		if underAny(d, plan.Own) {
+			ownMasked = append(ownMasked, d)
+		}
+	}
+	plan.OwnMasked = dropNested(ownMasked)
+	hidden := func(d string) bool {
+		return underAny(d, plan.Masked) && !underAny(d, plan.Own) || underAny(d, plan.OwnMasked)
+	}
 	var ro []string
 	for _, d := range append(append([]string(nil), p.Filesystem.DenyWrite...), p.ProtectedPaths()...) {
-		if underAny(d, plan.Masked) {
+		if hidden(d) {
 			continue // already hidden
 		}
 		if underAny(d, plan.Writable) || (plan.TmpWritable && within(d, tmp)) {
@@ -114,8 +154,9 @@ func dropNested(paths []string) []string {
 // rootBuilder carries out a mountPlan inside fresh user and mount
 // namespaces. It builds the new root as a detached read-only copy of the
 // host's tree, attaches it under a private staging tmpfs, adds the private
-// /proc, /dev and /tmp, the writable binds, the masks and the read-only
-// re-binds, and pivots into it.
+// /proc, /dev and /tmp, the writable binds, the masks, the own writable
+// trees under masks (bound again on top of them), the masks inside those,
+// and the read-only re-binds, and pivots into it.
 //
 // Every mount target inside the new root is opened with RESOLVE_IN_ROOT and
 // mounted through its /proc/self/fd link, so a symlink planted in a
@@ -174,7 +215,9 @@ func buildRoot(plan mountPlan) (err error) {
 		{"writable binds", b.bindWritable},
 		{"/proc", b.mountProc},
 		{"/dev", b.mountDev},
-		{"masks", b.mask},
+		{"masks", func() error { return b.mask(b.plan.Masked) }},
+		{"own trees under masks", b.bindOwn},
+		{"masks in own trees", func() error { return b.mask(b.plan.OwnMasked) }},
 		{"read-only re-binds", b.rebindReadOnly},
 		{"pivot_root", b.pivot},
 	}
@@ -422,14 +465,14 @@ func (b *rootBuilder) mountDev() error {
 	return nil
 }
 
-// mask hides each denyRead path that exists in the new root.
-func (b *rootBuilder) mask() error {
+// mask hides each of paths (denyRead paths) that exists in the new root.
+func (b *rootBuilder) mask(paths []string) error {
 	empty, err := unix.Open(filepath.Join(b.staging, "empty"), unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open the empty file: %w", err)
 	}
 	defer unix.Close(empty)
-	for _, m := range b.plan.Masked {
+	for _, m := range paths {
 		fd, err := b.openIn(m, 0)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EACCES) {
 			continue
@@ -443,13 +486,54 @@ func (b *rootBuilder) mask() error {
 		if err != nil {
 			return fmt.Errorf("stat %s: %w", m, err)
 		}
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		switch {
+		case st.Mode&unix.S_IFMT == unix.S_IFDIR && slices.Contains(b.plan.Scaffold, m):
+			// Read-only once bindOwn has made its mount points.
+			err = b.mountAt(m, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=64k,mode=0755")
+		case st.Mode&unix.S_IFMT == unix.S_IFDIR:
 			err = b.mountAt(m, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=0000")
-		} else {
+		default:
 			err = b.bindFD(empty, m, true, false)
 		}
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// bindOwn binds the Own trees again, read-write, on top of the masks
+// they lie under, then makes the scaffold masks read-only (not what is
+// bound in them).
+func (b *rootBuilder) bindOwn() error {
+	for _, w := range b.plan.Own {
+		src, ok := b.sources[w]
+		if !ok {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(src, &st); err != nil {
+			return fmt.Errorf("stat %s: %w", w, err)
+		}
+		if err := b.ensureMountPoint(w, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
+			return err
+		}
+		if err := b.bindFD(src, w, false, true); err != nil {
+			return err
+		}
+	}
+	for _, m := range b.plan.Scaffold {
+		fd, err := b.openIn(m, unix.O_DIRECTORY)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EACCES) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open %s: %w", m, err)
+		}
+		err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("make the mask %s read-only: %w", m, err)
 		}
 	}
 	return nil

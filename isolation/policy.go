@@ -111,4 +111,8 @@ type Vars struct {
 	Tmp       string `json:"tmp"`       // $TMP, the sandbox's private /tmp
 	Cache     string `json:"cache"`     // $CACHE, a private per-server host folder
 	ConfigDir string `json:"configDir"` // sbshim's own config folder, always protected
+	// PrivateDirs are sbshim's folders of every server's private state
+	// (the parent of every $CACHE, the audit logs' folder): hidden but
+	// for the allowWrite trees inside them. Computed by Load when empty.
+	PrivateDirs []string `json:"privateDirs,omitempty"`
 }

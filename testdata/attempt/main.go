@@ -4,7 +4,7 @@
 // outcome as one JSON line: {"ok":true,…} or {"ok":false,"errno":"EPERM",…}.
 // sbshim's tests run it inside the sandbox.
 //
-//	attempt read PATH | write PATH TEXT | append PATH TEXT | mkdir PATH
+//	attempt read PATH | list DIR | write PATH TEXT | append PATH TEXT | mkdir PATH
 //	attempt symlink TARGET LINK | link OLD NEW | rename OLD NEW | unlink PATH
 //	attempt connect-unix PATH | connect-tcp HOST:PORT | serve-unix PATH
 //	attempt ptrace PID | kill PID | tiocsti | io-uring | userns | unshare-user | mount
@@ -75,6 +75,13 @@ func run(action string, args []string) result {
 	case "read":
 		b, err := os.ReadFile(arg(args, 0))
 		return outcome(string(b), err)
+	case "list":
+		ents, err := os.ReadDir(arg(args, 0))
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return outcome(strings.Join(names, "\n"), err)
 	case "readat":
 		dir, err := unix.Open(arg(args, 0), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
