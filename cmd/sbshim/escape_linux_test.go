@@ -284,13 +284,6 @@ func TestInotifyIsBoundedForTheHost(t *testing.T) {
 	}
 }
 
-// in returns the box for a subtest: failures end the subtest.
-func (b *box) in(t *testing.T) *box {
-	c := *b
-	c.t = t
-	return &c
-}
-
 func readInt(t *testing.T, p string) int {
 	t.Helper()
 	b, err := os.ReadFile(p)
