@@ -241,7 +241,14 @@ type entry struct {
 	proc bool // the directory is the caller's procfs directory
 }
 
-func (e entry) close() { unix.Close(e.dir) }
+// close closes the entry's directory. The zero entry, which a failed
+// lookup returns, holds none: closing descriptor 0 there would close
+// whatever the deputy opened next under that number.
+func (e entry) close() {
+	if e.dir > 0 {
+		unix.Close(e.dir)
+	}
+}
 
 // at is the /proc/self/fd path of the entry, for calls that take a path.
 func (e entry) at() string { return fdPath(e.dir) + "/" + e.name }
@@ -347,6 +354,15 @@ func (d *deputy) create(q *deputyReq, op string, place bool, do func(entry) erro
 		return errResp(errnoOf(err)), -1
 	}
 	defer e.close()
+	if op != "rename" {
+		// A name that is there already: the kernel answers EEXIST
+		// whatever the policy says, and the sandbox changes nothing
+		// (mkdir -p walks up through every existing parent).
+		var st unix.Stat_t
+		if unix.Fstatat(e.dir, e.name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			return errResp(unix.EEXIST), -1
+		}
+	}
 	if r := d.check(op, e, place); r != nil {
 		return *r, -1
 	}
@@ -356,10 +372,30 @@ func (d *deputy) create(q *deputyReq, op string, place bool, do func(entry) erro
 // open performs open/openat/openat2. Only creating opens and openat2
 // (whose flags the filter cannot see) come here.
 func (d *deputy) open(q *deputyReq) (deputyResp, int) {
-	flags := q.Flags
-	if flags&unix.O_CREAT == 0 {
+	if q.Flags&unix.O_CREAT == 0 {
 		return d.openExisting(q)
 	}
+	for try := 0; ; try++ {
+		r, fd, raced := d.openCreate(q)
+		// The name was made between the look and the exclusive create
+		// (another thread, or this very call restarted after a signal):
+		// look again, as the kernel's own open would have found it.
+		if !raced || try == 3 {
+			return r, fd
+		}
+	}
+}
+
+// openCreate is one try of an open with O_CREAT. raced says that the
+// exclusive create this adds for a name it found missing failed with
+// EEXIST: the name appeared meanwhile.
+func (d *deputy) openCreate(q *deputyReq) (deputyResp, int, bool) {
+	r, fd, excl := d.openCreateOnce(q)
+	return r, fd, excl && fd < 0 && r.Block == nil && r.Errno == int32(unix.EEXIST)
+}
+
+func (d *deputy) openCreateOnce(q *deputyReq) (deputyResp, int, bool) {
+	flags := q.Flags
 	e, err := parentOf(q.Path, q.Caller)
 	if err == nil {
 		if e, err = followCreate(e, flags, q.Caller); err != nil {
@@ -367,7 +403,7 @@ func (d *deputy) open(q *deputyReq) (deputyResp, int) {
 		}
 	}
 	if err != nil {
-		return errResp(errnoOf(err)), -1
+		return errResp(errnoOf(err)), -1, false
 	}
 	defer e.close()
 	if e.proc {
@@ -377,9 +413,10 @@ func (d *deputy) open(q *deputyReq) (deputyResp, int) {
 		// would for the caller.
 		fd, err := unix.Openat(e.dir, e.name, int((flags&^(unix.O_CREAT|unix.O_EXCL))|unix.O_CLOEXEC), uint32(q.Mode))
 		if err != nil {
-			return errResp(errnoOf(err)), -1
+			return errResp(errnoOf(err)), -1, false
 		}
-		return d.give(q, fd)
+		r, out := d.give(q, fd)
+		return r, out, false
 	}
 	var st unix.Stat_t
 	err = unix.Fstatat(e.dir, e.name, &st, unix.AT_SYMLINK_NOFOLLOW)
@@ -388,20 +425,30 @@ func (d *deputy) open(q *deputyReq) (deputyResp, int) {
 		// lie under (a ".git" file with "gitdir: elsewhere" would hand
 		// git a configuration the program wrote).
 		if r := d.check("create", e, true); r != nil {
-			return *r, -1
+			return *r, -1, false
 		}
 		flags |= unix.O_EXCL // create exactly the name that was checked
 	} else if err == nil && isDevTTY(&st) {
-		return deputyResp{Retry: retryCtty}, -1
+		return deputyResp{Retry: retryCtty}, -1, false
 	}
+	added := flags&unix.O_EXCL != 0 && q.Flags&unix.O_EXCL == 0
 	fd, err := unix.Openat2(e.dir, e.name, &unix.OpenHow{
 		Flags: flags | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Mode:  q.Mode,
 	})
 	if err != nil {
-		return errResp(errnoOf(err)), -1
+		errno := errnoOf(err)
+		if (errno == unix.EROFS || errno == unix.EACCES) && flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 {
+			// An existing file the sandbox keeps read-only, opened to
+			// write (a shell's ">", open(p, "w")): say which rule.
+			if rule, ok := d.rules.CanWrite(e.path); !ok {
+				return deputyResp{Errno: int32(errno), Block: &deputyBlock{Kind: "file", Op: "write", Target: e.path, Rule: rule}}, -1, false
+			}
+		}
+		return errResp(errno), -1, added
 	}
-	return d.give(q, fd)
+	r, out := d.give(q, fd)
+	return r, out, false
 }
 
 // openExisting opens an existing path, following symlinks as the
@@ -571,6 +618,10 @@ func (d *deputy) bindUnix(sock int, p string, caller int32) (deputyResp, int) {
 		return errResp(errnoOf(err)), -1
 	}
 	defer e.close()
+	var st unix.Stat_t
+	if unix.Fstatat(e.dir, e.name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+		return errResp(unix.EADDRINUSE), -1 // as the kernel answers, whatever the policy
+	}
 	if r := d.check("create", e, false); r != nil {
 		return *r, -1
 	}
@@ -581,7 +632,6 @@ func (d *deputy) bindUnix(sock int, p string, caller int32) (deputyResp, int) {
 	if errno := rawSockCall(false, sock, addr); errno != 0 {
 		return errResp(errno), -1
 	}
-	var st unix.Stat_t
 	if unix.Fstatat(e.dir, e.name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
 		d.mu.Lock()
 		d.bound[[2]uint64{st.Dev, st.Ino}] = true

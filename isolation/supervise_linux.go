@@ -449,10 +449,31 @@ func (c *call) sendFD(fd int, cloexec bool) (int64, syscall.Errno) {
 	if cloexec {
 		add.NewfdFlags = unix.O_CLOEXEC
 	}
-	if err := ioctlPtr(c.s.fd, ioctlNotifAddfd, unsafe.Pointer(&add)); err != nil {
+	if err := addfdUninterrupted(c.s.fd, &add); err != nil {
 		return 0, errnoOf(err)
 	}
 	return 0, addfdSent
+}
+
+// addfdUninterrupted installs a descriptor with SECCOMP_ADDFD_FLAG_SEND,
+// with every signal blocked on the calling thread meanwhile. The ioctl
+// marks the call answered and then waits for the program to take the
+// descriptor; a signal in that wait (Go's preemption signal, say)
+// withdraws the descriptor but leaves the call answered with 0, and the
+// program would take descriptor 0 for the file it opened.
+func addfdUninterrupted(listener int, add *seccompNotifAddfd) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var all, old unix.Sigset_t
+	for i := range all.Val {
+		all.Val[i] = ^uint64(0)
+	}
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &all, &old); err != nil {
+		return err
+	}
+	err := ioctlPtr(listener, ioctlNotifAddfd, unsafe.Pointer(add))
+	_ = unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
+	return err
 }
 
 // socket duplicates the program's socket descriptor fd. The notification

@@ -365,3 +365,22 @@ func TestTerminalOnStdoutIsFiltered(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentCreatesGetTheirFiles: many threads creating files at once,
+// each open answered by the supervisor through the deputy, all get a
+// descriptor of the file they opened — never another number (a signal
+// interrupting the supervisor's SECCOMP_IOCTL_NOTIF_ADDFD left the call
+// answered with 0), and never EEXIST for a name another thread made
+// first.
+func TestConcurrentCreatesGetTheirFiles(t *testing.T) {
+	b := newBox(t)
+	for i := 0; i < 3; i++ {
+		dir := filepath.Join(b.ws, fmt.Sprintf("storm%d", i))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if o := b.attempt(nil, "create-storm", dir); !o.OK {
+			t.Fatalf("run %d: %s", i, o.Detail)
+		}
+	}
+}

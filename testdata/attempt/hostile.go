@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -196,6 +197,41 @@ func hostile(action string, args []string) (result, bool) {
 		}
 		r.Close()
 		return result{OK: true, Detail: strconv.Itoa(len(procs)), Errno: errnoName(last)}, true
+	case "create-storm":
+		// Many threads creating, writing and closing files at once: every
+		// open the supervisor answers must give a descriptor of the file
+		// opened, whatever signals reach either side meanwhile.
+		dir := arg(args, 0)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var bad []string
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for i := 0; i < 200; i++ {
+					p := fmt.Sprintf("%s/storm-%d-%d", dir, g, i)
+					fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+					if err == nil {
+						_, err = unix.Write(fd, []byte("x"))
+						unix.Close(fd)
+					}
+					if err == nil {
+						err = os.MkdirAll(fmt.Sprintf("%s/storm-d%d/a/b", dir, g), 0o755)
+					}
+					if err != nil {
+						mu.Lock()
+						bad = append(bad, p+": "+err.Error())
+						mu.Unlock()
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+		if len(bad) > 0 {
+			return result{Errno: "EIO", Detail: strings.Join(bad, "; ")}, true
+		}
+		return result{OK: true}, true
 	case "status-all":
 		// Every line of every thread's status under the glob that
 		// matches the prefix.
