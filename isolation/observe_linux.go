@@ -163,17 +163,57 @@ func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.
 		return 0, continueCall
 	}
 	if rule, ok := c.s.rules.CanRead(full); !ok {
+		if !hostAllows(full, unix.R_OK) {
+			// Missing or unreadable on the host as well: the sandbox
+			// changes nothing, and the kernel answers as it sees it.
+			return 0, continueCall
+		}
 		c.reportBlock("file", "read", full, rule, unix.EACCES)
 		return 0, unix.EACCES
 	}
 	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 && !isDevice(full) {
-		if rule, ok := c.s.rules.CanWrite(full); !ok {
+		if rule, ok := c.s.rules.CanWrite(full); !ok && hostAllows(full, unix.W_OK) {
 			errno := c.writeErrno(full)
 			c.reportBlock("file", "write", full, rule, errno)
 			return 0, errno
 		}
 	}
 	return 0, continueCall
+}
+
+// hostAllows says whether the user running sbshim could access path with
+// mode (unix.R_OK, W_OK, X_OK or F_OK) outside the sandbox. An attempt is
+// reported as blocked only where the sandbox changed its outcome: a file
+// that does not exist on the host, or that the user could not read or
+// write there anyway, gets the same answer without sbshim. (Sandbox paths
+// are host paths: allowWrite trees, masks and protected paths keep their
+// names.) It only informs the report; the kernel layers enforce.
+func hostAllows(path string, mode uint32) bool {
+	return unix.Faccessat(unix.AT_FDCWD, path, mode, unix.AT_EACCESS) == nil
+}
+
+// hostHas says whether path names something on the host (a dangling
+// symlink included).
+func hostHas(path string) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(unix.AT_FDCWD, path, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+}
+
+// hostAllowsFileOp says whether the user could have done what the deputy
+// refused, outside the sandbox: write an existing file, or make, link or
+// rename a name in its folder. Other refusals (network, syscalls) always
+// count.
+func hostAllowsFileOp(b *deputyBlock) bool {
+	if b.Kind != "file" {
+		return true
+	}
+	switch b.Op {
+	case "write":
+		return hostAllows(b.Target, unix.W_OK)
+	case "create", "link", "rename":
+		return hostAllows(path.Dir(b.Target), unix.W_OK|unix.X_OK)
+	}
+	return true
 }
 
 // pathArg reads a path argument of the observed call and resolves it as
@@ -246,6 +286,9 @@ func (c *call) observeExec(dirfd int32, pathAddr uint64, flags uint64) (int64, s
 		return 0, continueCall
 	}
 	if rule, ok := c.s.rules.CanRead(full); !ok {
+		if !hostAllows(full, unix.X_OK) {
+			return 0, continueCall // no program the user could run there
+		}
 		c.reportBlock("file", "exec", full, rule, unix.EACCES)
 		return 0, unix.EACCES
 	}
@@ -258,7 +301,8 @@ func (c *call) observeDelete(dirfd int32, pathAddr uint64) (int64, syscall.Errno
 	if !ok {
 		return 0, continueCall
 	}
-	if rule, denied := c.s.rules.CheckCreate(full, false); denied {
+	if rule, denied := c.s.rules.CheckCreate(full, false); denied && hostHas(full) &&
+		hostAllows(path.Dir(full), unix.W_OK|unix.X_OK) {
 		errno := c.writeErrno(full)
 		c.reportBlock("file", "delete", full, rule, errno)
 		return 0, errno
@@ -279,6 +323,9 @@ func (c *call) observeLookup(dirfd int32, pathAddr uint64) (int64, syscall.Errno
 		return 0, continueCall
 	}
 	if rule, ok := c.s.rules.CanRead(path.Dir(full)); !ok {
+		if !hostHas(full) || !hostAllows(path.Dir(full), unix.X_OK) {
+			return 0, continueCall // nothing there to hide
+		}
 		c.reportBlock("file", "read", full, rule, unix.EACCES)
 		return 0, unix.EACCES
 	}

@@ -23,7 +23,8 @@ func TestObserverReportsEachKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	tool := b.mkfile(".ssh/tool", "")
-	if data, err := os.ReadFile(filepath.Join(binDir, "attempt")); err != nil || os.WriteFile(tool, data, 0o755) != nil {
+	// Executable on the host: only then is hiding it what stops the exec.
+	if data, err := os.ReadFile(filepath.Join(binDir, "attempt")); err != nil || os.WriteFile(tool, data, 0o755) != nil || os.Chmod(tool, 0o755) != nil {
 		t.Fatal("copy attempt into ~/.ssh")
 	}
 	cases := []struct {

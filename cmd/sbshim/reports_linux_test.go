@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -87,6 +88,11 @@ func TestFloodBoundedInSandbox(t *testing.T) {
 	b := newBox(t)
 	const n = 5000
 	logPath := filepath.Join(b.root, "flood.jsonl")
+	// The secrets exist on the host: reading them is what the sandbox
+	// stops (a missing one would not be reported at all).
+	for i := 0; i < n; i++ {
+		b.mkfile(fmt.Sprintf(".ssh/%0200d", i), "SECRET")
+	}
 	script := `i=0; while [ $i -lt ` + strconv.Itoa(n) + ` ]; do true < "$1/$(printf %0200d $i)"; i=$((i+1)); done 2>/dev/null; true`
 	_, stderr, code := b.run([]string{"--audit-log", logPath}, "sh", "-c", script, "sh", b.path(".ssh"))
 	if code != 0 {
