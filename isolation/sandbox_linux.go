@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -323,7 +325,11 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 			p.release()
 			p.dropPTY()
 			p.cgroup.remove()
-			return nil, &SetupError{Code: st.Code, Layer: st.Layer, Err: errors.New(st.Error)}
+			msg := st.Error
+			if st.Code == ExitNotFound || st.Code == ExitNotExecutable {
+				msg += hiddenHint(cfg.Argv[0], spec.Dir, cfg.Policy, namespaces)
+			}
+			return nil, &SetupError{Code: st.Code, Layer: st.Layer, Err: errors.New(msg)}
 		}
 		p.layers = st.Layers
 		break
@@ -424,4 +430,28 @@ func degradedBridge(pol *Policy) (net.Listener, int, error) {
 		return nil, 0, fmt.Errorf("listen on loopback: %w", err)
 	}
 	return ln, ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// hiddenHint explains a command the sandbox could not find or run that
+// exists on the host: which layer hides it. "" when it does not exist
+// outside either, or was looked up on PATH.
+func hiddenHint(name, dir string, pol *Policy, namespaces bool) string {
+	if !strings.Contains(name, "/") {
+		return ""
+	}
+	p := name
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	p = filepath.Clean(p)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	if rule, ok := pol.CanRead(p); !ok {
+		return fmt.Sprintf(" (it exists outside the sandbox, hidden by %s)", rule)
+	}
+	if namespaces && (p == "/tmp" || strings.HasPrefix(p, "/tmp/")) {
+		return " (it exists in the host's /tmp; the sandbox has a private /tmp: put the program elsewhere, e.g. under the workspace)"
+	}
+	return " (it exists outside the sandbox, but not inside it)"
 }

@@ -100,3 +100,38 @@ func TestReportedExactlyWhenTheSandboxChangedTheOutcome(t *testing.T) {
 		})
 	}
 }
+
+// TestHiddenCommandSaysWhatHidesIt: a command that exists on the host but
+// not in the sandbox fails with 127 and a line that names the layer that
+// hides it.
+func TestHiddenCommandSaysWhatHidesIt(t *testing.T) {
+	b := newBox(t)
+	data, err := os.ReadFile(filepath.Join(binDir, "attempt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTmp, err := os.CreateTemp("/tmp", "sbshim-hidden-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(inTmp.Name())
+	inTmp.Close()
+	secret := b.path(".ssh/tool")
+	for _, p := range []string{inTmp.Name(), secret} {
+		if err := os.WriteFile(p, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		path, want string
+		code       int
+	}{
+		{inTmp.Name(), "private /tmp", 127},                   // not there inside
+		{secret, "hidden by filesystem.denyRead ~/.ssh", 126}, // there, not searchable
+	} {
+		_, stderr, code := b.run(nil, c.path, "env")
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want %d and %q", c.path, code, stderr, c.code, c.want)
+		}
+	}
+}
