@@ -169,8 +169,7 @@ func (c *call) perform(q *deputyReq, fd int, cloexec bool) (int64, syscall.Errno
 		return 0, unix.EACCES, 0
 	}
 	a := c.s.deputy.ask(q, fd, c.inline)
-	if a.resp.Block != nil {
-		b := a.resp.Block
+	if b := a.resp.Block; b != nil && hostAllowsFileOp(b) {
 		c.reportBlock(b.Kind, b.Op, b.Target, b.Rule, syscall.Errno(a.resp.Errno))
 	}
 	if a.fd >= 0 {
