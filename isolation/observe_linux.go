@@ -467,3 +467,75 @@ func directNetGate(mode NetworkMode, netns bool, proxyPort int) func(netip.AddrP
 		return "", true
 	}
 }
+
+// observeAttrCall explains a call that changes a file's attributes by path
+// (mode, owner, times, size, extended attributes): by the same rule as a
+// write. A call on a descriptor alone (empty or NULL path) is the kernel's.
+func (c *call) observeAttrCall(nr uintptr) (int64, syscall.Errno) {
+	nofollow := func(flags uint64) bool { return flags&unix.AT_SYMLINK_NOFOLLOW == 0 }
+	switch nr {
+	case unix.SYS_FCHMODAT:
+		return c.observeAttr("chmod", c.dirfd(0), c.arg(1), true)
+	case unix.SYS_FCHMODAT2:
+		return c.observeAttr("chmod", c.dirfd(0), c.arg(1), nofollow(c.arg(3)))
+	case unix.SYS_FCHOWNAT:
+		if c.arg(4)&unix.AT_EMPTY_PATH != 0 {
+			return 0, continueCall
+		}
+		return c.observeAttr("chown", c.dirfd(0), c.arg(1), nofollow(c.arg(4)))
+	case unix.SYS_UTIMENSAT:
+		if c.arg(1) == 0 || c.arg(3)&unix.AT_EMPTY_PATH != 0 {
+			return 0, continueCall
+		}
+		return c.observeAttr("utimes", c.dirfd(0), c.arg(1), nofollow(c.arg(3)))
+	case unix.SYS_TRUNCATE:
+		return c.observeAttr("truncate", unix.AT_FDCWD, c.arg(0), true)
+	case unix.SYS_SETXATTR, unix.SYS_REMOVEXATTR:
+		return c.observeAttr("xattr", unix.AT_FDCWD, c.arg(0), true)
+	case unix.SYS_LSETXATTR, unix.SYS_LREMOVEXATTR:
+		return c.observeAttr("xattr", unix.AT_FDCWD, c.arg(0), false)
+	case unix.SYS_SETXATTRAT, unix.SYS_REMOVEXATTRAT:
+		if c.arg(2)&unix.AT_EMPTY_PATH != 0 {
+			return 0, continueCall
+		}
+		return c.observeAttr("xattr", c.dirfd(0), c.arg(1), nofollow(c.arg(2)))
+	}
+	return 0, continueCall
+}
+
+// observeAttr checks one attribute change of the file at a path argument:
+// refused (and reported, where the user could have made it outside) when
+// the file may not be written.
+func (c *call) observeAttr(op string, dirfd int32, pathAddr uint64, follow bool) (int64, syscall.Errno) {
+	full, ok := c.pathArg(dirfd, pathAddr, follow)
+	if !ok || isDevice(full) {
+		return 0, continueCall
+	}
+	rule, ok := c.s.rules.CanWrite(full)
+	if ok || !hostAllowsAttr(op, full) {
+		return 0, continueCall
+	}
+	errno := c.writeErrno(full)
+	c.reportBlock("file", op, full, rule, errno)
+	return 0, errno
+}
+
+// hostAllowsAttr says whether the user could make the attribute change op
+// to path outside the sandbox: the owner (or root) changes mode, owner
+// and extended attributes; times and size need the right to write (times
+// also the owner).
+func hostAllowsAttr(op, path string) bool {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return false
+	}
+	uid := uint32(unix.Geteuid())
+	owner := uid == 0 || st.Uid == uid
+	switch op {
+	case "truncate":
+		return hostAllows(path, unix.W_OK)
+	case "utimes":
+		return owner || hostAllows(path, unix.W_OK)
+	}
+	return owner
+}

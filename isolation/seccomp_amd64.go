@@ -19,7 +19,8 @@ func archDeniedSyscalls() map[uintptr]string {
 
 func archSupervisedSyscalls() []uintptr {
 	return []uintptr{unix.SYS_CREAT, unix.SYS_MKDIR, unix.SYS_MKNOD, unix.SYS_SYMLINK,
-		unix.SYS_LINK, unix.SYS_RENAME, unix.SYS_UNLINK, unix.SYS_RMDIR, unix.SYS_READLINK}
+		unix.SYS_LINK, unix.SYS_RENAME, unix.SYS_UNLINK, unix.SYS_RMDIR, unix.SYS_READLINK,
+		unix.SYS_CHMOD, unix.SYS_CHOWN, unix.SYS_LCHOWN, unix.SYS_UTIME, unix.SYS_UTIMES, unix.SYS_FUTIMESAT}
 }
 
 func sysOpen() (uint32, bool) { return unix.SYS_OPEN, true }

@@ -33,6 +33,19 @@ func (c *call) legacy(nr uintptr) (int64, syscall.Errno) {
 		return c.link(cwd, c.arg(0), cwd, c.arg(1), 0)
 	case unix.SYS_RENAME:
 		return c.rename(cwd, c.arg(0), cwd, c.arg(1), 0)
+	case unix.SYS_CHMOD:
+		return c.observeAttr("chmod", cwd, c.arg(0), true)
+	case unix.SYS_CHOWN:
+		return c.observeAttr("chown", cwd, c.arg(0), true)
+	case unix.SYS_LCHOWN:
+		return c.observeAttr("chown", cwd, c.arg(0), false)
+	case unix.SYS_UTIME, unix.SYS_UTIMES:
+		return c.observeAttr("utimes", cwd, c.arg(0), true)
+	case unix.SYS_FUTIMESAT:
+		if c.arg(1) == 0 {
+			return 0, continueCall // the descriptor's own file
+		}
+		return c.observeAttr("utimes", c.dirfd(0), c.arg(1), true)
 	}
 	return 0, unix.ENOSYS
 }

@@ -289,6 +289,11 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 		return c.refusedSetid(nr)
 	}
 	switch {
+	case nr == unix.SYS_FCHMODAT || nr == unix.SYS_FCHMODAT2 || nr == unix.SYS_FCHOWNAT ||
+		nr == unix.SYS_UTIMENSAT || nr == unix.SYS_TRUNCATE || nr == unix.SYS_SETXATTR ||
+		nr == unix.SYS_LSETXATTR || nr == unix.SYS_REMOVEXATTR || nr == unix.SYS_LREMOVEXATTR ||
+		nr == unix.SYS_SETXATTRAT || nr == unix.SYS_REMOVEXATTRAT:
+		return c.observeAttrCall(nr)
 	case nr == unix.SYS_CONNECT:
 		return c.connectOrBind(true)
 	case nr == unix.SYS_BIND:

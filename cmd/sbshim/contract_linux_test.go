@@ -51,6 +51,16 @@ func TestReportedExactlyWhenTheSandboxChangedTheOutcome(t *testing.T) {
 		{"create a protected name", []string{"attempt", "write", ws + "/.mcp.json", "{}"}, "EACCES",
 			&report{"create", ws + "/.mcp.json", "protected .mcp.json"}},
 		{"write a file the user cannot write anyway", []string{"attempt", "write", unwritable, "x"}, "", nil},
+		{"chmod of protected git config", []string{"attempt", "chmod", ws + "/.git/config", "600"}, "EROFS",
+			&report{"chmod", ws + "/.git/config", "protected .git/config"}},
+		{"utimes of ~/.bashrc", []string{"attempt", "utimes", b.path(".bashrc")}, "EROFS",
+			&report{"utimes", b.path(".bashrc"), "protected .bashrc"}},
+		{"truncate of ~/.bashrc", []string{"attempt", "truncate", b.path(".bashrc")}, "EROFS",
+			&report{"truncate", b.path(".bashrc"), "protected .bashrc"}},
+		{"setxattr of ~/.bashrc", []string{"attempt", "setxattr", b.path(".bashrc")}, "EROFS",
+			&report{"xattr", b.path(".bashrc"), "protected .bashrc"}},
+		{"chmod in the workspace", []string{"attempt", "chmod", ws + "/README", "600"}, "", nil},
+		{"chmod of a missing file outside", []string{"attempt", "chmod", b.path("missing"), "600"}, "ENOENT", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -134,6 +134,12 @@ func hostile(action string, args []string) (result, bool) {
 	case "chmod":
 		m, _ := strconv.ParseUint(arg(args, 1), 8, 32)
 		return outcome("", unix.Chmod(arg(args, 0), uint32(m))), true
+	case "truncate":
+		return outcome("", unix.Truncate(arg(args, 0), 0)), true
+	case "utimes":
+		return outcome("", unix.UtimesNano(arg(args, 0), []unix.Timespec{{Sec: 1}, {Sec: 1}})), true
+	case "setxattr":
+		return outcome("", unix.Setxattr(arg(args, 0), "user.sbshim", []byte("x"), 0)), true
 	case "creat-mode":
 		m, _ := strconv.ParseUint(arg(args, 1), 8, 32)
 		fd, err := unix.Open(arg(args, 0), unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, uint32(m))
