@@ -84,13 +84,29 @@ func emfileChild(t *testing.T) {
 	if len(filler) == 0 {
 		t.Fatal("no descriptor could be opened under the lowered limit")
 	}
-	filler[0].Close()
-	filler = filler[1:]
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatalf("dial with the last descriptor: %v", err)
+	// Free one for the client's socket; the runtime may take a freed one
+	// first, so free another until the dial gets it. Then use up any
+	// left over, so that the proxy's Accept finds none.
+	var c net.Conn
+	for {
+		filler[0].Close()
+		filler = filler[1:]
+		c, err = net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EMFILE) || len(filler) == 0 {
+			t.Fatalf("dial with the last descriptor: %v", err)
+		}
 	}
 	defer c.Close()
+	for {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			break
+		}
+		filler = append(filler, f)
+	}
 	select {
 	case m := <-warned:
 		t.Logf("proxy said: %s", m)
