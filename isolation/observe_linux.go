@@ -355,6 +355,9 @@ func socketRefusal(call string, family, typ uint64) (string, string) {
 	switch {
 	case family == unix.AF_UNIX && typ&0xf == unix.SOCK_DGRAM:
 		return call + " AF_UNIX SOCK_DGRAM", "seccomp: no unix datagram sockets (their sends name host sockets unchecked)"
+	case family == unix.AF_UNIX:
+		return call + " AF_UNIX type " + strconv.FormatUint(typ&0xf, 10),
+			"seccomp: no unix datagram sockets (their sends name host sockets unchecked)"
 	case family == unix.AF_INET || family == unix.AF_INET6:
 		return call + " " + map[uint64]string{unix.AF_INET: "AF_INET", unix.AF_INET6: "AF_INET6"}[family] + " type " + strconv.FormatUint(typ&0xf, 10),
 			"seccomp: without a network namespace only TCP sockets (datagrams would reach the host's network)"

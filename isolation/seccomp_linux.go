@@ -294,10 +294,13 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 	b.label("socketpair")
 	b.stmt(ldW, argLow(0))
 	b.jump(jeq, unix.AF_UNIX, "socktype", "allow")
+	// Only the connected types: the kernel makes a unix SOCK_RAW socket a
+	// datagram one.
 	b.label("socktype")
 	b.stmt(ldW, argLow(1))
 	b.stmt(andK, 0xf)
-	b.jump(jeq, unix.SOCK_DGRAM, "refuse", "allow")
+	b.jump(jeq, unix.SOCK_STREAM, "allow", "")
+	b.jump(jeq, unix.SOCK_SEQPACKET, "allow", "refuse")
 
 	// Calls that set a file's mode: no set-user-ID or set-group-ID bit.
 	for i, m := range checks {

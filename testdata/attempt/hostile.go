@@ -119,6 +119,14 @@ func hostile(action string, args []string) (result, bool) {
 		} else {
 			try("socket", err)
 		}
+		// SOCK_RAW is a datagram socket too: the kernel makes it one.
+		if fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err == nil {
+			try("raw sendto", unix.Sendto(fd, []byte("raw sendto"), 0, to))
+			try("raw sendmsg", unix.Sendmsg(fd, []byte("raw sendmsg"), nil, to, 0))
+			unix.Close(fd)
+		} else {
+			try("raw socket", err)
+		}
 		if sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err == nil {
 			try("socketpair sendto", unix.Sendto(sp[0], []byte("pair"), 0, to))
 			unix.Close(sp[0])
