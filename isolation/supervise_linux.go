@@ -25,6 +25,8 @@ type superviseRules interface {
 	CanWrite(path string) (rule string, ok bool)
 	CheckCreate(path string, place bool) (rule string, denied bool)
 	UnixSocketAllowed(path string) (rule string, ok bool)
+	CheckMove(oldPath, newPath string, exchange bool) (rule string, denied bool)
+	CheckSymlink(path, target string) (rule string, denied bool)
 }
 
 // The seccomp user-notification interface (linux/seccomp.h).
