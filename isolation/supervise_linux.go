@@ -290,6 +290,9 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 	if setidMode(nr, c.req.Data.Args) {
 		return c.refusedSetid(nr)
 	}
+	if c.s.directNet != nil && fastOpen(nr, c.req.Data.Args) {
+		return c.refusedSyscall(nr)
+	}
 	switch {
 	case nr == unix.SYS_CONNECT:
 		return c.connectOrBind(true)
