@@ -160,7 +160,12 @@ func (d *deputy) perform(q *deputyReq, in int) (deputyResp, int) {
 			return unix.Mknodat(e.dir, e.name, uint32(q.Mode), int(q.Dev))
 		})
 	case opSymlink:
-		return d.create(q, "create", true, func(e entry) error { return unix.Symlinkat(q.Path2, e.dir, e.name) })
+		return d.create(q, "create", true, func(e entry) error {
+			if rule, denied := d.rules.CheckSymlink(e.path, q.Path2); denied {
+				return refusal{rule}
+			}
+			return unix.Symlinkat(q.Path2, e.dir, e.name)
+		})
 	case opLink:
 		return d.create(q, "link", true, func(e entry) error {
 			old, err := parentOf(q.Path2, q.Caller)
@@ -168,6 +173,9 @@ func (d *deputy) perform(q *deputyReq, in int) (deputyResp, int) {
 				return err
 			}
 			defer old.close()
+			if rule, denied := d.rules.CheckMove(old.path, e.path, false); denied {
+				return refusal{rule}
+			}
 			return unix.Linkat(old.dir, old.name, e.dir, e.name, int(q.Flags)&unix.AT_SYMLINK_FOLLOW)
 		})
 	case opLinkFD:
@@ -175,6 +183,13 @@ func (d *deputy) perform(q *deputyReq, in int) (deputyResp, int) {
 			return errResp(unix.EBADF), -1
 		}
 		return d.create(q, "link", true, func(e entry) error {
+			// The open file's name: a symlink opened with O_PATH inside a
+			// .git would be linked out of it.
+			if name, err := os.Readlink(fdPath(in)); err != nil {
+				return unix.EACCES
+			} else if rule, denied := d.rules.CheckMove(strings.TrimSuffix(name, " (deleted)"), e.path, false); denied {
+				return refusal{rule}
+			}
 			return unix.Linkat(unix.AT_FDCWD, fdPath(in), e.dir, e.name, unix.AT_SYMLINK_FOLLOW)
 		})
 	case opRename:
@@ -339,12 +354,25 @@ func (d *deputy) check(op string, e entry, place bool) *deputyResp {
 	if !denied {
 		return nil
 	}
+	r := d.refused(op, e, rule)
+	return &r
+}
+
+// refusal is a refusal by a check made while creating an entry (see
+// create): rule says which.
+type refusal struct{ rule string }
+
+func (r refusal) Error() string { return r.rule }
+
+// refused answers a refused change of the entry: EROFS on a read-only
+// mount, EACCES otherwise, and the block to report.
+func (d *deputy) refused(op string, e entry, rule string) deputyResp {
 	errno := unix.EACCES
 	var fs unix.Statfs_t
 	if unix.Fstatfs(e.dir, &fs) == nil && fs.Flags&unix.ST_RDONLY != 0 {
 		errno = unix.EROFS
 	}
-	return &deputyResp{Errno: int32(errno), Block: &deputyBlock{Kind: "file", Op: op, Target: e.path, Rule: rule}}
+	return deputyResp{Errno: int32(errno), Block: &deputyBlock{Kind: "file", Op: op, Target: e.path, Rule: rule}}
 }
 
 // create checks and makes a new name with do.
@@ -366,7 +394,11 @@ func (d *deputy) create(q *deputyReq, op string, place bool, do func(entry) erro
 	if r := d.check(op, e, place); r != nil {
 		return *r, -1
 	}
-	return errResp(errnoOf0(do(e))), -1
+	err = do(e)
+	if r, ok := err.(refusal); ok {
+		return d.refused(op, e, r.rule), -1
+	}
+	return errResp(errnoOf0(err)), -1
 }
 
 // open performs open/openat/openat2. Only creating opens and openat2
@@ -535,6 +567,9 @@ func (d *deputy) rename(q *deputyReq) (deputyResp, int) {
 	// name also receives the new one's object. Both are checked as places.
 	if r := d.check("rename", old, true); r != nil {
 		return *r, -1
+	}
+	if rule, denied := d.rules.CheckMove(old.path, e.path, q.Flags&unix.RENAME_EXCHANGE != 0); denied {
+		return d.refused("rename", e, rule), -1
 	}
 	return errResp(errnoOf0(unix.Renameat2(old.dir, old.name, e.dir, e.name, uint(q.Flags)))), -1
 }

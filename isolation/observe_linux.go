@@ -361,6 +361,18 @@ func (c *call) observeSend(addrPtr, addrLen uint64) (int64, syscall.Errno) {
 	return 0, continueCall
 }
 
+// fastOpen says whether a send call asks for TCP Fast Open, which the
+// filter refuses where there is no network namespace.
+func fastOpen(nr uintptr, args [6]uint64) bool {
+	switch nr {
+	case unix.SYS_SENDMSG:
+		return args[2]&unix.MSG_FASTOPEN != 0
+	case unix.SYS_SENDTO, unix.SYS_SENDMMSG:
+		return args[3]&unix.MSG_FASTOPEN != 0
+	}
+	return false
+}
+
 // inetAddr decodes a sockaddr_in or sockaddr_in6.
 func inetAddr(a []byte) (netip.AddrPort, bool) {
 	be := binary.BigEndian
@@ -392,6 +404,9 @@ func (c *call) refusedSyscall(nr uintptr) (int64, syscall.Errno) {
 		name = "ioctl " + ioctlName(c.arg(1))
 	case unix.SYS_SOCKET, unix.SYS_SOCKETPAIR:
 		name, rule = socketRefusal(name, c.arg(0), c.arg(1))
+	case unix.SYS_SENDTO, unix.SYS_SENDMSG, unix.SYS_SENDMMSG:
+		name = map[uintptr]string{unix.SYS_SENDTO: "sendto", unix.SYS_SENDMSG: "sendmsg", unix.SYS_SENDMMSG: "sendmmsg"}[nr] + " MSG_FASTOPEN"
+		rule = "seccomp: without a network namespace no TCP Fast Open (it connects without connect(2))"
 	}
 	c.reportBlock("syscall", name, "", rule, unix.EPERM)
 	return 0, unix.EPERM
@@ -402,6 +417,9 @@ func socketRefusal(call string, family, typ uint64) (string, string) {
 	switch {
 	case family == unix.AF_UNIX && typ&0xf == unix.SOCK_DGRAM:
 		return call + " AF_UNIX SOCK_DGRAM", "seccomp: no unix datagram sockets (their sends name host sockets unchecked)"
+	case family == unix.AF_UNIX:
+		return call + " AF_UNIX type " + strconv.FormatUint(typ&0xf, 10),
+			"seccomp: no unix datagram sockets (their sends name host sockets unchecked)"
 	case family == unix.AF_INET || family == unix.AF_INET6:
 		return call + " " + map[uint64]string{unix.AF_INET: "AF_INET", unix.AF_INET6: "AF_INET6"}[family] + " type " + strconv.FormatUint(typ&0xf, 10),
 			"seccomp: without a network namespace only TCP sockets (datagrams would reach the host's network)"

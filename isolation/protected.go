@@ -376,3 +376,59 @@ func globExisting(base string, pat []string) []string {
 	walk(base, pat, 0)
 	return out
 }
+
+// CheckMove says whether an object may go from oldPath to newPath (a
+// rename, a hard link; with exchange, newPath's object also goes to
+// oldPath): nothing leaves a git directory for a work tree outside one.
+// Inside a .git a file named HEAD may be made, so a folder prepared there
+// (HEAD, objects/, refs/, a config with core.fsmonitor) would be a bare
+// repository once moved out, which the user's next git command there
+// uses; a symlink made there may point at one.
+func (p *Policy) CheckMove(oldPath, newPath string, exchange bool) (rule string, denied bool) {
+	o, n := filepath.Clean(oldPath), filepath.Clean(newPath)
+	out := func(from, to string) bool {
+		if !inGitDir(from) || inGitDir(to) {
+			return false
+		}
+		for _, root := range p.workTreeRoots() {
+			if within(to, root) {
+				return true
+			}
+		}
+		return false
+	}
+	if out(o, n) || exchange && out(n, o) {
+		return "protected **/.git (its contents stay in it)", true
+	}
+	return "", false
+}
+
+// CheckSymlink says whether a symlink to target may be made at path: in
+// a work tree, outside a git directory, none may lead into a .git (the
+// user's git run in the link's folder would take a folder prepared there
+// for a bare repository).
+func (p *Policy) CheckSymlink(path, target string) (rule string, denied bool) {
+	clean := filepath.Clean(path)
+	if inGitDir(clean) {
+		return "", false
+	}
+	leads := false
+	for _, c := range strings.Split(target, "/") {
+		if c == ".git" {
+			leads = true
+		}
+	}
+	if !leads {
+		return "", false
+	}
+	for _, root := range p.workTreeRoots() {
+		if within(clean, root) {
+			return "protected **/.git (no link into it)", true
+		}
+	}
+	return "", false
+}
+
+// inGitDir says whether the clean absolute path p lies strictly inside a
+// .git folder.
+func inGitDir(p string) bool { return strings.Contains(p, "/.git/") }

@@ -247,6 +247,14 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 	for i, m := range checks {
 		b.jump(jeq, uint32(m.nr), "mode"+strconv.Itoa(i), "")
 	}
+	if o.NoInetDatagram {
+		// A send with MSG_FASTOPEN connects a TCP socket to its address
+		// without connect(2), which is where the host's network is
+		// refused when there is no network namespace.
+		b.jump(jeq, unix.SYS_SENDTO, "fastopen3", "")
+		b.jump(jeq, unix.SYS_SENDMSG, "fastopen2", "")
+		b.jump(jeq, unix.SYS_SENDMMSG, "fastopen3", "")
+	}
 	if o.Supervise {
 		b.jump(jeq, unix.SYS_SENDTO, "sendto", "")
 		for _, nr := range supervisedSyscalls() {
@@ -298,10 +306,29 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 	b.label("socketpair")
 	b.stmt(ldW, argLow(0))
 	b.jump(jeq, unix.AF_UNIX, "socktype", "allow")
+	// Only the connected types: the kernel makes a unix SOCK_RAW socket a
+	// datagram one.
 	b.label("socktype")
 	b.stmt(ldW, argLow(1))
 	b.stmt(andK, 0xf)
-	b.jump(jeq, unix.SOCK_DGRAM, "refuse", "allow")
+	b.jump(jeq, unix.SOCK_STREAM, "allow", "")
+	b.jump(jeq, unix.SOCK_SEQPACKET, "allow", "refuse")
+
+	if o.NoInetDatagram {
+		b.label("fastopen2")
+		b.stmt(ldW, argLow(2))
+		b.jump(jset, unix.MSG_FASTOPEN, "refuse", "fastopen-ok")
+		b.label("fastopen3")
+		b.stmt(ldW, argLow(3))
+		b.jump(jset, unix.MSG_FASTOPEN, "refuse", "fastopen-ok")
+		b.label("fastopen-ok")
+		if o.Supervise {
+			b.stmt(ldW, 0) // nr
+			b.jump(jeq, unix.SYS_SENDTO, "sendto", "allow")
+		} else {
+			b.jump(jge, 0, "allow", "allow")
+		}
+	}
 
 	// Calls that set a file's mode: no set-user-ID or set-group-ID bit.
 	for i, m := range checks {

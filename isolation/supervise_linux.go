@@ -25,6 +25,8 @@ type superviseRules interface {
 	CanWrite(path string) (rule string, ok bool)
 	CheckCreate(path string, place bool) (rule string, denied bool)
 	UnixSocketAllowed(path string) (rule string, ok bool)
+	CheckMove(oldPath, newPath string, exchange bool) (rule string, denied bool)
+	CheckSymlink(path, target string) (rule string, denied bool)
 }
 
 // The seccomp user-notification interface (linux/seccomp.h).
@@ -287,6 +289,9 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 	at := func(dirArg, pathArg int) (int32, uint64) { return c.dirfd(dirArg), c.arg(pathArg) }
 	if setidMode(nr, c.req.Data.Args) {
 		return c.refusedSetid(nr)
+	}
+	if c.s.directNet != nil && fastOpen(nr, c.req.Data.Args) {
+		return c.refusedSyscall(nr)
 	}
 	switch {
 	case nr == unix.SYS_FCHMODAT || nr == unix.SYS_FCHMODAT2 || nr == unix.SYS_FCHOWNAT ||

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,6 +179,61 @@ func TestNoDatagramsToHostSockets(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "AF_UNIX SOCK_DGRAM") {
 		t.Fatalf("the refused datagram socket was not reported; stderr:\n%s", stderr)
+	}
+}
+
+// TestNoFastOpenWithoutNetns: where user namespaces are unavailable there is
+// no network namespace, and in none mode only loopback may be reached. A
+// send with MSG_FASTOPEN connects a TCP socket without connect(2); it must
+// not reach an address of the host beyond loopback.
+func TestNoFastOpenWithoutNetns(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	var local string
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			local = n.IP.String()
+			break
+		}
+	}
+	if local == "" {
+		t.Skip("no non-loopback IPv4 address to listen on")
+	}
+	l, err := net.Listen("tcp4", net.JoinHostPort(local, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("host-service"))
+			c.Close()
+		}
+	}()
+	b := newBox(t)
+	// A user namespace of its own that may make no more: sbshim inside
+	// runs as where the distribution forbids them.
+	cmd := b.command([]string{"--net", "none"}, filepath.Join(binDir, "attempt"), "send-fastopen", l.Addr().String())
+	cmd.Args = append([]string{"sh", "-c", `echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"`, "sh"}, cmd.Args...)
+	cmd.Path = "/bin/sh"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}}
+	out, err := cmd.Output()
+	if len(out) == 0 && err != nil {
+		t.Skipf("no user namespace to run sbshim in without user namespaces: %v", err)
+	}
+	if strings.Contains(string(out), "host-service") {
+		t.Fatalf("TCP Fast Open reached %s from a sandbox in none mode: %s", l.Addr(), out)
+	}
+	if !strings.Contains(string(out), `"ok":false`) {
+		t.Fatalf("send-fastopen: %s (%v)", out, err)
 	}
 }
 

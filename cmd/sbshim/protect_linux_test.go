@@ -168,6 +168,33 @@ func TestNoNestedRepositoryForAGitlink(t *testing.T) {
 		b.mustWork(nil, "write", b.ws+"/src/config", "[core]\n\tpager = evil\n")
 		b.mustFail(nil, "", "write", b.ws+"/src/HEAD", "ref: refs/heads/main\n")
 	})
+	// The same layout prepared inside .git, where HEAD may be made, and
+	// moved, linked or pointed at from the work tree: git run in "docs"
+	// would use it (core.fsmonitor at git status).
+	t.Run("bring a bare repository out of .git", func(t *testing.T) {
+		b := b.in(t)
+		bare := b.ws + "/.git/prepared"
+		for _, d := range []string{bare, bare + "/objects", bare + "/refs"} {
+			b.mustWork(nil, "mkdir", d)
+		}
+		b.mustWork(nil, "write", bare+"/config", "[core]\n\tbare = false\n\tfsmonitor = evil\n")
+		b.mustWork(nil, "write", bare+"/HEAD", "ref: refs/heads/main\n")
+		b.mustWork(nil, "symlink", bare, bare+"/link")
+		b.mustWork(nil, "mkdir", b.ws+"/docs2")
+		for _, action := range [][]string{
+			{"rename", bare, b.ws + "/docs"},
+			{"exchange", b.ws + "/docs2", bare},
+			{"symlink", ".git/prepared", b.ws + "/docs"},
+			{"symlink", bare, b.ws + "/docs"},
+			{"link", bare + "/link", b.ws + "/docs"},
+			{"link-opath", bare + "/link", b.ws + "/docs"},
+		} {
+			b.mustFail(nil, "", action...)
+		}
+		if _, err := os.Lstat(b.ws + "/docs"); err == nil {
+			t.Fatal("a way into the prepared repository was made in the work tree")
+		}
+	})
 	if _, stderr, code := b.run(nil, "git", "init", "-q", filepath.Join(b.ws, "sub")); code == 0 {
 		t.Errorf("git init in a subfolder of the workspace worked: %s", stderr)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -93,6 +94,28 @@ func hostile(action string, args []string) (result, bool) {
 		}
 		l.Close()
 		return outcome("", nil), true
+	case "send-fastopen":
+		// TCP Fast Open: sendmsg with an address and MSG_FASTOPEN connects
+		// without connect(2).
+		ap, err := netip.ParseAddrPort(arg(args, 0))
+		if err != nil {
+			return outcome("", err), true
+		}
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return outcome("socket", err), true
+		}
+		defer unix.Close(fd)
+		to := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+		if err := unix.Sendmsg(fd, []byte("fastopen"), nil, to, unix.MSG_FASTOPEN); err != nil {
+			return outcome("", err), true
+		}
+		buf := make([]byte, 64)
+		n, err := unix.Read(fd, buf)
+		if err != nil {
+			return outcome("", err), true
+		}
+		return outcome(string(buf[:n]), nil), true
 	case "socket-unixgram":
 		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if err == nil {
@@ -119,6 +142,14 @@ func hostile(action string, args []string) (result, bool) {
 			unix.Close(fd)
 		} else {
 			try("socket", err)
+		}
+		// SOCK_RAW is a datagram socket too: the kernel makes it one.
+		if fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err == nil {
+			try("raw sendto", unix.Sendto(fd, []byte("raw sendto"), 0, to))
+			try("raw sendmsg", unix.Sendmsg(fd, []byte("raw sendmsg"), nil, to, 0))
+			unix.Close(fd)
+		} else {
+			try("raw socket", err)
 		}
 		if sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err == nil {
 			try("socketpair sendto", unix.Sendto(sp[0], []byte("pair"), 0, to))

@@ -165,6 +165,13 @@ func run(action string, args []string) result {
 		return outcome("", os.Link(arg(args, 0), arg(args, 1)))
 	case "rename":
 		return outcome("", os.Rename(arg(args, 0), arg(args, 1)))
+	case "link-opath": // a hard link to what an O_PATH|O_NOFOLLOW descriptor names
+		fd, err := unix.Open(arg(args, 0), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return outcome("open", err)
+		}
+		defer unix.Close(fd)
+		return outcome("", unix.Linkat(fd, "", unix.AT_FDCWD, arg(args, 1), unix.AT_EMPTY_PATH))
 	case "exchange": // renameat2(RENAME_EXCHANGE)
 		return outcome("", unix.Renameat2(unix.AT_FDCWD, arg(args, 0), unix.AT_FDCWD, arg(args, 1), unix.RENAME_EXCHANGE))
 	case "unlink":
