@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"fmt"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -100,7 +101,11 @@ func (p *Policy) gitDerived(env func(string) string) []string {
 	}
 	trees := p.writableRoots()
 	for _, root := range p.workTreeRoots() {
-		trees = append(trees, nestedWorkTrees(root)...)
+		nested, complete := nestedWorkTrees(root)
+		trees = append(trees, nested...)
+		if !complete {
+			p.Notes = append(p.Notes, fmt.Sprintf("%s has more than %d folders (node_modules aside): git repositories nested below the first %d are not kept read-only; a sandboxed program could change their config or hooks", root, maxNestedDirs, maxNestedDirs))
+		}
 	}
 	for i, tree := range trees {
 		entries := slices.Clone(global)
@@ -116,27 +121,24 @@ func (p *Policy) gitDerived(env func(string) string) []string {
 	return slices.Compact(s.out)
 }
 
-// Bounds of the search for repositories nested in a work tree: it runs at
-// every start, so it looks only near the top, where vendored and
-// side-by-side checkouts live. Deeper ones are still covered for creation
-// and by the supervisor's checks (nestedGitNames), not by the mount tree.
-const (
-	maxNestedDepth = 3
-	maxNestedDirs  = 1000
-)
+// maxNestedDirs bounds the search for repositories nested in a work tree,
+// which runs at every start: every existing repository's control files
+// must be bound read-only (the kernel, not a check, keeps them), so the
+// search goes all the way down; a tree with more folders than this gets a
+// warning (Policy.Notes).
+const maxNestedDirs = 20000
 
 // nestedWorkTrees returns the folders below root (not root itself) that
-// hold a .git, level by level, at most maxNestedDepth levels down and
-// maxNestedDirs folders read, never following links, never into .git or
-// node_modules.
-func nestedWorkTrees(root string) []string {
-	var out []string
+// hold a .git, level by level, at most maxNestedDirs folders read, never
+// following links, never into .git or node_modules. complete is false
+// when the bound cut the search short.
+func nestedWorkTrees(root string) (out []string, complete bool) {
 	level, budget := []string{root}, maxNestedDirs
-	for depth := 0; depth <= maxNestedDepth && len(level) > 0; depth++ {
+	for depth := 0; len(level) > 0; depth++ {
 		var next []string
 		for _, dir := range level {
 			if budget <= 0 {
-				return out
+				return out, false
 			}
 			budget--
 			entries, err := os.ReadDir(dir)
@@ -156,7 +158,7 @@ func nestedWorkTrees(root string) []string {
 		}
 		level = next
 	}
-	return out
+	return out, true
 }
 
 // gitConfigEntryAt is a config variable and the folder of the file it was

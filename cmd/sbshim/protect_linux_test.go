@@ -309,3 +309,19 @@ func TestServersStateWithoutUserNamespaces(t *testing.T) {
 		t.Errorf("degraded: the own cache is not readable: %s %s", stdout, stderr)
 	}
 }
+
+// TestDeepNestedRepositoryIsReadOnly: an existing repository nested deep
+// in the workspace has its config and hooks bound read-only like the top
+// one's, so the kernel refuses the write however it is made (an append,
+// or a descriptor reopened for writing through /proc/self/fd).
+func TestDeepNestedRepositoryIsReadOnly(t *testing.T) {
+	b := newBox(t)
+	deep := filepath.Join(b.ws, "a", "b", "c", "d", "e")
+	cfg := b.mkfile("proj/a/b/c/d/e/.git/config", "[core]\n")
+	b.mkfile("proj/a/b/c/d/e/.git/hooks/README.sample", "sample\n")
+	b.mustFail(nil, "EROFS", "append", cfg, "[core]\nfsmonitor=evil\n")
+	b.mustFail(nil, "", "write", filepath.Join(deep, ".git", "hooks", "pre-commit"), "#!/bin/sh\n")
+	if got, _ := os.ReadFile(cfg); string(got) != "[core]\n" {
+		t.Fatalf("the nested repository's config was changed: %q", got)
+	}
+}
