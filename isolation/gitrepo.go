@@ -1,8 +1,8 @@
 package isolation
 
 import (
-	"fmt"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"

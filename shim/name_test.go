@@ -75,11 +75,12 @@ func TestSessionNameStaysInItsFolder(t *testing.T) {
 	opts = append(opts, Options{Argv: []string{"python3", "-c", strings.Repeat("print('x/y');", 300)}})
 	for _, o := range opts {
 		name := o.serverName()
-		v, err := o.vars(name)
+		v, err := o.vars(o.cacheName())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := filepath.Join(cache, "sbshim"); filepath.Dir(v.Cache) != want || filepath.Base(v.Cache) != name {
+		checkSafeName(t, filepath.Base(v.Cache))
+		if want := filepath.Join(cache, "sbshim"); filepath.Dir(v.Cache) != want || !strings.HasPrefix(filepath.Base(v.Cache), name) {
 			t.Errorf("--name %q, command %q: $CACHE is %s, not a direct child of %s", o.Name, o.Argv, v.Cache, want)
 		}
 		checkSafeName(t, name)
@@ -98,4 +99,33 @@ func FuzzSafeName(f *testing.F) {
 			t.Errorf("SafeName(%q) = %q and SafeName(%q) = %q share a folder", a, ra, b, rb)
 		}
 	})
+}
+
+// TestDerivedNamesDoNotShareACache: servers whose derived names are the
+// same but which run different things get private caches of their own;
+// the same server gets the same one every time, and --name shares it on
+// purpose.
+func TestDerivedNamesDoNotShareACache(t *testing.T) {
+	dir := t.TempDir()
+	for _, pair := range [][2][]string{
+		{{"npx", "-y", "@modelcontextprotocol/server-github"}, {"npx", "-y", "@evil/server-github"}},
+		{{"node", dir + "/a/index.js"}, {"node", dir + "/b/index.js"}},
+		{{"python3", dir + "/a/server.py"}, {"python3", dir + "/b/server.py"}},
+	} {
+		a, b := Options{Argv: pair[0]}, Options{Argv: pair[1]}
+		if a.serverName() != b.serverName() {
+			continue // nothing to share
+		}
+		if a.cacheName() == b.cacheName() {
+			t.Errorf("%q and %q share the private cache %s", pair[0], pair[1], a.cacheName())
+		}
+	}
+	same := []string{"npx", "-y", "@modelcontextprotocol/server-github@1.0"}
+	again := []string{"npx", "-y", "@modelcontextprotocol/server-github@2.0"}
+	if (Options{Argv: same}).cacheName() != (Options{Argv: again}).cacheName() {
+		t.Errorf("two versions of one package get different caches")
+	}
+	if n := (Options{Name: "gh", Argv: same}).cacheName(); n != "gh" {
+		t.Errorf("--name gh: cache %q", n)
+	}
 }

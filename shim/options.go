@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -292,7 +293,75 @@ func sanitizeName(s string) string {
 	return s
 }
 
-// vars computes the path variables for a session.
+// cacheName is the name of the session's private cache folder ($CACHE):
+// the server name and, when sbshim derived that name from the command, a
+// short hash of what the command runs. Two different servers that share
+// a derived name (every "node …/index.js" is "index"; "@a/server-x" and
+// "@b/server-x" are both "server-x") must never share their private
+// state. With --name the user chose to share it.
+func (o Options) cacheName() string {
+	name := o.serverName()
+	if o.Name != "" {
+		return name
+	}
+	sum := sha256.Sum256([]byte(serverIdentity(o.Argv)))
+	return name + "." + hex.EncodeToString(sum[:4])
+}
+
+// serverIdentity names what a command runs, as precisely as sbshim can
+// tell: the package a runner fetches (its scope kept, its version
+// dropped), the absolute path of the script an interpreter runs, the
+// module it runs with -m, or the program itself.
+func serverIdentity(argv []string) string {
+	if len(argv) == 0 {
+		return ""
+	}
+	prog := filepath.Base(argv[0])
+	rest := argv[1:]
+	switch prog {
+	case "npx", "bunx", "uvx", "pipx", "pnpx", "pnpm", "yarn", "bun", "npm", "uv":
+		for i, a := range rest {
+			switch a {
+			case "dlx", "exec", "x", "tool", "run":
+				continue
+			}
+			if !strings.HasPrefix(a, "-") {
+				return prog + " " + packageNoVersion(a) + " " + strings.Join(rest[i+1:], " ")
+			}
+		}
+	default:
+		if strings.HasPrefix(prog, "python") || prog == "node" || prog == "deno" || prog == "ruby" {
+			for i, a := range rest {
+				if a == "-m" && i+1 < len(rest) {
+					return prog + " -m " + rest[i+1]
+				}
+			}
+			if op := firstOperand(rest); op != "" && !inlineCode(rest) {
+				if abs, err := filepath.Abs(op); err == nil {
+					return prog + " " + abs
+				}
+			}
+		}
+	}
+	if p, err := exec.LookPath(argv[0]); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+	}
+	return argv[0]
+}
+
+// packageNoVersion drops the version of a package spec: "@s/n@1.2" is
+// "@s/n", "n@latest" is "n".
+func packageNoVersion(p string) string {
+	if i := strings.LastIndex(p, "@"); i > 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// vars computes the path variables for a session; name is the private
+// cache folder's (cacheName).
 func (o Options) vars(name string) (isolation.Vars, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
@@ -330,7 +399,7 @@ func ConfigDir(home string) string {
 
 // Policy loads the effective policy of a session.
 func (o Options) Policy() (*isolation.Policy, error) {
-	vars, err := o.vars(o.serverName())
+	vars, err := o.vars(o.cacheName())
 	if err != nil {
 		return nil, err
 	}

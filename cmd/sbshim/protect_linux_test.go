@@ -257,7 +257,7 @@ func TestServersCannotReadEachOthersState(t *testing.T) {
 			t.Errorf("own agent credential: %q", o.Detail)
 		}
 		b.mustFail(as("beta"), "", "append", beta+"/agent/claude/.credentials.json", "forged")
-		b.mustWork(nil, "write", filepath.Join(b.path(".cache/sbshim/attempt"), "x"), "default name")
+		b.mustWork([]string{"--name", "attempt"}, "write", filepath.Join(b.path(".cache/sbshim/attempt"), "x"), "own name")
 	})
 }
 
@@ -277,7 +277,7 @@ func TestServersStateWithoutUserNamespaces(t *testing.T) {
 		t.Fatal("audit log")
 	}
 	degraded := func(argv ...string) (string, string) {
-		inner := b.command([]string{"--audit-log", "-"}, argv...)
+		inner := b.command([]string{"--audit-log", "-", "--name", "attempt"}, argv...)
 		outerArgv := append([]string{"env", "HOME=" + b.home,
 			"XDG_CONFIG_HOME=" + filepath.Join(b.home, ".config"),
 			"XDG_CACHE_HOME=" + filepath.Join(b.home, ".cache"),
