@@ -296,9 +296,15 @@ func buildSeccompFilter(o seccompOptions) ([]unix.SockFilter, error) {
 	b.jump(jeq, unix.NETLINK_ROUTE, "allow", "refuse")
 	b.label("inettype")
 	if o.NoInetDatagram {
+		// Plain TCP alone: SCTP's stream sockets connect through
+		// setsockopt (sctp_connectx), which neither the supervisor nor
+		// Landlock's TCP rule sees.
 		b.stmt(ldW, argLow(1))
 		b.stmt(andK, 0xf)
-		b.jump(jeq, unix.SOCK_STREAM, "allow", "refuse")
+		b.jump(jeq, unix.SOCK_STREAM, "", "refuse")
+		b.stmt(ldW, argLow(2))
+		b.jump(jeq, 0, "allow", "")
+		b.jump(jeq, unix.IPPROTO_TCP, "allow", "refuse")
 	} else {
 		b.jump(jge, 0, "allow", "allow")
 	}
