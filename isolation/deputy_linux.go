@@ -200,12 +200,7 @@ func (d *deputy) perform(q *deputyReq, in int) (deputyResp, int) {
 		}
 		return d.sockCall(q, in)
 	case opReopen:
-		fd, err := unix.Open("/proc/"+strconv.Itoa(int(q.Caller))+"/fd/"+strconv.FormatUint(q.Dev, 10),
-			int((q.Flags&^(unix.O_CREAT|unix.O_EXCL))|unix.O_CLOEXEC), uint32(q.Mode))
-		if err != nil {
-			return errResp(errnoOf(err)), -1
-		}
-		return d.give(q, fd)
+		return d.openChecked(q, unix.AT_FDCWD, "/proc/"+strconv.Itoa(int(q.Caller))+"/fd/"+strconv.FormatUint(q.Dev, 10), q.Flags, q.Mode)
 	case opCtty:
 		return openPts(q.Dev, q.Flags)
 	}
@@ -443,11 +438,7 @@ func (d *deputy) openCreateOnce(q *deputyReq) (deputyResp, int, bool) {
 		// created there, and its links (fd/N, cwd) lead where the
 		// caller's own descriptors do. The kernel follows them as it
 		// would for the caller.
-		fd, err := unix.Openat(e.dir, e.name, int((flags&^(unix.O_CREAT|unix.O_EXCL))|unix.O_CLOEXEC), uint32(q.Mode))
-		if err != nil {
-			return errResp(errnoOf(err)), -1, false
-		}
-		r, out := d.give(q, fd)
+		r, out := d.openChecked(q, e.dir, e.name, flags, q.Mode)
 		return r, out, false
 	}
 	var st unix.Stat_t
@@ -462,6 +453,16 @@ func (d *deputy) openCreateOnce(q *deputyReq) (deputyResp, int, bool) {
 		flags |= unix.O_EXCL // create exactly the name that was checked
 	} else if err == nil && isDevTTY(&st) {
 		return deputyResp{Retry: retryCtty}, -1, false
+	} else if err == nil && st.Mode&unix.S_IFMT != unix.S_IFLNK {
+		// An existing file: the open may truncate it, so the policy
+		// is asked first.
+		if pfd, err := unix.Openat(e.dir, e.name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0); err == nil {
+			r := d.writeRefusal(pfd, flags)
+			unix.Close(pfd)
+			if r != nil {
+				return *r, -1, false
+			}
+		}
 	}
 	added := flags&unix.O_EXCL != 0 && q.Flags&unix.O_EXCL == 0
 	fd, err := unix.Openat2(e.dir, e.name, &unix.OpenHow{
@@ -513,7 +514,60 @@ func (d *deputy) openExisting(q *deputyReq) (deputyResp, int) {
 	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
 		return errResp(unix.ELOOP), -1 // O_NOFOLLOW on a symlink
 	}
+	if r := d.writeRefusal(pfd, flags); r != nil {
+		return *r, -1
+	}
 	fd, err := unix.Open(fdPath(pfd), int((flags&^(unix.O_CREAT|unix.O_NOFOLLOW))|unix.O_CLOEXEC), uint32(q.Mode))
+	if err != nil {
+		return errResp(errnoOf(err)), -1
+	}
+	return d.give(q, fd)
+}
+
+// writeRefusal says whether opening the file at pfd (an O_PATH
+// descriptor) with flags would write a file the policy keeps read-only —
+// one the mount tree does not (a protected name in a repository nested
+// deep in the workspace, say). It is asked before the open, which may
+// truncate. Devices, pipes, sockets and /proc are the kernel's to judge.
+func (d *deputy) writeRefusal(pfd int, flags uint64) *deputyResp {
+	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) == 0 {
+		return nil
+	}
+	var st unix.Stat_t
+	if unix.Fstat(pfd, &st) != nil {
+		return nil
+	}
+	if m := st.Mode & unix.S_IFMT; m != unix.S_IFREG && m != unix.S_IFDIR {
+		return nil
+	}
+	p, err := os.Readlink(fdPath(pfd))
+	if err != nil || !strings.HasPrefix(p, "/") || isDevice(p) || p == "/proc" || strings.HasPrefix(p, "/proc/") {
+		return nil
+	}
+	rule, ok := d.rules.CanWrite(p)
+	if ok {
+		return nil
+	}
+	errno := unix.EACCES
+	var fs unix.Statfs_t
+	if unix.Fstatfs(pfd, &fs) == nil && fs.Flags&unix.ST_RDONLY != 0 {
+		errno = unix.EROFS
+	}
+	return &deputyResp{Errno: int32(errno), Block: &deputyBlock{Kind: "file", Op: "write", Target: p, Rule: rule}}
+}
+
+// openChecked opens path (following links, the caller's /proc links
+// included) with flags, refusing a write the policy does not allow.
+func (d *deputy) openChecked(q *deputyReq, dir int, name string, flags, mode uint64) (deputyResp, int) {
+	pfd, err := unix.Openat(dir, name, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return errResp(errnoOf(err)), -1
+	}
+	defer unix.Close(pfd)
+	if r := d.writeRefusal(pfd, flags); r != nil {
+		return *r, -1
+	}
+	fd, err := unix.Open(fdPath(pfd), int((flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW))|unix.O_CLOEXEC), uint32(mode))
 	if err != nil {
 		return errResp(errnoOf(err)), -1
 	}

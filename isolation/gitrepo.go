@@ -2,7 +2,6 @@ package isolation
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,9 +102,7 @@ func (p *Policy) gitDerived(env func(string) string) []string {
 	for _, root := range p.workTreeRoots() {
 		nested, complete := nestedWorkTrees(root)
 		trees = append(trees, nested...)
-		if !complete {
-			p.Notes = append(p.Notes, fmt.Sprintf("%s has more than %d folders (node_modules aside): git repositories nested below the first %d are not kept read-only; a sandboxed program could change their config or hooks", root, maxNestedDirs, maxNestedDirs))
-		}
+		_ = complete // the rest is the deputy's to keep (see maxNestedDirs)
 	}
 	for i, tree := range trees {
 		entries := slices.Clone(global)
@@ -122,11 +119,11 @@ func (p *Policy) gitDerived(env func(string) string) []string {
 }
 
 // maxNestedDirs bounds the search for repositories nested in a work tree,
-// which runs at every start: every existing repository's control files
-// must be bound read-only (the kernel, not a check, keeps them), so the
-// search goes all the way down; a tree with more folders than this gets a
-// warning (Policy.Notes).
-const maxNestedDirs = 20000
+// which runs at every start, so it stays short in a large workspace. The
+// control files of the repositories it finds are bound read-only; those of
+// any other are kept by the deputy, which performs every open that may
+// write and checks the file first (protectedRule's nested git names).
+const maxNestedDirs = 2000
 
 // nestedWorkTrees returns the folders below root (not root itself) that
 // hold a .git, level by level, at most maxNestedDirs folders read, never

@@ -13,7 +13,7 @@ func (c *call) legacy(nr uintptr) (int64, syscall.Errno) {
 	cwd := int32(unix.AT_FDCWD)
 	switch nr {
 	case unix.SYS_OPEN:
-		if c.arg(1)&unix.O_CREAT == 0 {
+		if !performedOpen(c.arg(1)) {
 			return c.observeOpen(cwd, c.arg(0), c.arg(1))
 		}
 		return c.open(cwd, c.arg(0), c.arg(1), c.arg(2), 0)

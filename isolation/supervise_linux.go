@@ -168,7 +168,7 @@ func mayBlock(req *seccompNotif) bool {
 	case unix.SYS_CONNECT, unix.SYS_BIND, unix.SYS_OPENAT2:
 		return true
 	case unix.SYS_OPENAT:
-		return req.Data.Args[2]&unix.O_CREAT != 0
+		return performedOpen(req.Data.Args[2])
 	}
 	return isLegacyOpen(uintptr(req.Data.Nr))
 }
@@ -208,6 +208,16 @@ func (s *supervisor) handle(req *seccompNotif, inline bool) {
 		resp.Val, resp.Error = 0, -int32(errno)
 	}
 	_ = ioctlPtr(s.fd, ioctlNotifSend, unsafe.Pointer(&resp))
+}
+
+// performedOpen says whether an open with flags is performed by the
+// deputy rather than observed: one that may create, or write. Only a
+// check can tell a protected file from any other where the mount tree
+// does not keep it read-only (a repository nested deep in the
+// workspace), so such opens are made by the deputy, which checks the
+// file before it opens it. Reads are left to the kernel.
+func performedOpen(flags uint64) bool {
+	return flags&(unix.O_CREAT|unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0
 }
 
 // addfdSent is a marker errno: the answer went out with NOTIF_ADDFD.
@@ -305,7 +315,7 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 		return c.connectOrBind(false)
 	case nr == unix.SYS_OPENAT:
 		d, p := at(0, 1)
-		if c.arg(2)&unix.O_CREAT == 0 {
+		if !performedOpen(c.arg(2)) {
 			return c.observeOpen(d, p, c.arg(2))
 		}
 		return c.open(d, p, c.arg(2), c.arg(3), 0)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -319,8 +320,24 @@ func TestDeepNestedRepositoryIsReadOnly(t *testing.T) {
 	deep := filepath.Join(b.ws, "a", "b", "c", "d", "e")
 	cfg := b.mkfile("proj/a/b/c/d/e/.git/config", "[core]\n")
 	b.mkfile("proj/a/b/c/d/e/.git/hooks/README.sample", "sample\n")
-	b.mustFail(nil, "EROFS", "append", cfg, "[core]\nfsmonitor=evil\n")
+	b.mustFail(nil, "", "append", cfg, "[core]\nfsmonitor=evil\n")
+	b.mustFail(nil, "", "write", cfg, "[core]\nfsmonitor=evil\n")
+	b.mustFail(nil, "", "reopen-append", cfg, "[core]\nfsmonitor=evil\n")
 	b.mustFail(nil, "", "write", filepath.Join(deep, ".git", "hooks", "pre-commit"), "#!/bin/sh\n")
+	// Beyond the folders the start-up search reads (a large workspace),
+	// the deputy's check holds it.
+	for i := 0; i < 2100; i++ {
+		if err := os.Mkdir(filepath.Join(b.ws, fmt.Sprintf("wide%04d", i)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	far := b.mkfile("proj/wide2099/r/.git/config", "[core]\n")
+	b.mustFail(nil, "", "append", far, "[core]\nfsmonitor=evil\n")
+	b.mustFail(nil, "", "write", far, "[core]\nfsmonitor=evil\n")
+	b.mustFail(nil, "", "reopen-append", far, "[core]\nfsmonitor=evil\n")
+	if got, _ := os.ReadFile(far); string(got) != "[core]\n" {
+		t.Fatalf("the far nested repository's config was changed: %q", got)
+	}
 	if got, _ := os.ReadFile(cfg); string(got) != "[core]\n" {
 		t.Fatalf("the nested repository's config was changed: %q", got)
 	}

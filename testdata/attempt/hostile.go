@@ -165,6 +165,21 @@ func hostile(action string, args []string) (result, bool) {
 	case "chmod":
 		m, _ := strconv.ParseUint(arg(args, 1), 8, 32)
 		return outcome("", unix.Chmod(arg(args, 0), uint32(m))), true
+	case "reopen-append":
+		// A descriptor opened for reading, reopened for writing through
+		// /proc/self/fd: no O_CREAT, and no path the open names.
+		rfd, err := unix.Open(arg(args, 0), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return outcome("open for reading", err), true
+		}
+		defer unix.Close(rfd)
+		wfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(rfd), unix.O_WRONLY|unix.O_APPEND|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return outcome("", err), true
+		}
+		defer unix.Close(wfd)
+		_, err = unix.Write(wfd, []byte(arg(args, 1)))
+		return outcome("", err), true
 	case "truncate":
 		return outcome("", unix.Truncate(arg(args, 0), 0)), true
 	case "utimes":
