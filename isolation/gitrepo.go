@@ -100,9 +100,7 @@ func (p *Policy) gitDerived(env func(string) string) []string {
 	}
 	trees := p.writableRoots()
 	for _, root := range p.workTreeRoots() {
-		nested, complete := nestedWorkTrees(root)
-		trees = append(trees, nested...)
-		_ = complete // the rest is the deputy's to keep (see maxNestedDirs)
+		trees = append(trees, nestedWorkTrees(root)...)
 	}
 	for i, tree := range trees {
 		entries := slices.Clone(global)
@@ -127,15 +125,14 @@ const maxNestedDirs = 2000
 
 // nestedWorkTrees returns the folders below root (not root itself) that
 // hold a .git, level by level, at most maxNestedDirs folders read, never
-// following links, never into .git or node_modules. complete is false
-// when the bound cut the search short.
-func nestedWorkTrees(root string) (out []string, complete bool) {
+// following links, never into .git or node_modules.
+func nestedWorkTrees(root string) (out []string) {
 	level, budget := []string{root}, maxNestedDirs
 	for depth := 0; len(level) > 0; depth++ {
 		var next []string
 		for _, dir := range level {
 			if budget <= 0 {
-				return out, false
+				return out
 			}
 			budget--
 			entries, err := os.ReadDir(dir)
@@ -155,7 +152,7 @@ func nestedWorkTrees(root string) (out []string, complete bool) {
 		}
 		level = next
 	}
-	return out, true
+	return out
 }
 
 // gitConfigEntryAt is a config variable and the folder of the file it was

@@ -33,10 +33,6 @@ type Policy struct {
 
 	// Vars are the values the variables were expanded with.
 	Vars Vars `json:"vars"`
-
-	// Notes are warnings found while loading: what the policy cannot
-	// fully hold on this machine. sbshim prints each on stderr.
-	Notes []string `json:"notes,omitempty"`
 }
 
 // FilesystemPolicy lists absolute, clean host paths. Everything is readable

@@ -58,9 +58,6 @@ func run(o Options, st streams) int {
 	if err := pol.PrepareAgentState(); err != nil {
 		fmt.Fprintf(stderr, "sbshim: warning: %v\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	for _, n := range pol.Notes {
-		fmt.Fprintf(stderr, "sbshim: warning: %s\n", n)
-	}
 	if pol.Network.Mode == isolation.NetHost {
 		fmt.Fprintln(stderr, "sbshim: warning: network mode \"host\": the command shares this machine's network, unfiltered")
 	}
