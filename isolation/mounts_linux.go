@@ -393,8 +393,11 @@ func (b *rootBuilder) ensureMountPoint(p string, dir bool) error {
 	return nil
 }
 
-func (b *rootBuilder) bindWritable() error {
-	for _, w := range b.plan.Writable {
+func (b *rootBuilder) bindWritable() error { return b.bindReadWrite(b.plan.Writable) }
+
+// bindReadWrite binds each of the trees read-write at its own path.
+func (b *rootBuilder) bindReadWrite(trees []string) error {
+	for _, w := range trees {
 		src, ok := b.sources[w]
 		if !ok {
 			continue
@@ -506,21 +509,8 @@ func (b *rootBuilder) mask(paths []string) error {
 // they lie under, then makes the scaffold masks read-only (not what is
 // bound in them).
 func (b *rootBuilder) bindOwn() error {
-	for _, w := range b.plan.Own {
-		src, ok := b.sources[w]
-		if !ok {
-			continue
-		}
-		var st unix.Stat_t
-		if err := unix.Fstat(src, &st); err != nil {
-			return fmt.Errorf("stat %s: %w", w, err)
-		}
-		if err := b.ensureMountPoint(w, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
-			return err
-		}
-		if err := b.bindFD(src, w, false, true); err != nil {
-			return err
-		}
+	if err := b.bindReadWrite(b.plan.Own); err != nil {
+		return err
 	}
 	for _, m := range b.plan.Scaffold {
 		fd, err := b.openIn(m, unix.O_DIRECTORY)

@@ -126,16 +126,7 @@ func TestHostNetworkGivesNoMoreThanTheUser(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer l.Close()
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				_, _ = c.Write([]byte("host-abstract"))
-				c.Close()
-			}
-		}()
+		go serveBanner(l, "host-abstract")
 		if o := b.attempt(flags, "connect-unix", name); o.OK {
 			t.Fatalf("reached the host's abstract socket %s: %q", name, o.Detail)
 		}
@@ -206,16 +197,7 @@ func TestNoFastOpenWithoutNetns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Write([]byte("host-service"))
-			c.Close()
-		}
-	}()
+	go serveBanner(l, "host-service")
 	b := newBox(t)
 	// A user namespace of its own that may make no more: sbshim inside
 	// runs as where the distribution forbids them.
@@ -438,5 +420,18 @@ func TestConcurrentCreatesGetTheirFiles(t *testing.T) {
 		if o := b.attempt(nil, "create-storm", dir); !o.OK {
 			t.Fatalf("run %d: %s", i, o.Detail)
 		}
+	}
+}
+
+// serveBanner plays a host service until l is closed: every client gets
+// banner.
+func serveBanner(l net.Listener, banner string) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = c.Write([]byte(banner))
+		c.Close()
 	}
 }
