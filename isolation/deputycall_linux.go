@@ -225,36 +225,51 @@ func (c *call) callerPath(full string) (string, int32) {
 // nsIDs returns the thread group id and thread id of host thread tid as
 // the innermost pid namespace (the sandbox's) numbers them.
 func nsIDs(tid int) (int, int, bool) {
-	nsTid, tgid, ok := statusIDs(tid)
+	t, ok := readStatus(tid)
 	if !ok {
 		return 0, 0, false
 	}
-	nsTgid, _, ok := statusIDs(tgid)
-	return nsTgid, nsTid, ok
+	g, ok := readStatus(t.tgid)
+	return g.nsPid, t.nsPid, ok
 }
 
-// statusIDs reads the innermost NSpid and the host Tgid of a thread.
-func statusIDs(tid int) (nsPid, tgid int, ok bool) {
+// procStatus holds the fields of /proc/TID/status the supervisor uses.
+type procStatus struct {
+	tgid  int    // the host thread group id
+	nsPid int    // the id in the innermost pid namespace (last of NSpid)
+	umask uint32 // the file mode creation mask
+}
+
+// readStatus reads /proc/TID/status. ok is false when the thread is gone
+// or the ids cannot be read; umask is 022 when the kernel does not show it.
+func readStatus(tid int) (procStatus, bool) {
+	st := procStatus{umask: 0o022}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
 	if err != nil {
-		return 0, 0, false
+		return st, false
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, found := strings.CutPrefix(line, "Tgid:"); found {
-			tgid, _ = strconv.Atoi(strings.TrimSpace(v))
-		}
-		if v, found := strings.CutPrefix(line, "NSpid:"); found {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				nsPid, _ = strconv.Atoi(f[len(f)-1])
+		key, v, _ := strings.Cut(line, ":")
+		v = strings.TrimSpace(v)
+		switch key {
+		case "Tgid":
+			st.tgid, _ = strconv.Atoi(v)
+		case "NSpid":
+			if f := strings.Fields(v); len(f) > 0 {
+				st.nsPid, _ = strconv.Atoi(f[len(f)-1])
+			}
+		case "Umask":
+			if m, err := strconv.ParseUint(v, 8, 32); err == nil {
+				st.umask = uint32(m)
 			}
 		}
 	}
-	return nsPid, tgid, nsPid > 0 && tgid > 0
+	return st, st.tgid > 0 && st.nsPid > 0
 }
 
-// open performs open/openat/openat2 through the deputy. Only creating
-// opens and openat2 (whose flags the filter cannot see) come here.
+// open performs open/openat/openat2 through the deputy: the opens that
+// may create or write (performedOpen), and openat2, whose flags the
+// filter cannot see.
 func (c *call) open(dirfd int32, pathAddr, flags, mode, resolve uint64) (int64, syscall.Errno) {
 	q, p, errno := c.pathReq(opOpen, dirfd, pathAddr)
 	if errno != 0 {

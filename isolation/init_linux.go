@@ -438,20 +438,3 @@ func writeMsg(conn *os.File, v any, fds ...int) error {
 	}
 	return err
 }
-
-// readMsg reads one length-prefixed JSON message into v.
-func readMsg(r io.Reader, v any) error {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return err
-	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n > 64<<20 {
-		return fmt.Errorf("message of %d bytes is too large", n)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return err
-	}
-	return json.Unmarshal(body, v)
-}

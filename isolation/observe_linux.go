@@ -155,8 +155,8 @@ func splitPath(p string) []string {
 	return out
 }
 
-// observeOpen checks an open that creates nothing: a read of a denyRead
-// path, or a write to a path that is not writable.
+// observeOpen checks an open for reading only (the deputy makes the ones
+// that may create or write): a read of a denyRead path.
 func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.Errno) {
 	full, ok := c.pathArg(dirfd, pathAddr, flags&unix.O_NOFOLLOW == 0)
 	if !ok {
@@ -170,13 +170,6 @@ func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.
 		}
 		c.reportBlock("file", "read", full, rule, unix.EACCES)
 		return 0, unix.EACCES
-	}
-	if flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 && !isDevice(full) {
-		if rule, ok := c.s.rules.CanWrite(full); !ok && hostAllows(full, unix.W_OK) {
-			errno := c.writeErrno(full)
-			c.reportBlock("file", "write", full, rule, errno)
-			return 0, errno
-		}
 	}
 	return 0, continueCall
 }

@@ -414,18 +414,8 @@ func (c *call) openRoot() (int, error) {
 }
 
 func (c *call) umask() uint32 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.pid) + "/status")
-	if err != nil {
-		return 0o022
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
-			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
-				return uint32(m)
-			}
-		}
-	}
-	return 0o022
+	st, _ := readStatus(c.pid)
+	return st.umask
 }
 
 func (c *call) reportBlock(kind, op, target, rule string, errno syscall.Errno) {
@@ -507,8 +497,8 @@ func (c *call) socket(fd int) (int, syscall.Errno) {
 		if err != nil {
 			// Before Linux 6.9 there are no thread pidfds: use the
 			// thread group's.
-			if tgid, ok := threadGroup(c.pid); ok {
-				pidfd, err = unix.PidfdOpen(tgid, 0)
+			if st, ok := readStatus(c.pid); ok {
+				pidfd, err = unix.PidfdOpen(st.tgid, 0)
 			}
 		}
 	}
@@ -521,19 +511,4 @@ func (c *call) socket(fd int) (int, syscall.Errno) {
 		return -1, errnoOf(err)
 	}
 	return sock, 0
-}
-
-// threadGroup reads the thread-group id of thread tid.
-func threadGroup(tid int) (int, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			return n, err == nil
-		}
-	}
-	return 0, false
 }
