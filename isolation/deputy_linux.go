@@ -81,7 +81,7 @@ type deputy struct {
 
 // serve answers requests on fd until the supervisor closes it.
 func (d *deputy) serve(fd int, async bool) {
-	buf := make([]byte, maxDeputyMsg)
+	buf := make([]byte, maxDeputyReq)
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
 		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
@@ -203,6 +203,10 @@ func (d *deputy) perform(q *deputyReq, in int) (deputyResp, int) {
 		return d.openChecked(q, unix.AT_FDCWD, "/proc/"+strconv.Itoa(int(q.Caller))+"/fd/"+strconv.FormatUint(q.Dev, 10), q.Flags, q.Mode)
 	case opCtty:
 		return openPts(q.Dev, q.Flags)
+	case opAttr:
+		return d.attr(q, in)
+	case opUnlink:
+		return d.unlink(q)
 	}
 	return errResp(unix.ENOSYS), -1
 }
@@ -278,10 +282,14 @@ func parentOf(p string, caller int32) (entry, error) {
 	}
 	i := strings.LastIndex(trimmed, "/")
 	dirPart, name := trimmed[:i+1], trimmed[i+1:]
-	fd, err := unix.Openat2(unix.AT_FDCWD, dirPart, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_NO_MAGICLINKS,
-	})
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_MAGICLINKS}
+	if caller > 0 && strings.HasPrefix(dirPart, "/proc/"+strconv.Itoa(int(caller))+"/") {
+		// Through the caller's own links (fd/N/name, cwd/name): the
+		// kernel follows them for the caller, and so does the deputy.
+		// Where they lead is checked below like any directory.
+		how.Resolve = 0
+	}
+	fd, err := unix.Openat2(unix.AT_FDCWD, dirPart, how)
 	if err != nil {
 		return entry{}, errnoOf(err)
 	}

@@ -95,7 +95,7 @@ func (d *deputyClient) askSync(q *deputyReq, oob []byte) deputyAnswer {
 
 // recvAnswer reads one answer from fd.
 func recvAnswer(fd int) (deputyAnswer, bool) {
-	buf := make([]byte, maxDeputyMsg)
+	buf := make([]byte, maxDeputyAnswer)
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
 		n, oobn, flags, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)

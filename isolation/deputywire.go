@@ -27,8 +27,41 @@ const (
 	opBind                        // bind the attached socket to Addr
 	opReopen                      // open /proc/Caller/fd/Dev anew with Flags
 	opCtty                        // open the terminal whose device number is Dev
+	opAttr                        // change an attribute (Resolve: which) of Path or the attached descriptor
+	opUnlink                      // unlink Path, Flags (AT_REMOVEDIR)
 	opLast
 )
+
+// attrKind says which attribute an opAttr request changes; it travels in
+// Resolve. Flags may hold AT_SYMLINK_NOFOLLOW (the last component of Path
+// is not followed) and AT_EMPTY_PATH (the attached descriptor may be an
+// O_PATH one, as fchmodat2 and fchownat accept and fchmod does not).
+type attrKind uint8
+
+const (
+	attrChmod       attrKind = iota + 1 // Mode: the mode
+	attrChown                           // Dev: uid<<32 | gid, each 0xffffffff to keep it
+	attrUtimes                          // Addr: two timespecs (atime, mtime; seconds and nanoseconds, 8 bytes each, little-endian), or empty: now
+	attrTruncate                        // Mode: the length
+	attrSetxattr                        // Path2: the name; Addr: the value; Mode: XATTR_CREATE/XATTR_REPLACE
+	attrRemovexattr                     // Path2: the name
+	attrLast
+)
+
+// op is how a refused change of this kind is reported.
+func (k attrKind) op() string {
+	switch k {
+	case attrChmod:
+		return "chmod"
+	case attrChown:
+		return "chown"
+	case attrUtimes:
+		return "utimes"
+	case attrTruncate:
+		return "truncate"
+	}
+	return "xattr"
+}
 
 // deputyReq is one request. Caller is the calling process's pid in the
 // sandbox's pid namespace, set when Path names its /proc entries.
@@ -71,9 +104,21 @@ const (
 	retryCtty
 )
 
-// maxDeputyMsg bounds one message: two paths of PATH_MAX, an address and
-// the fixed fields, with room to spare.
-const maxDeputyMsg = 16 << 10
+// The kernel's limits on extended attributes: XATTR_NAME_MAX and
+// XATTR_SIZE_MAX.
+const (
+	xattrNameMax = 255
+	xattrSizeMax = 64 << 10
+)
+
+// maxDeputyReq bounds one request: two paths of PATH_MAX and an extended
+// attribute's value (at most 64 KiB), or an address, and the fixed
+// fields, with room to spare. maxDeputyAnswer bounds one answer: a
+// refusal names one path and a rule.
+const (
+	maxDeputyReq    = 80 << 10
+	maxDeputyAnswer = 16 << 10
+)
 
 var errDeputyMsg = errors.New("deputy: malformed message")
 
@@ -125,7 +170,7 @@ func (r *unwire) u64() uint64 {
 
 func (r *unwire) bytes() []byte {
 	n := r.u32()
-	if n > maxDeputyMsg {
+	if n > maxDeputyReq {
 		r.err = errDeputyMsg
 		return nil
 	}
@@ -169,7 +214,7 @@ func (q *deputyReq) unmarshal(b []byte) error {
 	if err := r.end(); err != nil {
 		return err
 	}
-	if q.Op == 0 || q.Op >= opLast {
+	if q.Op == 0 || q.Op >= opLast || q.Op == opAttr && (q.Resolve == 0 || q.Resolve >= uint64(attrLast)) {
 		return errDeputyMsg
 	}
 	return nil

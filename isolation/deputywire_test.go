@@ -11,6 +11,9 @@ func TestDeputyWireRoundTrip(t *testing.T) {
 		{ID: 1, Op: opOpen, Flags: 0o101, Mode: 0o644, Path: "/ws/caf\xe9\xff", Addr: []byte{}},
 		{ID: 1<<63 + 5, Op: opRename, Caller: 42, Path: "/a", Path2: "/b\x00c", Flags: 2, Addr: []byte{}},
 		{ID: 7, Op: opConnect, Addr: []byte{1, 0, '/', 'x', 0}, Path: "/run/x.sock"},
+		// The largest extended attribute value there is.
+		{ID: 8, Op: opAttr, Resolve: uint64(attrSetxattr), Path: "/ws/f", Path2: "user.x", Addr: bytes.Repeat([]byte{0xa5}, xattrSizeMax)},
+		{ID: 9, Op: opUnlink, Path: "/ws/d", Flags: 0x200, Addr: []byte{}},
 	}
 	for _, q := range reqs {
 		var got deputyReq
@@ -44,6 +47,9 @@ func TestDeputyWireRefusesMalformed(t *testing.T) {
 		"trailing":  append(append([]byte{}, good...), 0),
 		"bad op":    (&deputyReq{ID: 1, Op: opLast, Path: "/x"}).marshal(),
 		"zero op":   (&deputyReq{ID: 1, Path: "/x"}).marshal(),
+		"no attr":   (&deputyReq{ID: 1, Op: opAttr, Path: "/x"}).marshal(),
+		"bad attr":  (&deputyReq{ID: 1, Op: opAttr, Resolve: uint64(attrLast), Path: "/x"}).marshal(),
+		"too big":   (&deputyReq{ID: 1, Op: opAttr, Resolve: uint64(attrSetxattr), Addr: make([]byte, maxDeputyReq+1)}).marshal(),
 		"huge len":  append(good[:45:45], 0xff, 0xff, 0xff, 0xff),
 	} {
 		var q deputyReq

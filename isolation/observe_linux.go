@@ -193,9 +193,9 @@ func hostHas(path string) bool {
 }
 
 // hostAllowsFileOp says whether the user could have done what the deputy
-// refused, outside the sandbox: write an existing file, or make, link or
-// rename a name in its folder. Other refusals (network, syscalls) always
-// count.
+// refused, outside the sandbox: write an existing file, make, link,
+// rename or delete a name in its folder, or change a file's attributes.
+// Other refusals (network, syscalls) always count.
 func hostAllowsFileOp(b *deputyBlock) bool {
 	if b.Kind != "file" {
 		return true
@@ -205,6 +205,10 @@ func hostAllowsFileOp(b *deputyBlock) bool {
 		return hostAllows(b.Target, unix.W_OK)
 	case "create", "link", "rename":
 		return hostAllows(path.Dir(b.Target), unix.W_OK|unix.X_OK)
+	case "delete":
+		return hostHas(b.Target) && hostAllows(path.Dir(b.Target), unix.W_OK|unix.X_OK)
+	case "chmod", "chown", "utimes", "truncate", "xattr":
+		return hostAllowsAttr(b.Op, b.Target)
 	}
 	return true
 }
@@ -284,21 +288,6 @@ func (c *call) observeExec(dirfd int32, pathAddr uint64, flags uint64) (int64, s
 		}
 		c.reportBlock("file", "exec", full, rule, unix.EACCES)
 		return 0, unix.EACCES
-	}
-	return 0, continueCall
-}
-
-// observeDelete checks unlink/rmdir of a name that may not be changed.
-func (c *call) observeDelete(dirfd int32, pathAddr uint64) (int64, syscall.Errno) {
-	full, ok := c.pathArg(dirfd, pathAddr, false)
-	if !ok {
-		return 0, continueCall
-	}
-	if rule, denied := c.s.rules.CheckCreate(full, false); denied && hostHas(full) &&
-		hostAllows(path.Dir(full), unix.W_OK|unix.X_OK) {
-		errno := c.writeErrno(full)
-		c.reportBlock("file", "delete", full, rule, errno)
-		return 0, errno
 	}
 	return 0, continueCall
 }
@@ -477,58 +466,6 @@ func directNetGate(mode NetworkMode, netns bool, proxyPort int) func(netip.AddrP
 		}
 		return "", true
 	}
-}
-
-// observeAttrCall explains a call that changes a file's attributes by path
-// (mode, owner, times, size, extended attributes): by the same rule as a
-// write. A call on a descriptor alone (empty or NULL path) is the kernel's.
-func (c *call) observeAttrCall(nr uintptr) (int64, syscall.Errno) {
-	nofollow := func(flags uint64) bool { return flags&unix.AT_SYMLINK_NOFOLLOW == 0 }
-	switch nr {
-	case unix.SYS_FCHMODAT:
-		return c.observeAttr("chmod", c.dirfd(0), c.arg(1), true)
-	case unix.SYS_FCHMODAT2:
-		return c.observeAttr("chmod", c.dirfd(0), c.arg(1), nofollow(c.arg(3)))
-	case unix.SYS_FCHOWNAT:
-		if c.arg(4)&unix.AT_EMPTY_PATH != 0 {
-			return 0, continueCall
-		}
-		return c.observeAttr("chown", c.dirfd(0), c.arg(1), nofollow(c.arg(4)))
-	case unix.SYS_UTIMENSAT:
-		if c.arg(1) == 0 || c.arg(3)&unix.AT_EMPTY_PATH != 0 {
-			return 0, continueCall
-		}
-		return c.observeAttr("utimes", c.dirfd(0), c.arg(1), nofollow(c.arg(3)))
-	case unix.SYS_TRUNCATE:
-		return c.observeAttr("truncate", unix.AT_FDCWD, c.arg(0), true)
-	case unix.SYS_SETXATTR, unix.SYS_REMOVEXATTR:
-		return c.observeAttr("xattr", unix.AT_FDCWD, c.arg(0), true)
-	case unix.SYS_LSETXATTR, unix.SYS_LREMOVEXATTR:
-		return c.observeAttr("xattr", unix.AT_FDCWD, c.arg(0), false)
-	case unix.SYS_SETXATTRAT, unix.SYS_REMOVEXATTRAT:
-		if c.arg(2)&unix.AT_EMPTY_PATH != 0 {
-			return 0, continueCall
-		}
-		return c.observeAttr("xattr", c.dirfd(0), c.arg(1), nofollow(c.arg(2)))
-	}
-	return 0, continueCall
-}
-
-// observeAttr checks one attribute change of the file at a path argument:
-// refused (and reported, where the user could have made it outside) when
-// the file may not be written.
-func (c *call) observeAttr(op string, dirfd int32, pathAddr uint64, follow bool) (int64, syscall.Errno) {
-	full, ok := c.pathArg(dirfd, pathAddr, follow)
-	if !ok || isDevice(full) {
-		return 0, continueCall
-	}
-	rule, ok := c.s.rules.CanWrite(full)
-	if ok || !hostAllowsAttr(op, full) {
-		return 0, continueCall
-	}
-	errno := c.writeErrno(full)
-	c.reportBlock("file", op, full, rule, errno)
-	return 0, errno
 }
 
 // hostAllowsAttr says whether the user could make the attribute change op

@@ -17,8 +17,10 @@ func (c *call) legacy(nr uintptr) (int64, syscall.Errno) {
 			return c.observeOpen(cwd, c.arg(0), c.arg(1))
 		}
 		return c.open(cwd, c.arg(0), c.arg(1), c.arg(2), 0)
-	case unix.SYS_UNLINK, unix.SYS_RMDIR:
-		return c.observeDelete(cwd, c.arg(0))
+	case unix.SYS_UNLINK:
+		return c.unlink(cwd, c.arg(0), 0)
+	case unix.SYS_RMDIR:
+		return c.unlink(cwd, c.arg(0), unix.AT_REMOVEDIR)
 	case unix.SYS_READLINK:
 		return c.observeLookup(cwd, c.arg(0))
 	case unix.SYS_CREAT:
@@ -34,18 +36,36 @@ func (c *call) legacy(nr uintptr) (int64, syscall.Errno) {
 	case unix.SYS_RENAME:
 		return c.rename(cwd, c.arg(0), cwd, c.arg(1), 0)
 	case unix.SYS_CHMOD:
-		return c.observeAttr("chmod", cwd, c.arg(0), true)
-	case unix.SYS_CHOWN:
-		return c.observeAttr("chown", cwd, c.arg(0), true)
-	case unix.SYS_LCHOWN:
-		return c.observeAttr("chown", cwd, c.arg(0), false)
-	case unix.SYS_UTIME, unix.SYS_UTIMES:
-		return c.observeAttr("utimes", cwd, c.arg(0), true)
-	case unix.SYS_FUTIMESAT:
-		if c.arg(1) == 0 {
-			return 0, continueCall // the descriptor's own file
+		return c.attr(attrTarget{dirfd: cwd, pathAddr: c.arg(0)}, &deputyReq{Resolve: uint64(attrChmod), Mode: c.arg(1) & 0o7777})
+	case unix.SYS_CHOWN, unix.SYS_LCHOWN:
+		t := attrTarget{dirfd: cwd, pathAddr: c.arg(0)}
+		if nr == unix.SYS_LCHOWN {
+			t.flags = unix.AT_SYMLINK_NOFOLLOW
 		}
-		return c.observeAttr("utimes", c.dirfd(0), c.arg(1), true)
+		return c.attr(t, &deputyReq{Resolve: uint64(attrChown), Dev: uint64(uint32(c.arg(1)))<<32 | uint64(uint32(c.arg(2)))})
+	case unix.SYS_UTIME:
+		// utime(path, struct utimbuf {actime, modtime}): whole seconds.
+		q := &deputyReq{Resolve: uint64(attrUtimes)}
+		if c.arg(1) != 0 {
+			b, err := c.read(c.arg(1), 16)
+			if err != nil {
+				return 0, unix.EFAULT
+			}
+			q.Addr = make([]byte, 32)
+			copy(q.Addr[0:8], b[0:8])
+			copy(q.Addr[16:24], b[8:16])
+		}
+		return c.attr(attrTarget{dirfd: cwd, pathAddr: c.arg(0)}, q)
+	case unix.SYS_UTIMES, unix.SYS_FUTIMESAT:
+		t, times := attrTarget{dirfd: cwd, pathAddr: c.arg(0)}, c.arg(1)
+		if nr == unix.SYS_FUTIMESAT {
+			t, times = attrTarget{dirfd: c.dirfd(0), pathAddr: c.arg(1), fdOnly: c.arg(1) == 0}, c.arg(2)
+		}
+		ts, errno := c.timevalTimes(times)
+		if errno != 0 {
+			return 0, errno
+		}
+		return c.attr(t, &deputyReq{Resolve: uint64(attrUtimes), Addr: ts})
 	}
 	return 0, unix.ENOSYS
 }

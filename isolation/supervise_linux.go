@@ -307,8 +307,9 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 	case nr == unix.SYS_FCHMODAT || nr == unix.SYS_FCHMODAT2 || nr == unix.SYS_FCHOWNAT ||
 		nr == unix.SYS_UTIMENSAT || nr == unix.SYS_TRUNCATE || nr == unix.SYS_SETXATTR ||
 		nr == unix.SYS_LSETXATTR || nr == unix.SYS_REMOVEXATTR || nr == unix.SYS_LREMOVEXATTR ||
-		nr == unix.SYS_SETXATTRAT || nr == unix.SYS_REMOVEXATTRAT:
-		return c.observeAttrCall(nr)
+		nr == unix.SYS_SETXATTRAT || nr == unix.SYS_REMOVEXATTRAT || nr == unix.SYS_FCHMOD ||
+		nr == unix.SYS_FCHOWN || nr == unix.SYS_FSETXATTR || nr == unix.SYS_FREMOVEXATTR:
+		return c.attrCall(nr)
 	case nr == unix.SYS_CONNECT:
 		return c.connectOrBind(true)
 	case nr == unix.SYS_BIND:
@@ -324,8 +325,7 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 	case nr == unix.SYS_EXECVEAT:
 		return c.observeExec(c.dirfd(0), c.arg(1), c.arg(4))
 	case nr == unix.SYS_UNLINKAT:
-		d, p := at(0, 1)
-		return c.observeDelete(d, p)
+		return c.unlink(c.dirfd(0), c.arg(1), c.arg(2))
 	case nr == unix.SYS_READLINKAT:
 		d, p := at(0, 1)
 		return c.observeLookup(d, p)

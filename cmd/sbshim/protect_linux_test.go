@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -326,12 +327,7 @@ func TestDeepNestedRepositoryIsReadOnly(t *testing.T) {
 	b.mustFail(nil, "", "write", filepath.Join(deep, ".git", "hooks", "pre-commit"), "#!/bin/sh\n")
 	// Beyond the folders the start-up search reads (a large workspace),
 	// the deputy's check holds it.
-	for i := 0; i < 2100; i++ {
-		if err := os.Mkdir(filepath.Join(b.ws, fmt.Sprintf("wide%04d", i)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	far := b.mkfile("proj/wide2099/r/.git/config", "[core]\n")
+	far := b.farRepository()
 	b.mustFail(nil, "", "append", far, "[core]\nfsmonitor=evil\n")
 	b.mustFail(nil, "", "write", far, "[core]\nfsmonitor=evil\n")
 	b.mustFail(nil, "", "reopen-append", far, "[core]\nfsmonitor=evil\n")
@@ -340,5 +336,91 @@ func TestDeepNestedRepositoryIsReadOnly(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(cfg); string(got) != "[core]\n" {
 		t.Fatalf("the nested repository's config was changed: %q", got)
+	}
+}
+
+// farRepository makes a repository beyond the folders the start-up search
+// reads (2,100 folders before it), so that the mount tree does not bind
+// its protected files read-only and only the deputy's checks hold them.
+// It returns the path of its .git/config.
+func (b *box) farRepository() string {
+	b.t.Helper()
+	for i := 0; i < 2100; i++ {
+		if err := os.Mkdir(filepath.Join(b.ws, fmt.Sprintf("wide%04d", i)), 0o755); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	return b.mkfile("proj/wide2099/r/.git/config", "[core]\n")
+}
+
+// TestProtectedFilesKeepTheirNamesAndAttributes: deletes and attribute
+// changes (mode, owner, times, size, extended attributes) of protected
+// files that only the deputy's checks hold are refused however the file
+// is named — by path, through a descriptor, through /proc/self/fd, and
+// through a symlink swapped while the change is made — and reported.
+func TestProtectedFilesKeepTheirNamesAndAttributes(t *testing.T) {
+	b := newBox(t)
+	far := b.farRepository()
+	gitDir := filepath.Dir(far)
+	sample := b.mkfile("proj/wide2099/r/.git/hooks/README.sample", "sample\n")
+	if err := os.Chmod(far, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		action []string
+	}{
+		{"chmod", []string{"chmod", far, "600"}},
+		{"truncate", []string{"truncate", far}},
+		{"utimes", []string{"utimes", far}},
+		{"setxattr", []string{"setxattr", far}},
+		{"unlink", []string{"unlink", far}},
+		{"unlink hook", []string{"unlink", sample}},
+		{"fchmod", []string{"fchmod", far}},
+		{"fchown", []string{"fchown", far}},
+		{"fsetxattr", []string{"fsetxattr", far}},
+		{"futimens", []string{"futimens", far}},
+		{"truncate through /proc/self/fd", []string{"procfd-truncate", far}},
+		{"chmod through /proc/self/fd", []string{"procfd-chmod", far}},
+		{"unlink through /proc/self/fd", []string{"procfd-unlink-dir", filepath.Join(gitDir, "hooks"), "README.sample"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := b.in(t)
+			stdout, stderr, _ := b.run(nil, append([]string{filepath.Join(binDir, "attempt")}, c.action...)...)
+			var o outcome
+			if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &o); err != nil || o.OK {
+				t.Fatalf("%v on a protected file: %q (it must fail)", c.action, stdout)
+			}
+			if !strings.Contains(stderr, "sbshim: blocked ") || !strings.Contains(stderr, "protected") {
+				t.Fatalf("%v: no report of the refusal:\n%s", c.action, stderr)
+			}
+		})
+	}
+	intact := func(t *testing.T) {
+		t.Helper()
+		if got, err := os.ReadFile(far); err != nil || string(got) != "[core]\n" {
+			t.Fatalf("the protected config was changed: %q %v", got, err)
+		}
+		if st, err := os.Stat(far); err != nil || st.Mode().Perm() != 0o644 {
+			t.Fatalf("the protected config's mode was changed: %v %v", st.Mode(), err)
+		}
+		if _, err := os.Stat(sample); err != nil {
+			t.Fatalf("the protected hook folder lost a file: %v", err)
+		}
+	}
+	intact(t)
+	allowed := filepath.Join(b.ws, "allowed")
+	b.mkfile("proj/allowed/config", "x\n")
+	for _, op := range []string{"truncate", "chmod", "unlink"} {
+		t.Run("swapped symlink "+op, func(t *testing.T) {
+			if err := os.WriteFile(far, []byte("[core]\n"), 0o644); err != nil || os.Chmod(far, 0o644) != nil {
+				t.Fatal("restore the protected config")
+			}
+			// The link lives in the private /tmp, where links into a
+			// .git may be made.
+			o := b.in(t).mustWork(nil, "race-attr", "/tmp/swap", allowed, gitDir, op, "3000")
+			t.Log(o.Detail)
+			intact(t)
+		})
 	}
 }

@@ -182,6 +182,90 @@ func hostile(action string, args []string) (result, bool) {
 		return outcome("", err), true
 	case "truncate":
 		return outcome("", unix.Truncate(arg(args, 0), 0)), true
+	case "fchmod", "fchown", "fsetxattr", "futimens":
+		// Through a descriptor opened for reading: no path to check.
+		fd, err := unix.Open(arg(args, 0), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return outcome("open for reading", err), true
+		}
+		defer unix.Close(fd)
+		switch action {
+		case "fchmod":
+			err = unix.Fchmod(fd, 0o600)
+		case "fchown":
+			err = unix.Fchown(fd, os.Getuid(), os.Getgid())
+		case "fsetxattr":
+			err = unix.Fsetxattr(fd, "user.sbshim", []byte("x"), 0)
+		default:
+			err = unix.Futimes(fd, []unix.Timeval{{Sec: 1}, {Sec: 1}})
+		}
+		return outcome("", err), true
+	case "procfd-truncate", "procfd-chmod", "procfd-unlink-dir":
+		// Through the caller's own descriptor's /proc link: an O_PATH
+		// descriptor, which any reader may hold.
+		pfd, err := unix.Open(arg(args, 0), unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return outcome("open O_PATH", err), true
+		}
+		defer unix.Close(pfd)
+		link := "/proc/self/fd/" + strconv.Itoa(pfd)
+		switch action {
+		case "procfd-truncate":
+			err = unix.Truncate(link, 0)
+		case "procfd-chmod":
+			err = unix.Chmod(link, 0o600)
+		default: // the open directory's entry, by a path through its link
+			err = unix.Unlink(link + "/" + arg(args, 1))
+		}
+		return outcome("", err), true
+	case "race-attr":
+		// A symlink swapped between an allowed folder and a protected
+		// one while a change is made through it, n times: the check and
+		// the change must see the same file.
+		link, allowed, protected, op := arg(args, 0), arg(args, 1), arg(args, 2), arg(args, 3)
+		n, _ := strconv.Atoi(arg(args, 4))
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				target := allowed
+				if i%2 == 1 {
+					target = protected
+				}
+				tmp := fmt.Sprintf("%s.%d", link, i%2)
+				_ = os.Remove(tmp)
+				_ = os.Symlink(target, tmp)
+				_ = os.Rename(tmp, link)
+			}
+		}()
+		name := filepath.Join(link, "config")
+		done := 0
+		for i := 0; i < n; i++ {
+			var err error
+			switch op {
+			case "truncate":
+				err = unix.Truncate(name, 0)
+			case "chmod":
+				err = unix.Chmod(name, 0o600)
+			case "unlink":
+				if err = unix.Unlink(name); err == nil {
+					_ = os.WriteFile(filepath.Join(allowed, "config"), []byte("x\n"), 0o644)
+				}
+			}
+			if err == nil {
+				done++
+			}
+		}
+		close(stop)
+		wg.Wait()
+		return result{OK: true, Detail: fmt.Sprintf("%d changes of %d", done, n)}, true
 	case "utimes":
 		return outcome("", unix.UtimesNano(arg(args, 0), []unix.Timespec{{Sec: 1}, {Sec: 1}})), true
 	case "setxattr":
