@@ -289,7 +289,32 @@ func (c *call) observeExec(dirfd int32, pathAddr uint64, flags uint64) (int64, s
 		c.reportBlock("file", "exec", full, rule, unix.EACCES)
 		return 0, unix.EACCES
 	}
+	if root, err := c.openRoot(); err == nil {
+		if _, there := kernelResolve(root, full, true); !there && hostRunnable(full) {
+			// A program the user could run outside, which the sandbox's
+			// mount tree does not have.
+			c.reportBlock("file", "exec", full, absentRule(full), unix.ENOENT)
+			return 0, unix.ENOENT
+		}
+	}
 	return 0, continueCall
+}
+
+// hostRunnable says whether path is a file the user could run outside
+// the sandbox.
+func hostRunnable(path string) bool {
+	var st unix.Stat_t
+	return unix.Stat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && hostAllows(path, unix.X_OK)
+}
+
+// absentRule says why a path that exists outside is not in the sandbox,
+// which the policy lets it read: the private /tmp, or a folder the mount
+// tree leaves out.
+func absentRule(path string) string {
+	if path == "/tmp" || strings.HasPrefix(path, "/tmp/") {
+		return "private /tmp: the sandbox has its own /tmp ($TMP), put the program elsewhere, e.g. in the workspace"
+	}
+	return "not mounted in the sandbox"
 }
 
 // observeLookup checks readlink(at): a name looked up inside a hidden

@@ -450,8 +450,8 @@ func hiddenHint(name, dir string, pol *Policy, namespaces bool) string {
 	if rule, ok := pol.CanRead(p); !ok {
 		return fmt.Sprintf(" (it exists outside the sandbox, hidden by %s)", rule)
 	}
-	if namespaces && (p == "/tmp" || strings.HasPrefix(p, "/tmp/")) {
-		return " (it exists in the host's /tmp; the sandbox has a private /tmp: put the program elsewhere, e.g. under the workspace)"
+	if !namespaces {
+		return " (it exists outside the sandbox, but not inside it)"
 	}
-	return " (it exists outside the sandbox, but not inside it)"
+	return " (it exists outside the sandbox, hidden by " + absentRule(p) + ")"
 }

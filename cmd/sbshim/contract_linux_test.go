@@ -113,7 +113,7 @@ func TestReportedExactlyWhenTheSandboxChangedTheOutcome(t *testing.T) {
 
 // TestHiddenCommandSaysWhatHidesIt: a command that exists on the host but
 // not in the sandbox fails with 127 and a line that names the layer that
-// hides it.
+// hides it; so does a program inside that tries to run it (a blocked exec).
 func TestHiddenCommandSaysWhatHidesIt(t *testing.T) {
 	b := newBox(t)
 	data, err := os.ReadFile(filepath.Join(binDir, "attempt"))
@@ -128,20 +128,26 @@ func TestHiddenCommandSaysWhatHidesIt(t *testing.T) {
 	inTmp.Close()
 	secret := b.path(".ssh/tool")
 	for _, p := range []string{inTmp.Name(), secret} {
-		if err := os.WriteFile(p, data, 0o755); err != nil {
-			t.Fatal(err)
+		if err := os.WriteFile(p, data, 0o755); err != nil || os.Chmod(p, 0o755) != nil {
+			t.Fatal("write", p, err)
 		}
 	}
 	for _, c := range []struct {
-		path, want string
-		code       int
+		path, want, rule string
+		code             int
 	}{
-		{inTmp.Name(), "private /tmp", 127},                   // not there inside
-		{secret, "hidden by filesystem.denyRead ~/.ssh", 126}, // there, not searchable
+		{inTmp.Name(), "private /tmp", "private /tmp", 127},                                 // not there inside
+		{secret, "hidden by filesystem.denyRead ~/.ssh", "filesystem.denyRead ~/.ssh", 126}, // there, not searchable
 	} {
 		_, stderr, code := b.run(nil, c.path, "env")
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%s: exit %d, stderr %q; want %d and %q", c.path, code, stderr, c.code, c.want)
+		}
+		// Run by a program inside, at any time: the exec is reported,
+		// with the same layer.
+		_, stderr, code = b.run(nil, "/bin/sh", "-c", c.path+" env")
+		if code != c.code || !strings.Contains(stderr, "sbshim: blocked exec "+c.path) || !strings.Contains(stderr, c.rule) {
+			t.Errorf("sh -c %s: exit %d, stderr %q; want %d and a blocked exec naming %q", c.path, code, stderr, c.code, c.rule)
 		}
 	}
 }
