@@ -165,12 +165,13 @@ func (d *deputy) unlink(q *deputyReq) (deputyResp, int) {
 	if err := unix.Fstatat(e.dir, e.name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return errResp(errnoOf(err)), -1
 	}
+	// What the kernel refuses whatever the policy says: unlink of a
+	// directory, rmdir of anything else ("name/" names a directory).
 	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
-	if strings.HasSuffix(q.Path, "/") && !rmdir {
-		// "name/" names a directory, which unlink does not remove.
-		if isDir {
-			return errResp(unix.EISDIR), -1
-		}
+	switch {
+	case !rmdir && isDir:
+		return errResp(unix.EISDIR), -1
+	case !rmdir && strings.HasSuffix(q.Path, "/"), rmdir && !isDir:
 		return errResp(unix.ENOTDIR), -1
 	}
 	if !e.proc && e.name != "." && e.name != ".." {

@@ -171,6 +171,10 @@ func (c *call) perform(q *deputyReq, fd int, cloexec bool) (int64, syscall.Errno
 	a := c.s.deputy.ask(q, fd, c.inline)
 	if b := a.resp.Block; b != nil && hostAllowsFileOp(b) {
 		c.reportBlock(b.Kind, b.Op, b.Target, b.Rule, syscall.Errno(a.resp.Errno))
+	} else if b == nil && a.resp.Errno != 0 {
+		if op := reportOp(q); op != "" {
+			c.explainFailure(q, op, syscall.Errno(a.resp.Errno))
+		}
 	}
 	if a.fd >= 0 {
 		val, errno := c.sendFD(a.fd, cloexec)
@@ -180,6 +184,23 @@ func (c *call) perform(q *deputyReq, fd int, cloexec bool) (int64, syscall.Errno
 		return 0, unix.EIO, 0 // an open answered without a descriptor
 	}
 	return a.resp.Val, syscall.Errno(a.resp.Errno), a.resp.Retry
+}
+
+// reportOp is how a failed request on an existing file is reported: ""
+// for those that create names, whose refusals the deputy reports itself.
+func reportOp(q *deputyReq) string {
+	switch q.Op {
+	case opOpen:
+		if q.Flags&(unix.O_WRONLY|unix.O_RDWR|unix.O_TRUNC) != 0 {
+			return "write"
+		}
+		return "read"
+	case opAttr:
+		return attrKind(q.Resolve).op()
+	case opUnlink:
+		return "delete"
+	}
+	return ""
 }
 
 // pathReq reads a path argument and starts a request for it: the path

@@ -171,7 +171,76 @@ func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.
 		c.reportBlock("file", "read", full, rule, unix.EACCES)
 		return 0, unix.EACCES
 	}
+	if inTmp(full) && c.hostOnly(full) && hostAllows(full, unix.R_OK) {
+		c.reportBlock("file", "read", full, absentRule(full), unix.ENOENT)
+		return 0, unix.ENOENT
+	}
 	return 0, continueCall
+}
+
+// inTmp says whether p lies in /tmp, which the sandbox has its own of.
+func inTmp(p string) bool { return p == "/tmp" || strings.HasPrefix(p, "/tmp/") }
+
+// hostOnly says whether full, a resolved sandbox path, names something
+// outside the sandbox that its mount tree does not have.
+func (c *call) hostOnly(full string) bool {
+	root, err := c.openRoot()
+	if err != nil {
+		return false
+	}
+	if _, there := kernelResolve(root, full, false); there {
+		return false
+	}
+	return hostHas(full)
+}
+
+// explainFailure reports a call the deputy answered with an error it
+// found, not a refusal of the policy's, where the sandbox still made the
+// difference: a path inside a denyRead mask (EACCES: the mask cannot be
+// searched) or in the host's /tmp (ENOENT: the sandbox has its own),
+// which the user could have reached outside. q is the request, op how
+// to report it.
+func (c *call) explainFailure(q *deputyReq, op string, errno syscall.Errno) {
+	if q.Path == "" || q.Caller != 0 || (errno != unix.EACCES && errno != unix.ENOENT) || !c.valid() {
+		return
+	}
+	follow := q.Op != opUnlink && q.Flags&unix.AT_SYMLINK_NOFOLLOW == 0 && (q.Op != opOpen || q.Flags&unix.O_NOFOLLOW == 0)
+	full, err := c.resolve(unix.AT_FDCWD, q.Path, follow)
+	if err != nil || !hostHas(full) {
+		return // nothing there outside either
+	}
+	if q.Op == opUnlink {
+		// unlink of a folder, rmdir of anything else: refused outside too.
+		var st unix.Stat_t
+		dir := unix.Lstat(full, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
+		if dir != (q.Flags&unix.AT_REMOVEDIR != 0) {
+			return
+		}
+	}
+	var rule string
+	switch {
+	case errno == unix.EACCES:
+		r, ok := c.s.rules.CanRead(full)
+		if ok {
+			return
+		}
+		rule = r
+		if op != "read" {
+			// A change: the rule that keeps it from being written, as
+			// for a creating open of the same file.
+			if w, ok := c.s.rules.CanWrite(full); !ok {
+				rule = w
+			}
+		}
+	case inTmp(full) && c.hostOnly(full):
+		rule = absentRule(full)
+	default:
+		return
+	}
+	b := &deputyBlock{Kind: "file", Op: op, Target: full, Rule: rule}
+	if hostAllowsFileOp(b) {
+		c.reportBlock(b.Kind, b.Op, b.Target, b.Rule, errno)
+	}
 }
 
 // hostAllows says whether the user running sbshim could access path with
@@ -195,15 +264,27 @@ func hostHas(path string) bool {
 // hostAllowsFileOp says whether the user could have done what the deputy
 // refused, outside the sandbox: write an existing file, make, link,
 // rename or delete a name in its folder, or change a file's attributes.
-// Other refusals (network, syscalls) always count.
+// Other refusals (network, syscalls) always count. A write of a file that
+// is not there outside becomes a create.
 func hostAllowsFileOp(b *deputyBlock) bool {
 	if b.Kind != "file" {
 		return true
 	}
 	switch b.Op {
+	case "read":
+		return hostAllows(b.Target, unix.R_OK)
 	case "write":
+		if !hostHas(b.Target) {
+			// Not there outside: writing it would have created it.
+			b.Op = "create"
+			return hostAllows(path.Dir(b.Target), unix.W_OK|unix.X_OK)
+		}
 		return hostAllows(b.Target, unix.W_OK)
-	case "create", "link", "rename":
+	case "create":
+		// A name that is there outside would have been refused (EEXIST)
+		// there too; the sandbox may just not show it (a mask).
+		return !hostHas(b.Target) && hostAllows(path.Dir(b.Target), unix.W_OK|unix.X_OK)
+	case "link", "rename":
 		return hostAllows(path.Dir(b.Target), unix.W_OK|unix.X_OK)
 	case "delete":
 		return hostHas(b.Target) && hostAllows(path.Dir(b.Target), unix.W_OK|unix.X_OK)
@@ -311,7 +392,7 @@ func hostRunnable(path string) bool {
 // which the policy lets it read: the private /tmp, or a folder the mount
 // tree leaves out.
 func absentRule(path string) string {
-	if path == "/tmp" || strings.HasPrefix(path, "/tmp/") {
+	if inTmp(path) {
 		return "private /tmp: the sandbox has its own /tmp ($TMP), put the program elsewhere, e.g. in the workspace"
 	}
 	return "not mounted in the sandbox"
