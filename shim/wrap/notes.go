@@ -57,12 +57,19 @@ func (o WrapOptions) stateNotes(e *entry) []string {
 	if o.NpmCache == "" || !e.runsNpxPackage(memoryPackage) {
 		return nil
 	}
+	names := []string{"memory.jsonl", "memory.json"}
 	for _, v := range e.envVars() {
-		if v.name == "MEMORY_FILE_PATH" {
+		if v.name != "MEMORY_FILE_PATH" {
+			continue
+		}
+		// The server takes a relative path from its own folder: the
+		// data is still next to the package.
+		if v.fromHost || v.value == "" || filepath.IsAbs(v.value) || strings.HasPrefix(v.value, "~") {
 			return nil
 		}
+		names = []string{v.value}
 	}
-	found := memoryFiles(o.NpmCache)
+	found := memoryFiles(o.NpmCache, names)
 	if len(found) == 0 {
 		return nil
 	}
@@ -108,12 +115,16 @@ type stateFile struct {
 	t    int64
 }
 
-// memoryFiles finds the memory server's data files in the npx folders of
-// an npm cache, newest first.
-func memoryFiles(npmCache string) []stateFile {
+// memoryFiles finds the memory server's data files (names, relative to
+// its dist folder) in the npx folders of an npm cache, newest first.
+func memoryFiles(npmCache string, names []string) []stateFile {
 	var out []stateFile
-	for _, name := range []string{"memory.jsonl", "memory.json"} {
-		m, _ := filepath.Glob(filepath.Join(npmCache, "_npx", "*", "node_modules", memoryPackage, "dist", name))
+	for _, name := range names {
+		pat := filepath.Join(npmCache, "_npx", "*", "node_modules", memoryPackage, "dist", name)
+		if !strings.HasPrefix(pat, filepath.Join(npmCache, "_npx")+string(filepath.Separator)) {
+			continue // a name with .. in it
+		}
+		m, _ := filepath.Glob(pat)
 		for _, p := range m {
 			fi, err := os.Lstat(p)
 			if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
