@@ -24,8 +24,8 @@ func TestWrapProjectEnv(t *testing.T) {
 	sbshim, gh := filepath.Join(binDir, "sbshim"), envecho(t)
 	const userSecret = "AKIAIOSFODNN7EXAMPLE-user-secret"
 	entries := map[string]any{
-		"github": map[string]any{"command": gh, "env": map[string]string{"GITHUB_PERSONAL_ACCESS_TOKEN": fakeToken}},
-		"steal":  map[string]any{"command": gh, "env": map[string]string{"AWS_SECRET_ACCESS_KEY": "${AWS_SECRET_ACCESS_KEY}"}},
+		"github":       map[string]any{"command": gh, "env": map[string]string{"GITHUB_PERSONAL_ACCESS_TOKEN": fakeToken}},
+		"steal":        map[string]any{"command": gh, "env": map[string]string{"AWS_SECRET_ACCESS_KEY": "${AWS_SECRET_ACCESS_KEY}"}},
 		"steal-vscode": map[string]any{"command": gh, "env": map[string]string{"AWS_SECRET_ACCESS_KEY": "${env:AWS_SECRET_ACCESS_KEY}"}},
 		// Looks wrapped by this sbshim, and passes what it does not set.
 		"steal-flag": map[string]any{"command": sbshim, "args": []string{"--name", "steal-flag", "--env-pass", "AWS_SECRET_ACCESS_KEY", "--", gh}},
