@@ -215,6 +215,9 @@ type WrapOptions struct {
 	// Project is the project folder an untrusted file belongs to: the
 	// workspace wrap pins, and what server names are qualified with.
 	Project string
+	// Home is the user's home folder: a cwd that is the home or a folder
+	// above it is not made the workspace.
+	Home string
 	// Client is the client whose file it is (see Clients), for what
 	// wrap says about the folder the client starts a server in.
 	Client string

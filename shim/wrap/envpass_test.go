@@ -136,13 +136,17 @@ func TestWorkspaceNote(t *testing.T) {
 		{"codex", `{"command": "x"}`, "codex", true, "", "the folder you run codex in"},
 		{"unknown", `{"command": "x"}`, "file", true, "", "sbshim cannot know which"},
 		{"project cwd", `{"command": "x", "cwd": "/etc"}`, "claude-code", false, "/home/me/proj", "the project folder /home/me/proj (--workspace)"},
+		{"home cwd", `{"command": "x", "cwd": "/home/me/"}`, "cursor", true, "", "workspace: none: its cwd /home/me is /, your home folder or a folder above it"},
+		{"root cwd", `{"command": "x", "cwd": "/"}`, "cursor", true, "", "workspace: none: its cwd / is"},
+		{"above home cwd", `{"command": "x", "cwd": "/home"}`, "cursor", true, "", "workspace: none: its cwd /home is"},
+		{"beside home cwd", `{"command": "x", "cwd": "/home/mel"}`, "cursor", true, "/home/mel", "workspace: /home/mel, its cwd (--workspace); that folder does not exist now"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			doc, err := Parse([]byte(`{"mcpServers": {"s": `+c.entry+`}}`), JSON, []Layout{LayoutMCPServers})
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := WrapOptions{Executable: testExe, Trusted: c.trusted, Client: c.client}
+			o := WrapOptions{Executable: testExe, Trusted: c.trusted, Client: c.client, Home: "/home/me"}
 			if !c.trusted {
 				o.Project = "/home/me/proj"
 			}
@@ -155,6 +159,19 @@ func TestWorkspaceNote(t *testing.T) {
 				t.Errorf("flags %q, want --workspace %q", flags, c.flag)
 			}
 		})
+	}
+}
+
+// TestWorkspaceNoteClaudeCodeProject: Claude Code starts the servers of
+// a project in ~/.claude.json in that project's folder.
+func TestWorkspaceNoteClaudeCodeProject(t *testing.T) {
+	doc, err := Parse([]byte(`{"projects": {"/home/me/proj": {"mcpServers": {"s": {"command": "x"}}}}}`), JSON, []Layout{LayoutProjects})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := WrapOptions{Executable: testExe, Trusted: true, Client: "claude-code", Home: "/home/me"}
+	if got := o.workspaceNote(doc.entries[0]); !strings.Contains(got, "(Claude Code uses its project folder, /home/me/proj)") {
+		t.Errorf("says %q", got)
 	}
 }
 

@@ -116,7 +116,7 @@ func (o Options) files() ([]file, []Location, error) {
 // wrapOptions are the options Wrap gets for one file.
 func (o Options) wrapOptions(f file) WrapOptions {
 	return WrapOptions{Executable: o.Executable, Profile: o.Profile, Select: o.selector(), Trusted: f.trusted, Project: f.project,
-		Client: f.loc.Client, HeldBack: o.heldBack, NpmCache: hostNpmCache(o.Env), CacheHome: o.Env.cacheHome()}
+		Home: o.Env.Home, Client: f.loc.Client, HeldBack: o.heldBack, NpmCache: hostNpmCache(o.Env), CacheHome: o.Env.cacheHome()}
 }
 
 // trust says whether the file at a location is the user's own (a client's

@@ -168,8 +168,8 @@ func (o WrapOptions) runFlags(e *entry) []string {
 	switch {
 	case !o.Trusted && e.setsCwd():
 		flags = append(flags, "--workspace", o.Project)
-	case o.Trusted && e.cwdWorkspace() != "":
-		flags = append(flags, "--workspace", e.cwdWorkspace())
+	case o.Trusted && o.cwdWorkspace(e) != "":
+		flags = append(flags, "--workspace", o.cwdWorkspace(e))
 	}
 	names, _ := o.envPass(e)
 	for _, n := range names {

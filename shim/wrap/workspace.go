@@ -2,6 +2,7 @@ package wrap
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -17,9 +18,9 @@ import (
 // A project's file does not choose its workspace (vet.go pins it to the
 // project folder).
 
-// cwdWorkspace returns the folder wrap gives as --workspace for a trusted
-// entry's cwd, or "".
-func (e *entry) cwdWorkspace() string {
+// absCwd returns a trusted entry's cwd if it is an absolute path as
+// written, cleaned, or "".
+func (e *entry) absCwd() string {
 	m := e.obj.get("cwd")
 	if m == nil || m.value.kind != kindString {
 		return ""
@@ -29,6 +30,27 @@ func (e *entry) cwdWorkspace() string {
 		return ""
 	}
 	return filepath.Clean(c)
+}
+
+// cwdWorkspace returns the folder wrap gives as --workspace for a trusted
+// entry's cwd, or "": not for a cwd that is /, the home folder or a folder
+// above it, which sbshim does not take for a workspace (wrap must not make
+// the whole home writable by writing it as --workspace).
+func (o WrapOptions) cwdWorkspace(e *entry) string {
+	c := e.absCwd()
+	if c == "" || o.notWorkspace(c) {
+		return ""
+	}
+	return c
+}
+
+// notWorkspace reports whether dir is /, the home folder or a folder
+// above it.
+func (o WrapOptions) notWorkspace(dir string) bool {
+	if dir == string(filepath.Separator) {
+		return true
+	}
+	return o.Home != "" && within(filepath.Clean(o.Home), dir)
 }
 
 // clientStartDirs says, per client, in which folder it starts a server
@@ -55,8 +77,15 @@ func (o WrapOptions) workspaceNote(e *entry) string {
 		}
 		return "workspace: no cwd, so the folder the client starts it in (usually the project); " + noWorkspaceRule
 	}
-	if ws := e.cwdWorkspace(); ws != "" {
-		return fmt.Sprintf("workspace: %s, its cwd (--workspace)", ws)
+	if ws := o.cwdWorkspace(e); ws != "" {
+		note := fmt.Sprintf("workspace: %s, its cwd (--workspace)", ws)
+		if fi, err := os.Stat(ws); err != nil || !fi.IsDir() {
+			note += "; that folder does not exist now"
+		}
+		return note
+	}
+	if c := e.absCwd(); c != "" {
+		return fmt.Sprintf("workspace: none: its cwd %s is /, your home folder or a folder above it, which sbshim does not take for a workspace (not given as --workspace); set cwd to a project folder to give it one", c)
 	}
 	if m := e.obj.get("cwd"); m != nil {
 		return fmt.Sprintf("workspace: its cwd %s as the client resolves it (sbshim takes the folder it is started in); %s", e.raw(m.value), noWorkspaceRule)
@@ -64,6 +93,9 @@ func (o WrapOptions) workspaceNote(e *entry) string {
 	where, ok := clientStartDirs[o.Client]
 	if !ok {
 		where = "sbshim cannot know which"
+	}
+	if dir, isProject := strings.CutPrefix(e.scope, "project "); isProject && o.Client == "claude-code" {
+		where = "Claude Code uses its project folder, " + dir
 	}
 	return fmt.Sprintf("workspace: no cwd, so the folder the client starts it in (%s); %s: add \"cwd\" to the entry to give it one", where, noWorkspaceRule)
 }
