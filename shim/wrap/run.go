@@ -326,6 +326,9 @@ func Run(op Op, o Options, stdout, stderr io.Writer) error {
 		if !bytes.Equal(out, f.src) {
 			changes = append(changes, change{path: f.path, old: f.src, new: out, within: f.project})
 		}
+		if old := oldBackups(f.path); len(old) > 0 {
+			fmt.Fprintf(stdout, "  (%d backup(s) an earlier sbshim left next to it, which sbshim no longer makes nor reads: %s)\n", len(old), printable(strings.Join(old, " ")))
+		}
 	}
 	for _, s := range o.Servers {
 		if !found[s] {
@@ -383,6 +386,26 @@ func apply(changes []change, o Options, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "Wrote %s (backup of what it held: %s)\n", o.display(c.path), o.display(backup))
 	}
 	return nil
+}
+
+// oldBackups lists the backups earlier versions of sbshim wrote next to a
+// config file (FILE.sbshim-backup-TIME): wrap names them so that the user
+// can delete them, and deletes nothing itself.
+func oldBackups(path string) []string {
+	m, _ := filepath.Glob(globEscape(path) + ".sbshim-backup-*")
+	return m
+}
+
+// globEscape escapes the characters filepath.Glob treats as special.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Executable is the absolute path of the running sbshim, symbolic links

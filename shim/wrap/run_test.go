@@ -279,3 +279,23 @@ func TestList(t *testing.T) {
 		t.Errorf("%v\n%s", err, out.String())
 	}
 }
+
+// TestRunNamesOldBackups: the backups an earlier sbshim left next to a
+// file are named, and left alone.
+func TestRunNamesOldBackups(t *testing.T) {
+	w := newWorld(t)
+	old := w.cursor + ".sbshim-backup-20261122T101500"
+	w.write(old, w.cursorIn, 0o600)
+	o := w.options()
+	o.Clients, o.Yes = []string{"cursor"}, true
+	out, _, err := w.run(OpWrap, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "(1 backup(s) an earlier sbshim left next to it, which sbshim no longer makes nor reads: "+old+")") {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, err := os.Stat(old); err != nil {
+		t.Errorf("the old backup: %v", err)
+	}
+}
