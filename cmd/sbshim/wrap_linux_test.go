@@ -49,7 +49,7 @@ func TestWrapEndToEnd(t *testing.T) {
 		t.Fatalf("wrapped file: %v\n%s", err, data)
 	}
 	entry := file.MCPServers["probe"]
-	if entry.Command != sbshim || strings.Join(entry.Args, " ") != "--name probe -- "+probe {
+	if entry.Command != sbshim || strings.Join(entry.Args, " ") != "--name probe --env-pass PROBE_NOTE -- "+probe {
 		t.Fatalf("wrapped entry: %+v", entry)
 	}
 

@@ -177,6 +177,18 @@ func (e Env) configHome() string {
 	return filepath.Join(e.Home, ".config")
 }
 
+// cacheHome is the folder of sbshim's private caches: $XDG_CACHE_HOME/sbshim,
+// or ~/.cache/sbshim.
+func (e Env) cacheHome() string {
+	if d := e.getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "sbshim")
+	}
+	if e.Home == "" {
+		return ""
+	}
+	return filepath.Join(e.Home, ".cache", "sbshim")
+}
+
 // OSEnv returns the Env of this process: $HOME, the working directory,
 // runtime.GOOS and os.Getenv.
 func OSEnv() (Env, error) {

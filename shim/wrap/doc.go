@@ -18,7 +18,12 @@
 // checks this for every entry before it writes, and skips an entry it could
 // not undo.
 //
-// Files are written atomically with a timestamped backup next to them
-// (write.go); a dry run prints a unified diff (diff.go). Where each client
-// keeps its configuration, per OS, is in clients.go.
+// Besides --name, wrap writes --env-pass for each variable the entry's env
+// sets (envpass.go) and --workspace for its cwd (workspace.go), and says
+// which secret-looking variables it passes, what the workspace will be,
+// and which data a server leaves behind in the host's npm cache
+// (notes.go). Files are written atomically, and the one backup of each
+// file is kept in sbshim's state folder, never next to it (write.go); a
+// dry run prints a unified diff (diff.go). Where each client keeps its
+// configuration, per OS, is in clients.go.
 package wrap

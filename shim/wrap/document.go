@@ -198,7 +198,8 @@ func (d *Document) Check(o WrapOptions) {
 type Result struct {
 	Server
 	Changed bool
-	Note    string // why it was left alone
+	Note    string   // why it was left alone
+	Notes   []string // wrap: what the user should know (variables passed, the workspace, state left behind)
 }
 
 // WrapOptions are the options of Wrap.
@@ -214,6 +215,22 @@ type WrapOptions struct {
 	// Project is the project folder an untrusted file belongs to: the
 	// workspace wrap pins, and what server names are qualified with.
 	Project string
+	// Home is the user's home folder: a cwd that is the home or a folder
+	// above it is not made the workspace.
+	Home string
+	// Client is the client whose file it is (see Clients), for what
+	// wrap says about the folder the client starts a server in.
+	Client string
+	// HeldBack returns the rule by which sbshim's env policy would hold
+	// back the variable name with the value value ("" when the value is
+	// not known), or "" if it passes; nil when the policy is not known.
+	HeldBack func(name, value string) string
+	// NpmCache is the host's npm cache folder, where npx keeps the
+	// packages it runs (and some servers their data); "" if unknown.
+	NpmCache string
+	// CacheHome is the folder sbshim's private caches are in
+	// ($XDG_CACHE_HOME/sbshim or ~/.cache/sbshim); "" if unknown.
+	CacheHome string
 }
 
 // Wrap puts every selected local server behind sbshim and returns the new
@@ -225,16 +242,16 @@ func (d *Document) Wrap(o WrapOptions) ([]byte, []Result, error) {
 		return nil, nil, fmt.Errorf("the sbshim binary %q must be named sbshim", o.Executable)
 	}
 	d.vet = &o
-	return d.change(o.Select, func(e *entry) (string, []edit, error) {
+	return d.change(o.Select, func(e *entry) (string, []edit, []string, error) {
 		st, why := o.vet(e)
 		switch st {
 		case Wrapped:
-			return "already wrapped", nil, nil
+			return "already wrapped", nil, o.wrappedNotes(e), nil
 		case NotWrapped:
 			edits, err := e.wrapEdits(o.Executable, o.runFlags(e))
-			return why, edits, err // why it is wrapped again, if it ran sbshim
+			return why, edits, o.notes(e), err // why it is wrapped again, if it ran sbshim
 		}
-		return skipNote(st, why), nil, nil
+		return skipNote(st, why), nil, nil, nil
 	}, Wrapped)
 }
 
@@ -253,21 +270,21 @@ func skipNote(st State, why string) string {
 
 // Unwrap takes every selected server out from behind sbshim.
 func (d *Document) Unwrap(sel func(string) bool) ([]byte, []Result, error) {
-	return d.change(sel, func(e *entry) (string, []edit, error) {
+	return d.change(sel, func(e *entry) (string, []edit, []string, error) {
 		if e.state != Wrapped {
-			return "not wrapped", nil, nil
+			return "not wrapped", nil, nil, nil
 		}
 		edits, err := e.unwrapEdits()
 		if err != nil {
-			return "cannot unwrap: " + err.Error(), nil, nil
+			return "cannot unwrap: " + err.Error(), nil, nil, nil
 		}
-		return "", edits, nil
+		return "", edits, nil, nil
 	}, NotWrapped)
 }
 
 // change applies plan to each selected entry in turn, re-scanning the text
 // after each change, and checks every change by undoing it.
-func (d *Document) change(sel func(string) bool, plan func(*entry) (string, []edit, error), want State) ([]byte, []Result, error) {
+func (d *Document) change(sel func(string) bool, plan func(*entry) (string, []edit, []string, error), want State) ([]byte, []Result, error) {
 	cur := d
 	var results []Result
 	for i := range d.entries {
@@ -276,18 +293,18 @@ func (d *Document) change(sel func(string) bool, plan func(*entry) (string, []ed
 			continue
 		}
 		r := Result{Server: cur.server(e)}
-		note, edits, err := plan(e)
+		note, edits, notes, err := plan(e)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", e.name, err)
 		}
-		r.Note = note
+		r.Note, r.Notes = note, notes
 		if len(edits) == 0 {
 			results = append(results, r)
 			continue
 		}
 		next, err := cur.try(i, edits, want)
 		if err != nil {
-			r.Note = err.Error()
+			r.Note, r.Notes = err.Error(), nil
 			results = append(results, r)
 			continue
 		}

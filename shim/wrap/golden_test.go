@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sbshim/sbshim/isolation"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/wrap")
@@ -65,7 +67,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := WrapOptions{Executable: testExe, Profile: c.profile, Trusted: c.project == "", Project: c.project}
+			opts := WrapOptions{Executable: testExe, Profile: c.profile, Trusted: c.project == "", Project: c.project, HeldBack: defaultHeldBack(t)}
 			wrapped, results, err := doc.Wrap(opts)
 			if err != nil {
 				t.Fatal(err)
@@ -143,6 +145,9 @@ func report(doc *Document, results []Result) string {
 	}
 	for _, r := range results {
 		fmt.Fprintf(&b, "wrap %q: changed=%v %s\n", r.Name, r.Changed, r.Note)
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "  - %s\n", n)
+		}
 	}
 	return b.String()
 }
@@ -225,13 +230,42 @@ func checkMeaning(t *testing.T, in, out []byte, results []Result, o WrapOptions)
 				}
 				if _, cwd := be["cwd"]; cwd && !o.Trusted {
 					want = append(want, "--workspace", o.Project)
+				} else if c, ok := be["cwd"].(string); ok && strings.HasPrefix(c, "/") && !strings.Contains(c, "$") {
+					want = append(want, "--workspace", c)
 				}
 				want = append(want, "--", be["command"])
 				if args, ok := be["args"].([]any); ok {
 					want = append(want, args...)
 				}
-				if !reflect.DeepEqual(ae["args"], want) {
-					t.Errorf("server %s: args %v, want %v", k, ae["args"], want)
+				// The variables its env sets are passed, in file
+				// order (which a map does not keep); from a project's
+				// file only those written as they are.
+				wantPass := map[string]bool{}
+				if env, ok := be["env"].(map[string]any); ok {
+					for name, v := range env {
+						if s, ok := v.(string); !o.Trusted && ok && strings.Contains(s, "$") && !strings.HasPrefix(s, "${input:") {
+							continue
+						}
+						wantPass[name] = true
+					}
+				}
+				var got []any
+				gotPass := map[string]bool{}
+				gotArgs, _ := ae["args"].([]any)
+				for i := 0; i < len(gotArgs); i++ {
+					if gotArgs[i] == "--" {
+						got = append(got, gotArgs[i:]...)
+						break
+					}
+					if gotArgs[i] == "--env-pass" && i+1 < len(gotArgs) {
+						gotPass[fmt.Sprint(gotArgs[i+1])] = true
+						i++
+						continue
+					}
+					got = append(got, gotArgs[i])
+				}
+				if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotPass, wantPass) {
+					t.Errorf("server %s: args %v, want %v and --env-pass %v", k, ae["args"], want, wantPass)
 				}
 				// Put the original back; then everything must be equal.
 				ae["command"] = be["command"]
@@ -261,4 +295,14 @@ func checkMeaning(t *testing.T, in, out []byte, results []Result, o WrapOptions)
 func projectTag(project string) string {
 	sum := sha256.Sum256([]byte(project))
 	return hex.EncodeToString(sum[:])[:8]
+}
+
+// defaultHeldBack is HeldBack from the built-in default profile alone.
+func defaultHeldBack(t *testing.T) func(name, value string) string {
+	t.Helper()
+	pol, err := isolation.Load(isolation.LoadOptions{UserConfigDir: t.TempDir(), Vars: isolation.Vars{Home: "/home/me"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return heldBackBy(pol)
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // project is a fake home with a user-level Cursor file and a freshly
@@ -57,7 +56,6 @@ func (p *project) options(clients ...string) Options {
 		Clients:    clients,
 		Executable: p.exe,
 		Yes:        true,
-		Now:        func() time.Time { return time.Date(2026, 12, 3, 13, 0, 0, 0, time.UTC) },
 	}
 }
 
@@ -74,7 +72,7 @@ func (p *project) read(path string) string {
 func backups(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
-	for _, pat := range []string{"*" + BackupSuffix + "*", ".*.sbshim-*"} {
+	for _, pat := range []string{"*.sbshim-backup-*", ".*.sbshim-*"} {
 		m, err := filepath.Glob(filepath.Join(dir, pat))
 		if err != nil {
 			t.Fatal(err)
@@ -176,7 +174,7 @@ func TestWriteFileWithinRefusesALinkOut(t *testing.T) {
 	p.write(outside, "old")
 	link := filepath.Join(p.proj, ".mcp.json")
 	p.symlink(outside, link)
-	_, err := WriteFileWithin(link, p.proj, []byte("old"), []byte("new"), time.Now())
+	_, err := WriteFileWithin(link, p.proj, filepath.Join(p.home, "backups"), []byte("old"), []byte("new"))
 	if !errors.Is(err, ErrOutsideProject) {
 		t.Fatalf("error %v, want ErrOutsideProject", err)
 	}

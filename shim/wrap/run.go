@@ -12,8 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 	"unicode/utf8"
+
+	"github.com/sbshim/sbshim/isolation"
 )
 
 // Op is what Run does to the selected servers.
@@ -38,7 +39,13 @@ type Options struct {
 	// Confirm asks the user a yes/no question. Nil means nobody can be
 	// asked (stdin is not a terminal): then only Yes or DryRun proceed.
 	Confirm func(question string) (bool, error)
-	Now     func() time.Time // for backup names; nil: time.Now
+	// BackupDir is where the one backup of each file wrap or unwrap
+	// writes is kept; "": the backups folder in sbshim's state folder
+	// (DefaultBackupDir).
+	BackupDir string
+
+	// heldBack is WrapOptions.HeldBack, from sbshim's policy (Run).
+	heldBack func(name, value string) string
 }
 
 // file is one configuration file that exists.
@@ -108,7 +115,8 @@ func (o Options) files() ([]file, []Location, error) {
 
 // wrapOptions are the options Wrap gets for one file.
 func (o Options) wrapOptions(f file) WrapOptions {
-	return WrapOptions{Executable: o.Executable, Profile: o.Profile, Select: o.selector(), Trusted: f.trusted, Project: f.project}
+	return WrapOptions{Executable: o.Executable, Profile: o.Profile, Select: o.selector(), Trusted: f.trusted, Project: f.project,
+		Home: o.Env.Home, Client: f.loc.Client, HeldBack: o.heldBack, NpmCache: hostNpmCache(o.Env), CacheHome: o.Env.cacheHome()}
 }
 
 // trust says whether the file at a location is the user's own (a client's
@@ -259,6 +267,9 @@ func Run(op Op, o Options, stdout, stderr io.Writer) error {
 	if op == OpWrap && !filepath.IsAbs(o.Executable) {
 		return fmt.Errorf("the sbshim path %q is not absolute", o.Executable)
 	}
+	if op == OpWrap {
+		o.heldBack = policyHeldBack(o)
+	}
 	files, _, err := o.files()
 	if err != nil {
 		return err
@@ -308,9 +319,15 @@ func Run(op Op, o Options, stdout, stderr io.Writer) error {
 				suspicious = append(suspicious, label+" in "+name)
 			}
 			fmt.Fprintf(stdout, "  %-24s %s\n", label, printable(what))
+			for _, n := range r.Notes {
+				fmt.Fprintf(stdout, "      - %s\n", printable(n))
+			}
 		}
 		if !bytes.Equal(out, f.src) {
 			changes = append(changes, change{path: f.path, old: f.src, new: out, within: f.project})
+		}
+		if old := oldBackups(f.path); len(old) > 0 {
+			fmt.Fprintf(stdout, "  (%d backup(s) an earlier sbshim left next to it, which sbshim no longer makes nor reads: %s)\n", len(old), printable(strings.Join(old, " ")))
 		}
 	}
 	for _, s := range o.Servers {
@@ -357,18 +374,38 @@ func apply(changes []change, o Options, stdout io.Writer) error {
 			return ErrNotConfirmed
 		}
 	}
-	now := time.Now
-	if o.Now != nil {
-		now = o.Now
+	dir := o.BackupDir
+	if dir == "" {
+		dir = DefaultBackupDir(o.Env)
 	}
 	for _, c := range changes {
-		backup, err := WriteFileWithin(c.path, c.within, c.old, c.new, now())
+		backup, err := WriteFileWithin(c.path, c.within, dir, c.old, c.new)
 		if err != nil {
 			return fmt.Errorf("write %s: %w", c.path, err)
 		}
-		fmt.Fprintf(stdout, "Wrote %s (backup: %s)\n", o.display(c.path), o.display(backup))
+		fmt.Fprintf(stdout, "Wrote %s (backup of what it held: %s)\n", o.display(c.path), o.display(backup))
 	}
 	return nil
+}
+
+// oldBackups lists the backups earlier versions of sbshim wrote next to a
+// config file (FILE.sbshim-backup-TIME): wrap names them so that the user
+// can delete them, and deletes nothing itself.
+func oldBackups(path string) []string {
+	m, _ := filepath.Glob(globEscape(path) + ".sbshim-backup-*")
+	return m
+}
+
+// globEscape escapes the characters filepath.Glob treats as special.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Executable is the absolute path of the running sbshim, symbolic links
@@ -445,4 +482,30 @@ func terminalText(text string) string {
 // bidirectional formatting character.
 func unsafeRune(r rune) bool {
 	return r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
+}
+
+// policyHeldBack returns a HeldBack from sbshim's env policy as a server
+// wrapped with o.Profile would get it (the built-in default, the user's
+// config, the profile), or nil if that policy does not load: then wrap
+// only cannot say which variables look secret.
+func policyHeldBack(o Options) func(name, value string) string {
+	pol, err := isolation.Load(isolation.LoadOptions{Profile: o.Profile, Vars: isolation.Vars{Home: o.Env.Home}})
+	if err != nil {
+		return nil
+	}
+	return heldBackBy(pol)
+}
+
+// heldBackBy is HeldBack from a loaded policy.
+func heldBackBy(pol *isolation.Policy) func(name, value string) string {
+	return func(name, value string) string {
+		rule, ok := pol.EnvAllowed(name, value)
+		switch {
+		case ok:
+			return ""
+		case strings.HasPrefix(rule, "env.pass ("):
+			return "env.pass does not list it"
+		}
+		return rule
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // world is a fake home with a Cursor and a Codex file in it, and a broken
@@ -57,7 +56,6 @@ func (w *world) options() Options {
 	return Options{
 		Env:        Env{Home: w.home, Dir: w.proj, GOOS: "linux", Getenv: func(string) string { return "" }},
 		Executable: "/opt/bin/sbshim",
-		Now:        func() time.Time { return time.Date(2026, 11, 22, 10, 15, 0, 0, time.UTC) },
 	}
 }
 
@@ -81,7 +79,7 @@ func TestRunWrapAndUnwrap(t *testing.T) {
 	if string(w.read(w.bad)) != `{"mcpServers": {` {
 		t.Error("the broken file was changed")
 	}
-	for _, want := range []string{"fs                       wrapped", "gh                       docker (skipped)", "time                     wrapped", "Wrote ~/.cursor/mcp.json (backup: ~/.cursor/mcp.json.sbshim-backup-20261122T101500)"} {
+	for _, want := range []string{"fs                       wrapped", "gh                       docker (skipped)", "time                     wrapped", "Wrote ~/.cursor/mcp.json (backup of what it held: ~/.local/state/sbshim/backups/"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -89,8 +87,13 @@ func TestRunWrapAndUnwrap(t *testing.T) {
 	if got := string(w.read(w.cursor)); !strings.Contains(got, `"command": "/opt/bin/sbshim", "args": ["--name", "fs", "--", "npx", "-y"`) {
 		t.Errorf("cursor file not wrapped:\n%s", got)
 	}
-	// Backups hold the old text, with the file's mode.
-	backup := w.cursor + ".sbshim-backup-20261122T101500"
+	// The backup holds the old text, in sbshim's state folder, readable
+	// by the user alone; the file keeps its mode.
+	backupDir := filepath.Join(w.home, ".local", "state", "sbshim", "backups")
+	backup := BackupPath(backupDir, w.cursor)
+	if !strings.Contains(out, "backup of what it held: ~"+strings.TrimPrefix(backup, w.home)+")\n") {
+		t.Errorf("output does not name the backup %s:\n%s", backup, out)
+	}
 	if !bytes.Equal(w.read(backup), w.cursorIn) {
 		t.Error("backup differs from the original")
 	}
@@ -107,7 +110,7 @@ func TestRunWrapAndUnwrap(t *testing.T) {
 		t.Errorf("left over: %v", m)
 	}
 
-	// Again: nothing to change. A second backup gets another name.
+	// Again: nothing to change. Unwrap replaces the backup: one a file.
 	o.Clients = []string{"cursor", "codex"}
 	if out, _, err := w.run(OpWrap, o); err != nil || !strings.Contains(out, "already wrapped") || !strings.Contains(out, "Nothing to change.") {
 		t.Fatalf("second wrap: %v\n%s", err, out)
@@ -118,8 +121,16 @@ func TestRunWrapAndUnwrap(t *testing.T) {
 	if !bytes.Equal(w.read(w.cursor), w.cursorIn) || !bytes.Equal(w.read(w.codex), w.codexIn) {
 		t.Error("unwrap did not restore the files")
 	}
-	if _, err := os.Stat(backup + "-2"); err != nil {
-		t.Errorf("second backup: %v", err)
+	if !bytes.Equal(w.read(backup), []byte(strings.Replace(string(w.cursorIn), `"command": "npx", "args": [`, `"command": "/opt/bin/sbshim", "args": ["--name", "fs", "--", "npx", `, 1))) {
+		t.Errorf("the backup is not what unwrap replaced:\n%s", w.read(backup))
+	}
+	if m, _ := filepath.Glob(filepath.Join(backupDir, "*")); len(m) != 2 {
+		t.Errorf("backups after wrap and unwrap of two files: %v, want 2", m)
+	}
+	for _, dir := range []string{w.home, filepath.Dir(w.cursor), filepath.Dir(w.codex)} {
+		if b := backups(t, dir); len(b) > 0 {
+			t.Errorf("backups next to the files: %v", b)
+		}
 	}
 }
 
@@ -152,7 +163,7 @@ func TestRunDryRunAndConfirmation(t *testing.T) {
 	if !bytes.Equal(w.read(w.cursor), w.cursorIn) {
 		t.Fatal("a file was written without a yes")
 	}
-	if m, _ := filepath.Glob(w.cursor + BackupSuffix + "*"); len(m) > 0 {
+	if m, _ := filepath.Glob(filepath.Join(w.home, ".local", "state", "sbshim", "backups", "*")); len(m) > 0 {
 		t.Errorf("backups without a write: %v", m)
 	}
 	// The answer is yes.
@@ -232,7 +243,7 @@ func TestWriteFileNoticesAChange(t *testing.T) {
 	if err := os.WriteFile(p, []byte("new by the client"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := WriteFile(p, []byte("what sbshim read"), []byte("x"), time.Now())
+	_, err := WriteFile(p, filepath.Join(dir, "backups"), []byte("what sbshim read"), []byte("x"))
 	if err == nil || !strings.Contains(err.Error(), "changed while sbshim was editing it") {
 		t.Fatalf("error %v", err)
 	}
@@ -266,5 +277,25 @@ func TestList(t *testing.T) {
 	o.Env.Home, o.Env.Dir = t.TempDir(), ""
 	if err := List(o, &out); err != nil || !strings.Contains(out.String(), "No MCP client configuration found") || !strings.Contains(out.String(), "~/.claude.json") {
 		t.Errorf("%v\n%s", err, out.String())
+	}
+}
+
+// TestRunNamesOldBackups: the backups an earlier sbshim left next to a
+// file are named, and left alone.
+func TestRunNamesOldBackups(t *testing.T) {
+	w := newWorld(t)
+	old := w.cursor + ".sbshim-backup-20261122T101500"
+	w.write(old, w.cursorIn, 0o600)
+	o := w.options()
+	o.Clients, o.Yes = []string{"cursor"}, true
+	out, _, err := w.run(OpWrap, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "(1 backup(s) an earlier sbshim left next to it, which sbshim no longer makes nor reads: "+old+")") {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, err := os.Stat(old); err != nil {
+		t.Errorf("the old backup: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func never(string, WrapOptions, *entry) string { return "" }
 // narrow the sandbox, or change nothing it may do, pass: --deny-net,
 // --deny-read, --deny-write, --strict, --no-pty, --net none|proxy,
 // --term-grace, --kill-grace, a built-in narrowing --profile, and the
-// --name and --workspace that wrap itself writes.
+// --name, --workspace and --env-pass that wrap itself writes.
 var runFlagRules = map[string]flagRule{
 	// The name picks the audit log and the private cache: it must be the
 	// one wrap gives, not another server's.
@@ -96,9 +97,16 @@ var runFlagRules = map[string]flagRule{
 	"deny-read":         {widens: never},
 	"deny-write":        {widens: never},
 	"allow-unix-socket": {widens: always("--allow-unix-socket opens host services")},
-	"env-pass":          {widens: always("--env-pass passes variables the deny list holds back (secrets)")},
-	"env-set":           {widens: always("--env-set sets the sandbox's environment")},
-	"audit-log":         {widens: always("--audit-log moves or turns off the audit log")},
+	// wrap passes the variables an entry's env sets as literals
+	// (envpass.go); any other name could be one of the user's secrets.
+	"env-pass": {widens: func(v string, o WrapOptions, e *entry) string {
+		if names, _ := o.envPass(e); slices.Contains(names, v) {
+			return ""
+		}
+		return fmt.Sprintf("--env-pass %s passes a variable of yours that the deny list holds back (a secret), and its env does not set it as written", v)
+	}},
+	"env-set":   {widens: always("--env-set sets the sandbox's environment")},
+	"audit-log": {widens: always("--audit-log moves or turns off the audit log")},
 	"term-grace": {widens: func(v string, _ WrapOptions, _ *entry) string {
 		if _, err := time.ParseDuration(v); err != nil {
 			return fmt.Sprintf("--term-grace %q is not a duration", v)
@@ -157,8 +165,15 @@ func (o WrapOptions) runFlags(e *entry) []string {
 	if o.Profile != "" {
 		flags = append(flags, "--profile", o.Profile)
 	}
-	if !o.Trusted && e.setsCwd() {
+	switch {
+	case !o.Trusted && e.setsCwd():
 		flags = append(flags, "--workspace", o.Project)
+	case o.Trusted && o.cwdWorkspace(e) != "":
+		flags = append(flags, "--workspace", o.cwdWorkspace(e))
+	}
+	names, _ := o.envPass(e)
+	for _, n := range names {
+		flags = append(flags, "--env-pass", n)
 	}
 	return append(flags, "--")
 }

@@ -2,31 +2,31 @@ package wrap
 
 import (
 	"bytes"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
-)
 
-// BackupSuffix is put between a file's name and the time of its backup.
-const BackupSuffix = ".sbshim-backup-"
+	"github.com/sbshim/sbshim/shim/audit"
+)
 
 // WriteFile replaces the contents of path, which must still be old, with
 // data. It follows symbolic links, so a linked config file stays a link.
-// First it saves old next to the file as PATH.sbshim-backup-TIME; then it
+// First it keeps old as the file's one backup in backupDir (see
+// BackupPath), replacing an earlier backup of the same file; then it
 // writes a temporary file in the same directory with the same mode and
 // owner, syncs it and renames it over the file, so that a reader sees the
 // old or the new contents, never a mix. It returns the backup's path.
-func WriteFile(path string, old, data []byte, now time.Time) (string, error) {
-	return WriteFileWithin(path, "", old, data, now)
+func WriteFile(path, backupDir string, old, data []byte) (string, error) {
+	return WriteFileWithin(path, "", backupDir, old, data)
 }
 
 // WriteFileWithin is WriteFile for a project's file: unless root is "",
 // the file, its symbolic links resolved, must still lie in the folder
 // root (resolved too), or nothing is written.
-func WriteFileWithin(path, root string, old, data []byte, now time.Time) (string, error) {
+func WriteFileWithin(path, root, backupDir string, old, data []byte) (string, error) {
 	target, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return "", err
@@ -41,7 +41,7 @@ func WriteFileWithin(path, root string, old, data []byte, now time.Time) (string
 	if err := unchanged(target, old); err != nil {
 		return "", err
 	}
-	backup, err := writeBackup(target, old, fi, now)
+	backup, err := writeBackup(backupDir, target, old)
 	if err != nil {
 		return "", fmt.Errorf("back up %s: %w", target, err)
 	}
@@ -49,6 +49,58 @@ func WriteFileWithin(path, root string, old, data []byte, now time.Time) (string
 		return backup, err
 	}
 	return backup, nil
+}
+
+// DefaultBackupDir is the backups folder in sbshim's state folder, next
+// to the audit logs: $XDG_STATE_HOME/sbshim/backups, or
+// ~/.local/state/sbshim/backups. Sandboxed servers cannot read it (sbshim
+// hides its state folder), and config files hold API keys.
+func DefaultBackupDir(e Env) string {
+	return filepath.Join(filepath.Dir(audit.DefaultDir(e.getenv, e.Home)), "backups")
+}
+
+// BackupPath is where the backup of the config file at target (its
+// symbolic links resolved) is kept in dir: one file per config file, named
+// after its path and a hash of it, so that two files never share one.
+func BackupPath(dir, target string) string {
+	sum := sha256.Sum256([]byte(target))
+	return filepath.Join(dir, audit.SafeName(target)+"."+hex.EncodeToString(sum[:4]))
+}
+
+// writeBackup replaces the backup of target in dir with data, atomically,
+// readable by the user alone. Outside every project: a backup next to a
+// project's file would be committed, or read, with the project.
+func writeBackup(dir, target string, data []byte) (string, error) {
+	if dir == "" || !filepath.IsAbs(dir) {
+		return "", fmt.Errorf("the backups folder %q is not an absolute path", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	name := BackupPath(dir, target)
+	f, err := os.CreateTemp(dir, ".backup-*")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return name, nil
 }
 
 // unchanged checks that the file still holds what was read: a client may
@@ -66,28 +118,6 @@ func unchanged(path string, old []byte) error {
 
 // keepMode is the part of a file's mode that the new file gets.
 const keepMode = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
-
-func writeBackup(target string, data []byte, fi fs.FileInfo, now time.Time) (string, error) {
-	base := target + BackupSuffix + now.Format("20060102T150405")
-	for i := 1; ; i++ {
-		name := base
-		if i > 1 {
-			name = fmt.Sprintf("%s-%d", base, i)
-		}
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode()&fs.ModePerm)
-		if errors.Is(err, fs.ErrExist) && i < 100 {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		if err := finish(f, data, fi); err != nil {
-			os.Remove(name)
-			return "", err
-		}
-		return name, nil
-	}
-}
 
 func replace(target string, data []byte, fi fs.FileInfo, old []byte) (err error) {
 	dir := filepath.Dir(target)
