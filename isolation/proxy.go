@@ -47,9 +47,12 @@ func proxyEnvVars(port int, loopbackAllowed bool) map[string]string {
 	return vars
 }
 
-// withProxyEnv sets the proxy variables in env (NAME=VALUE, sorted).
+// withProxyEnv sets the proxy variables in env (NAME=VALUE, sorted). When
+// the policy allows a loopback address, or a package registry the user
+// configured lies on the host's loopback, loopback goes through the proxy
+// too.
 func withProxyEnv(env []string, port int, pol *Policy) []string {
-	vars := proxyEnvVars(port, loopbackAllowed(pol.Network.Allow))
+	vars := proxyEnvVars(port, loopbackAllowed(pol.Network.Allow) || registryOnLoopback(pol, env))
 	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		_, set := vars[k]
@@ -75,6 +78,49 @@ func loopbackAllowed(allow []string) bool {
 		}
 	}
 	return false
+}
+
+// registryOnLoopback says whether allowPackageRegistries allows a
+// registry on the host's loopback (a local mirror). It reads the package
+// managers' configuration only: no package manager is asked (one that
+// must be asked names its built-in default, never a loopback mirror).
+func registryOnLoopback(pol *Policy, env []string) bool {
+	if !pol.Network.AllowPackageRegistries {
+		return false
+	}
+	renv := registryEnv(pol, env, nil)
+	renv.CacheDir = ""
+	return slices.ContainsFunc(netproxy.Registries(renv), func(r netproxy.Registry) bool { return netproxy.IsLoopbackEntry(r.Host) })
+}
+
+// withRegistrySettings adds to env (NAME=VALUE, sorted) the registry
+// settings of the user's that the sandbox cannot read where they are
+// (netproxy.RegistrySettings: ~/.npmrc and the user's pip.conf are
+// hidden), so that its package managers use the user's registries and
+// mirrors. warn, if set, hears what could not be carried whole.
+func withRegistrySettings(env []string, pol *Policy, warn func(string)) []string {
+	renv := registryEnv(pol, env, nil)
+	renv.Hidden = func(path string) bool { _, ok := pol.CanRead(path); return !ok }
+	vars, notes := netproxy.RegistrySettings(renv)
+	if warn != nil {
+		for _, n := range notes {
+			warn(n)
+		}
+	}
+	if u := netproxy.HiddenNpmUserconfig(renv); u != "" && pol.Vars.Cache != "" {
+		// npm would still try the hidden file, and each try is a
+		// blocked read: its user configuration is a private one.
+		vars = append(vars, netproxy.Setting{Name: "npm_config_userconfig", Value: filepath.Join(pol.Vars.Cache, "npmrc"), From: u})
+	}
+	if len(vars) == 0 {
+		return env
+	}
+	out := slices.Clone(env)
+	for _, v := range vars {
+		out = append(out, v.Name+"="+v.Value)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // proxyRules builds the proxy's rules from the policy: network.allow, the
@@ -114,7 +160,8 @@ func registryEnv(pol *Policy, env []string, warn func(string)) netproxy.Registry
 		cacheDir = filepath.Join(d, "sbshim")
 	}
 	return netproxy.RegistryEnv{
-		Getenv: func(k string) string { return vals[k] },
+		Getenv:  func(k string) string { return vals[k] },
+		Environ: env,
 		// A file the sandbox could write is not read: a program must not
 		// add hosts to its own allow list.
 		Writable:  func(path string) bool { _, ok := pol.CanWrite(path); return ok },

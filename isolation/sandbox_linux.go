@@ -159,6 +159,7 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		spec.UserLimits = userLimits()
 		spec.NetNS = pol.Network.Mode != NetHost
 	}
+	spec.Env = withRegistrySettings(spec.Env, pol, cfg.Warn)
 	if pol.Network.Mode == NetProxy {
 		spec.ProxyPort = proxyPort
 		spec.Env = withProxyEnv(spec.Env, proxyPort, pol)
