@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,12 +48,9 @@ func proxyEnvVars(port int, loopbackAllowed bool) map[string]string {
 	return vars
 }
 
-// withProxyEnv sets the proxy variables in env (NAME=VALUE, sorted). When
-// the policy allows a loopback address, or a package registry the user
-// configured lies on the host's loopback, loopback goes through the proxy
-// too.
+// withProxyEnv sets the proxy variables in env (NAME=VALUE, sorted).
 func withProxyEnv(env []string, port int, pol *Policy) []string {
-	vars := proxyEnvVars(port, loopbackAllowed(pol.Network.Allow) || registryOnLoopback(pol, env))
+	vars := proxyEnvVars(port, loopbackAllowed(pol.Network.Allow))
 	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		_, set := vars[k]
@@ -80,17 +78,27 @@ func loopbackAllowed(allow []string) bool {
 	return false
 }
 
-// registryOnLoopback says whether allowPackageRegistries allows a
-// registry on the host's loopback (a local mirror). It reads the package
-// managers' configuration only: no package manager is asked (one that
-// must be asked names its built-in default, never a loopback mirror).
-func registryOnLoopback(pol *Policy, env []string) bool {
+// loopbackRegistries are the loopback addresses and ports of the package
+// registries that allowPackageRegistries allows on the host's loopback
+// (local mirrors): the sandbox reaches each at the same address of its
+// own loopback, forwarded through the proxy, so that every client —
+// also one that never uses a proxy for loopback, as Go's — gets there.
+// Only the package managers' configuration is read: no package manager
+// is asked (one that must be asked names its built-in default, never a
+// loopback mirror).
+func loopbackRegistries(pol *Policy, env []string) []netip.AddrPort {
 	if !pol.Network.AllowPackageRegistries {
-		return false
+		return nil
 	}
 	renv := registryEnv(pol, env, nil)
 	renv.CacheDir = ""
-	return slices.ContainsFunc(netproxy.Registries(renv), func(r netproxy.Registry) bool { return netproxy.IsLoopbackEntry(r.Host) })
+	var out []netip.AddrPort
+	for _, r := range netproxy.Registries(renv) {
+		if ap, ok := netproxy.LoopbackEntry(r.Host); ok && !slices.Contains(out, ap) {
+			out = append(out, ap)
+		}
+	}
+	return out
 }
 
 // withRegistrySettings adds to env (NAME=VALUE, sorted) the registry

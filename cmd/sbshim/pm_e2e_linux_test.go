@@ -12,16 +12,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // Package managers inside the sandbox, under the default profile, with
@@ -177,30 +174,14 @@ func goModuleZip(t *testing.T, mod string, files map[string]string) []byte {
 	return buf.Bytes()
 }
 
-// ownAddr is an IPv4 address of this machine's that is not loopback.
-func ownAddr(t *testing.T) netip.Addr {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() && !p.Addr().IsLoopback() && !p.Addr().IsLinkLocalUnicast() {
-			return p.Addr()
-		}
-	}
-	t.Fatalf("this test needs an IPv4 address of this machine's other than loopback; interfaces have %v", addrs)
-	return netip.Addr{}
-}
-
-// TestGoRunFromLocalProxy: with GOPROXY on this machine (set in the host
+// TestGoRunFromLoopbackProxy: with GOPROXY on loopback (set in the host
 // environment, as the user would) and no ~/go, `sbshim -- go run
 // MODULE@VERSION` builds and runs the module under the default profile
 // with zero reports: GOPATH, the caches and Go's telemetry stay in the
 // private cache.
-func TestGoRunFromLocalProxy(t *testing.T) {
+func TestGoRunFromLoopbackProxy(t *testing.T) {
 	goBin := tool(t, "go")
-	const mod, ver, marker = "example.test/srv", "v1.0.0", "hello from the local GOPROXY"
+	const mod, ver, marker = "example.test/srv", "v1.0.0", "hello from the loopback GOPROXY"
 	gomod := "module " + mod + "\n\ngo 1.21\n"
 	zipData := goModuleZip(t, mod+"@"+ver, map[string]string{
 		"go.mod":  gomod,
@@ -226,23 +207,14 @@ func TestGoRunFromLocalProxy(t *testing.T) {
 			http.NotFound(w, r)
 		}
 	})
-	// Go's HTTP client never uses a proxy for a loopback address: a
-	// GOPROXY on the host's loopback cannot be reached from the sandbox
-	// (see README). The mirror listens on this machine's own address,
-	// which discovery allows exactly as configured.
-	ip := ownAddr(t)
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
+	// Go's HTTP client never uses a proxy for a loopback address: the
+	// sandbox's own 127.0.0.1:PORT must lead to the host's.
+	port := loopbackServer(t, mux)
 	b := newBox(t)
 	if _, err := os.Stat(b.path("go")); err == nil {
 		t.Fatal("the box's home has a go folder")
 	}
-	b.env = append(b.env, "GOPROXY=http://"+ln.Addr().String(), "GONOSUMDB="+mod,
+	b.env = append(b.env, fmt.Sprintf("GOPROXY=http://127.0.0.1:%d", port), "GONOSUMDB="+mod,
 		"GOTOOLCHAIN=local", "GOFLAGS=-mod=mod")
 	logPath := filepath.Join(b.root, "go.jsonl")
 	stdout, stderr, code := b.run([]string{"--audit-log", logPath}, goBin, "run", mod+"@"+ver)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -141,12 +142,15 @@ func registryHosts(raw string) []string {
 	return []string{entry}
 }
 
-// IsLoopbackEntry says whether a rule entry (as Registry.Host) names a
-// loopback address or localhost: a program in the sandbox must then reach
-// the host's loopback through the proxy rather than its own.
-func IsLoopbackEntry(entry string) bool {
+// LoopbackEntry returns the loopback address and port a rule entry (as
+// Registry.Host) names; ok is false for anything else, localhost
+// included (discovery gives its addresses as entries of their own).
+func LoopbackEntry(entry string) (ap netip.AddrPort, ok bool) {
 	r, err := ParseRule("", entry)
-	return err == nil && (r.Addr.IsValid() && r.Addr.Unmap().IsLoopback() || r.Name == "localhost")
+	if err != nil || !r.Addr.IsValid() || !r.Addr.Unmap().IsLoopback() || r.Port == 0 {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(r.Addr.Unmap(), r.Port), true
 }
 
 // urlHost turns a registry URL (or a bare host) into a rule entry:
