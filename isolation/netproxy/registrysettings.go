@@ -20,8 +20,8 @@ type Setting struct {
 // sandbox the registries the user configured in files it cannot read
 // itself (RegistryEnv.Hidden; ~/.npmrc and the user's pip.conf are
 // secret files): npm's registry and @scope:registry as npm_config_*
-// variables, pip's index-url and extra-index-url as PIP_INDEX_URL and
-// PIP_EXTRA_INDEX_URL. Nothing else of those files crosses — no auth
+// variables, pip's index-url, extra-index-url and trusted-host as
+// PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and PIP_TRUSTED_HOST. Nothing else of those files crosses — no auth
 // token, password, certificate or other setting — and a URL's user name
 // and password are removed (notes say so). A setting the environment
 // already gives is left alone, as is one the sandbox can read where it
@@ -132,10 +132,19 @@ func pipSettings(env RegistryEnv) (vars []Setting, notes []string) {
 			win[k] = won{v, f}
 		}
 	}
-	for _, k := range []string{"index-url", "extra-index-url"} {
+	for _, k := range []string{"index-url", "extra-index-url", "trusted-host"} {
 		w, ok := win[k]
 		name := "PIP_" + strings.ToUpper(strings.ReplaceAll(k, "-", "_"))
 		if !ok || !env.Hidden(w.file) || env.getenv(name) != "" {
+			continue
+		}
+		if k == "trusted-host" {
+			// Host names (with an optional port) that pip may reach
+			// over plain HTTP or without checking the certificate: a
+			// mirror on loopback needs it.
+			if hosts := strings.Fields(w.value); len(hosts) > 0 && !strings.ContainsAny(w.value, "@/") {
+				vars = append(vars, Setting{Name: name, Value: strings.Join(hosts, " "), From: w.file})
+			}
 			continue
 		}
 		var urls []string
@@ -155,7 +164,8 @@ func pipSettings(env RegistryEnv) (vars []Setting, notes []string) {
 	return vars, notes
 }
 
-// pipConfKeys reads index-url and extra-index-url (also spelled with _)
+// pipConfKeys reads index-url, extra-index-url and trusted-host (also
+// spelled with _)
 // from the [global], [install] and [download] sections of a pip.conf, as
 // pip does; a value may go on over indented continuation lines. A later
 // line for a key replaces an earlier.
@@ -186,7 +196,7 @@ func pipConfKeys(data []byte) map[string]string {
 			continue
 		}
 		k = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(k)), "_", "-")
-		if k == "index-url" || k == "extra-index-url" {
+		if k == "index-url" || k == "extra-index-url" || k == "trusted-host" {
 			key = k
 			out[k] = strings.TrimSpace(v)
 		}

@@ -46,9 +46,9 @@ func TestRegistrySettings(t *testing.T) {
 		{name: "an untrusted home gives nothing",
 			npmrc: "registry=https://evil.example/\n", pipConf: "[global]\nindex-url = https://evil.example/simple\n", writable: true},
 		{name: "pip index-url and extra-index-url, continuation lines, no password",
-			pipConf: "[global]\nindex-url = https://u:p@pypi.mirror.example/simple\nextra-index-url =\n  https://a.example/simple\n  https://b.example/simple\ntrusted-host = x\n",
+			pipConf: "[global]\nindex-url = https://u:p@pypi.mirror.example/simple\nextra-index-url =\n  https://a.example/simple\n  https://b.example/simple\ntrusted-host = 127.0.0.1:3141\n  a.example\ncert = /k\nclient-cert = /k\n",
 			want: []string{"PIP_INDEX_URL=https://pypi.mirror.example/simple",
-				"PIP_EXTRA_INDEX_URL=https://a.example/simple https://b.example/simple"},
+				"PIP_EXTRA_INDEX_URL=https://a.example/simple https://b.example/simple", "PIP_TRUSTED_HOST=127.0.0.1:3141 a.example"},
 			wantNotes: 1},
 		{name: "pip settings of other sections are not pip's index",
 			pipConf: "[freeze]\nindex-url = https://no.example/\n"},
@@ -156,7 +156,7 @@ func FuzzRegistryConfigParsers(f *testing.F) {
 			}
 		}
 		for k := range pipConfKeys(data) {
-			if k != "index-url" && k != "extra-index-url" {
+			if k != "index-url" && k != "extra-index-url" && k != "trusted-host" {
 				t.Fatalf("pip key %q", k)
 			}
 		}
