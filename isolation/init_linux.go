@@ -35,6 +35,9 @@ type initSpec struct {
 	MemoryMB  int          `json:"memoryMB"`
 	// ProxyPort is the proxy bridge's port on 127.0.0.1 in proxy mode.
 	ProxyPort int `json:"proxyPort,omitempty"`
+	// Forwards are loopback ADDR:PORTs of package mirrors on the host
+	// that the sandbox reaches at the same address (sendForwards).
+	Forwards []string `json:"forwards,omitempty"`
 	// PTY asks for a terminal of the sandbox's devpts (PTY mode).
 	PTY *ptySpec `json:"pty,omitempty"`
 	// Policy is what the deputy checks.
@@ -135,6 +138,9 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		}
 		if spec.ProxyPort > 0 {
 			if err := sendBridge(conn, spec.ProxyPort); err != nil {
+				return fail("proxy", err)
+			}
+			if err := sendForwards(conn, spec.Forwards); err != nil {
 				return fail("proxy", err)
 			}
 		}

@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +78,59 @@ func loopbackAllowed(allow []string) bool {
 	return false
 }
 
+// loopbackRegistries are the loopback addresses and ports of the package
+// registries that allowPackageRegistries allows on the host's loopback
+// (local mirrors): the sandbox reaches each at the same address of its
+// own loopback, forwarded through the proxy, so that every client —
+// also one that never uses a proxy for loopback, as Go's — gets there.
+// Only the package managers' configuration is read: no package manager
+// is asked (one that must be asked names its built-in default, never a
+// loopback mirror).
+func loopbackRegistries(pol *Policy, env []string) []netip.AddrPort {
+	if !pol.Network.AllowPackageRegistries {
+		return nil
+	}
+	renv := registryEnv(pol, env, nil)
+	renv.CacheDir = ""
+	var out []netip.AddrPort
+	for _, r := range netproxy.Registries(renv) {
+		if ap, ok := netproxy.LoopbackEntry(r.Host); ok && !slices.Contains(out, ap) {
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// withRegistrySettings adds to env (NAME=VALUE, sorted) the registry
+// settings of the user's that the sandbox cannot read where they are
+// (netproxy.RegistrySettings: ~/.npmrc and the user's pip.conf are
+// hidden), so that its package managers use the user's registries and
+// mirrors. warn, if set, hears what could not be carried whole.
+func withRegistrySettings(env []string, pol *Policy, warn func(string)) []string {
+	renv := registryEnv(pol, env, nil)
+	renv.Hidden = func(path string) bool { _, ok := pol.CanRead(path); return !ok }
+	vars, notes := netproxy.RegistrySettings(renv)
+	if warn != nil {
+		for _, n := range notes {
+			warn(n)
+		}
+	}
+	if u := netproxy.HiddenNpmUserconfig(renv); u != "" && pol.Vars.Cache != "" {
+		// npm would still try the hidden file, and each try is a
+		// blocked read: its user configuration is a private one.
+		vars = append(vars, netproxy.Setting{Name: "npm_config_userconfig", Value: filepath.Join(pol.Vars.Cache, "npmrc"), From: u})
+	}
+	if len(vars) == 0 {
+		return env
+	}
+	out := slices.Clone(env)
+	for _, v := range vars {
+		out = append(out, v.Name+"="+v.Value)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // proxyRules builds the proxy's rules from the policy: network.allow, the
 // package registries when allowPackageRegistries is on (discovered from
 // the package managers' configuration in env, the program's environment),
@@ -114,7 +168,8 @@ func registryEnv(pol *Policy, env []string, warn func(string)) netproxy.Registry
 		cacheDir = filepath.Join(d, "sbshim")
 	}
 	return netproxy.RegistryEnv{
-		Getenv: func(k string) string { return vals[k] },
+		Getenv:  func(k string) string { return vals[k] },
+		Environ: env,
 		// A file the sandbox could write is not read: a program must not
 		// add hosts to its own allow list.
 		Writable:  func(path string) bool { _, ok := pol.CanWrite(path); return ok },

@@ -1,17 +1,21 @@
 package isolation
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sbshim/sbshim/isolation/netproxy"
 	"golang.org/x/sys/unix"
@@ -59,13 +63,104 @@ func bridgeListen(port int) (int, error) {
 
 // sandboxProxy is the running proxy of one sandbox.
 type sandboxProxy struct {
-	cancel context.CancelFunc
-	done   chan struct{}
+	srv     *netproxy.Server
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+	forward sync.WaitGroup
 }
 
 func (sp *sandboxProxy) stop() {
 	sp.cancel()
 	<-sp.done
+	sp.forward.Wait()
+}
+
+// serveForward serves a forward listener the init sent (see
+// forwardListen) for target, with the proxy's rules and reports.
+func (sp *sandboxProxy) serveForward(ln net.Listener, target netip.AddrPort) {
+	sp.forward.Add(1)
+	go func() {
+		defer sp.forward.Done()
+		_ = sp.srv.ServeForward(sp.ctx, ln, target)
+	}()
+}
+
+// forwardMsg is the control message that carries a forward's listening
+// socket: a loopback address and port of the sandbox's own that stands
+// for the same one on the host's loopback.
+type forwardMsg struct {
+	Forward string `json:"forward"`
+}
+
+// sendForwards, in the init, listens on each of the sandbox's loopback
+// addresses in forwards (ADDR:PORT) and hands the sockets to sbshim, which
+// relays what arrives to the same address on the host through the proxy.
+// Clients that never use a proxy for loopback (Go's) reach a package
+// mirror on the host's loopback so. An address that cannot be had (IPv6
+// off) is left out: the program then finds nothing there.
+func sendForwards(conn *os.File, forwards []string) error {
+	for _, f := range forwards {
+		ap, err := netip.ParseAddrPort(f)
+		if err != nil || !ap.Addr().IsLoopback() {
+			continue
+		}
+		fd, err := loopbackListen(ap)
+		if err != nil {
+			continue
+		}
+		err = writeMsg(conn, forwardMsg{Forward: ap.String()}, fd)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("hand the forward of %s to sbshim: %w", ap, err)
+		}
+	}
+	return nil
+}
+
+// loopbackListen makes a listening socket on a loopback address and port
+// in the calling thread's network namespace.
+func loopbackListen(ap netip.AddrPort) (int, error) {
+	family := unix.AF_INET
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
+	if ap.Addr().Is6() && !ap.Addr().Is4In6() {
+		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("forward: socket: %w", err)
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("forward: bind %s: %w", ap, err)
+	}
+	if err := unix.Listen(fd, 128); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("forward: listen: %w", err)
+	}
+	return fd, nil
+}
+
+// takeForward serves a forward socket the init sent, if body is a
+// forward message for an address the spec asked for.
+func (p *Process) takeForward(body []byte, fds []int, spec *initSpec) bool {
+	var m forwardMsg
+	if len(fds) != 1 || !bytes.HasPrefix(body, []byte(`{"forward":`)) || json.Unmarshal(body, &m) != nil {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(m.Forward)
+	if err != nil || p.proxy == nil || !slices.Contains(spec.Forwards, m.Forward) {
+		closeAll(fds)
+		return true
+	}
+	f := os.NewFile(uintptr(fds[0]), "sbshim-forward")
+	ln, err := net.FileListener(f)
+	f.Close()
+	if err != nil {
+		return true
+	}
+	p.proxy.serveForward(ln, ap)
+	return true
 }
 
 // listenerFromFD wraps the bridge socket the init sent.
@@ -98,7 +193,7 @@ func startProxy(ln net.Listener, cfg Config, env []string, port int, initPid fun
 		srv.Allowed = func(c netproxy.Connection) { cfg.Connected(connectionEvent(c)) }
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	sp := &sandboxProxy{cancel: cancel, done: make(chan struct{})}
+	sp := &sandboxProxy{srv: srv, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(sp.done)
 		_ = srv.Serve(ctx, ln)

@@ -159,14 +159,23 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		spec.UserLimits = userLimits()
 		spec.NetNS = pol.Network.Mode != NetHost
 	}
+	spec.Env = withRegistrySettings(spec.Env, pol, cfg.Warn)
 	if pol.Network.Mode == NetProxy {
 		spec.ProxyPort = proxyPort
 		spec.Env = withProxyEnv(spec.Env, proxyPort, pol)
 		if !namespaces {
 			// Without a network namespace the host's loopback is shared:
-			// Landlock keeps TCP to the proxy's port. With one, the empty
+			// Landlock keeps TCP to the proxy's port (its rules name
+			// ports, not addresses: a mirror's port cannot be added
+			// without opening that port everywhere). With one, the empty
 			// namespace does, and the sandbox's own loopback stays usable.
 			spec.Landlock.ConnectTCP = []int{proxyPort}
+		} else {
+			// A package mirror on the host's loopback is reached at the
+			// same address of the sandbox's own.
+			for _, m := range loopbackRegistries(pol, spec.Env) {
+				spec.Forwards = append(spec.Forwards, m.String())
+			}
 		}
 	}
 	return spec
@@ -300,7 +309,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 			continue
 		}
 		if len(fds) > 0 {
-			if p.takePTY(body, fds) {
+			if p.takePTY(body, fds) || p.takeForward(body, fds, spec) {
 				continue
 			}
 			if string(body) == `"`+deputyMsg+`"` && len(fds) == 2 && p.deputy == nil {

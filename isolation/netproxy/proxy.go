@@ -19,6 +19,10 @@ const (
 	ProtoConnect = "http-connect"
 	ProtoHTTP    = "http"
 	ProtoSOCKS5  = "socks5"
+	// ProtoForward is a connection to a forward (ServeForward): the
+	// program connected to an address of its own loopback that stands
+	// for the same address on the host's.
+	ProtoForward = "forward"
 )
 
 // Refusal is one destination the proxy refused.
@@ -175,6 +179,34 @@ func fatalAccept(err error) bool {
 // ln, then waits for the connections it serves to end (it closes them
 // when ctx is done).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, s.ServeConn)
+}
+
+// ServeForward is Serve for a forward: every connection accepted on ln is
+// one to target, checked against the rules like a CONNECT to it (a
+// refusal is reported and the connection closed), then relayed. It lets a
+// program reach a service on the host's loopback — a package mirror —
+// at the same address in its own network namespace, where clients that
+// never use a proxy for loopback (Go's) connect.
+func (s *Server) ServeForward(ctx context.Context, ln net.Listener, target netip.AddrPort) error {
+	return s.serve(ctx, ln, func(ctx context.Context, c net.Conn) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer c.Close()
+		g := newIdleGuard(orDefault(s.IdleTimeout, DefaultIdleTimeout), func() { c.Close(); cancel() })
+		defer g.stop()
+		up, err := s.connect(ctx, ProtoForward, target.Addr().String(), target.Port(), c.RemoteAddr())
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		relay(c, up, g)
+	})
+}
+
+// serve is the accept loop of Serve and ServeForward; handle serves one
+// connection and closes it.
+func (s *Server) serve(ctx context.Context, ln net.Listener, handle func(context.Context, net.Conn)) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	defer s.wg.Wait()
@@ -232,7 +264,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			}()
 			stopConn := context.AfterFunc(ctx, func() { c.Close() })
 			defer stopConn()
-			s.ServeConn(ctx, c)
+			handle(ctx, c)
 		}()
 	}
 }

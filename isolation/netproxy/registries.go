@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -32,6 +33,9 @@ import (
 type RegistryEnv struct {
 	// Getenv reads the environment the package managers will run with.
 	Getenv func(string) string
+	// Environ is that environment as NAME=VALUE, for the settings whose
+	// names are not fixed (npm_config_@scope:registry); nil has none.
+	Environ []string
 	// Writable says whether the sandbox could write path (create,
 	// replace or change it). nil counts every path as writable: no file
 	// is read and no program asked.
@@ -51,6 +55,14 @@ type RegistryEnv struct {
 	// not answer in time, so that its registry is missing from this
 	// session's allow list.
 	Warn func(string)
+	// Hidden says whether the sandbox cannot read path: a registry
+	// setting in such a file is carried in by RegistrySettings. nil
+	// carries nothing.
+	Hidden func(path string) bool
+	// ScratchDir is where a package manager that is asked gets a home of
+	// its own for the one question, removed afterwards; "" means
+	// os.TempDir.
+	ScratchDir string
 }
 
 // Registry is one discovered registry host.
@@ -72,8 +84,10 @@ const DefaultAskTimeout = 5 * time.Second
 func Registries(env RegistryEnv) []Registry {
 	var out []Registry
 	add := func(rawURL, from string) {
-		if h := registryHost(rawURL); h != "" && !slices.ContainsFunc(out, func(r Registry) bool { return r.Host == h }) {
-			out = append(out, Registry{Host: h, From: from})
+		for _, h := range registryHosts(rawURL) {
+			if !slices.ContainsFunc(out, func(r Registry) bool { return r.Host == h }) {
+				out = append(out, Registry{Host: h, From: from})
+			}
 		}
 	}
 	for _, r := range npmRegistries(env) {
@@ -88,22 +102,55 @@ func Registries(env RegistryEnv) []Registry {
 	return out
 }
 
-// registryHost turns a discovered registry URL into a rule entry that
-// names a host name exactly: an address (IPv4, IPv6), localhost or a
-// wildcard gives "", so that the rebinding guard (Rules.CheckAddr) always
-// applies to what discovery adds — a discovered name that resolves to a
-// loopback, private or metadata address is refused like any name.
-func registryHost(raw string) string {
+// registryHosts turns a discovered registry URL into the rule entries
+// that allow exactly it. A host name is allowed by name, so that the
+// rebinding guard (Rules.CheckAddr) still applies: a name that resolves
+// to a loopback, private or metadata address is refused like any name.
+// A mirror the user configured by address (http://127.0.0.1:4873/,
+// http://10.1.2.3:8080/) is allowed as that address and port alone, and
+// localhost as itself and the two loopback addresses, at its port: the
+// configuration is the user's (discovery reads nothing the sandbox can
+// write), and it names that one service. Wildcards, unspecified,
+// multicast, link-local and shared addresses (where cloud metadata
+// lives) and addresses embedded in others give nothing.
+func registryHosts(raw string) []string {
 	entry := urlHost(raw)
 	if entry == "" {
-		return ""
+		return nil
 	}
 	r, err := ParseRule("", entry)
-	if err != nil || r.Addr.IsValid() || r.Name == "" || r.Wildcard ||
-		r.Name == "localhost" || strings.HasSuffix(r.Name, ".localhost") {
-		return ""
+	if err != nil || r.Wildcard || r.Port == 0 {
+		return nil
 	}
-	return entry
+	port := ":" + strconv.Itoa(int(r.Port))
+	switch {
+	case r.Addr.IsValid():
+		a := r.Addr.Unmap()
+		if _, embeds := embeddedV4(a); embeds {
+			return nil
+		}
+		switch SpecialAddr(a) {
+		case "", "loopback", "private":
+			return []string{hostPort(a) + port}
+		}
+		return nil
+	case r.Name == "localhost":
+		return []string{"localhost" + port, "127.0.0.1" + port, "[::1]" + port}
+	case r.Name == "" || strings.HasSuffix(r.Name, ".localhost"):
+		return nil
+	}
+	return []string{entry}
+}
+
+// LoopbackEntry returns the loopback address and port a rule entry (as
+// Registry.Host) names; ok is false for anything else, localhost
+// included (discovery gives its addresses as entries of their own).
+func LoopbackEntry(entry string) (ap netip.AddrPort, ok bool) {
+	r, err := ParseRule("", entry)
+	if err != nil || !r.Addr.IsValid() || !r.Addr.Unmap().IsLoopback() || r.Port == 0 {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(r.Addr.Unmap(), r.Port), true
 }
 
 // urlHost turns a registry URL (or a bare host) into a rule entry:
@@ -265,11 +312,16 @@ func npmRegistries(env RegistryEnv) []Registry {
 			node, _ = env.LookPath("node")
 		}
 		if node != "" && env.trusted(node) && env.trusted(cli) && env.trusted("/.npmrc") {
-			if v := env.askCached("npm", []string{filepath.Join(npmDir, "package.json"), node}, func(ctx context.Context) ([]string, error) {
+			if v := env.askCached("npm", []string{filepath.Join(npmDir, "package.json"), node}, func(ctx context.Context, scratch string) ([]string, error) {
 				cmd := exec.CommandContext(ctx, node, cli, "config", "get", "registry")
 				cmd.Dir = "/"
-				cmd.Env = append(hostToolEnv(node), "npm_config_userconfig=/dev/null", "npm_config_globalconfig=/dev/null/npmrc",
-					"NPM_CONFIG_USERCONFIG=/dev/null", "NPM_CONFIG_GLOBALCONFIG=/dev/null/npmrc", "npm_config_update_notifier=false")
+				// npm keeps a debug log of every run in its cache: the
+				// cache and the logs go to the scratch home, and no log
+				// is kept.
+				cmd.Env = append(hostToolEnv(node, scratch), "npm_config_userconfig=/dev/null", "npm_config_globalconfig=/dev/null/npmrc",
+					"NPM_CONFIG_USERCONFIG=/dev/null", "NPM_CONFIG_GLOBALCONFIG=/dev/null/npmrc", "npm_config_update_notifier=false",
+					"npm_config_cache="+filepath.Join(scratch, "npm-cache"), "npm_config_logs_dir="+filepath.Join(scratch, "npm-logs"),
+					"npm_config_logs_max=0")
 				out, err := cmd.Output()
 				if err != nil {
 					return nil, fmt.Errorf("npm config get registry: %w", err)
@@ -283,7 +335,41 @@ func npmRegistries(env RegistryEnv) []Registry {
 	if def != "" {
 		out = append([]Registry{{Host: def, From: defFrom}}, out...)
 	}
+	for _, kv := range env.Environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if scope, ok := npmScopedEnv(k); ok && v != "" {
+			out = append(out, Registry{Host: v, From: "npm scoped registry (npm_config_" + scope + ":registry)"})
+		}
+	}
 	return out
+}
+
+// npmScopedEnv says whether the variable name sets a scope's registry as
+// npm reads it (npm_config_@scope:registry, the prefix in either case)
+// and returns @scope.
+func npmScopedEnv(name string) (string, bool) {
+	if len(name) < len("npm_config_") || !strings.EqualFold(name[:len("npm_config_")], "npm_config_") {
+		return "", false
+	}
+	k := strings.ToLower(name[len("npm_config_"):])
+	scope, ok := strings.CutSuffix(k, ":registry")
+	if !ok || len(scope) < 2 || scope[0] != '@' {
+		return "", false
+	}
+	return scope, true
+}
+
+// HiddenNpmUserconfig returns npm's user configuration file when the
+// environment does not name one and the sandbox cannot read it
+// (RegistryEnv.Hidden), "" otherwise.
+func HiddenNpmUserconfig(env RegistryEnv) string {
+	if env.Hidden == nil || env.Home == "" || env.npmEnv("userconfig") != "" {
+		return ""
+	}
+	if f := filepath.Join(env.Home, ".npmrc"); env.Hidden(f) {
+		return f
+	}
+	return ""
 }
 
 // pipConfigValues reads index-url and extra-index-url from a pip.conf or
@@ -381,11 +467,12 @@ func pipIndexes(env RegistryEnv) []Registry {
 			if real, err := filepath.EvalSymlinks(py); err == nil {
 				key = append(key, real)
 			}
-			for _, v := range env.askCached("pip", key, func(ctx context.Context) ([]string, error) {
-				cmd := exec.CommandContext(ctx, py, "-I", "-c",
+			for _, v := range env.askCached("pip", key, func(ctx context.Context, scratch string) ([]string, error) {
+				// -B: no bytecode written beside pip's sources.
+				cmd := exec.CommandContext(ctx, py, "-I", "-B", "-c",
 					"from pip._internal.models.index import PyPI as p; print(p.pypi_url); print(p.file_storage_domain)")
 				cmd.Dir = "/"
-				cmd.Env = hostToolEnv(py)
+				cmd.Env = hostToolEnv(py, scratch)
 				out, err := cmd.Output()
 				if err != nil {
 					return nil, fmt.Errorf("ask pip for its default index: %w", err)
@@ -497,8 +584,10 @@ type askEntry struct {
 }
 
 // askCached returns what ask answers, from the cache when the stamp of
-// the key files (paths, sizes, modification times) is unchanged.
-func (env RegistryEnv) askCached(tool string, keyFiles []string, ask func(context.Context) ([]string, error)) []string {
+// the key files (paths, sizes, modification times) is unchanged. ask gets
+// a fresh, empty scratch folder to use as the tool's home and cache; it
+// is removed, with whatever the tool left there, when ask returns.
+func (env RegistryEnv) askCached(tool string, keyFiles []string, ask func(ctx context.Context, scratch string) ([]string, error)) []string {
 	if env.CacheDir == "" {
 		return nil
 	}
@@ -530,9 +619,14 @@ func (env RegistryEnv) askCached(tool string, keyFiles []string, ask func(contex
 	if timeout <= 0 {
 		timeout = DefaultAskTimeout
 	}
+	scratch, err := os.MkdirTemp(env.ScratchDir, "sbshim-ask-")
+	if err != nil {
+		return nil // not cached: nothing was asked
+	}
+	defer os.RemoveAll(scratch)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	vals, err := ask(ctx)
+	vals, err := ask(ctx, scratch)
 	if err != nil && ctx.Err() != nil {
 		// Out of time: a busy machine, not an answer. Not cached, so
 		// that the next session asks again.
@@ -649,8 +743,12 @@ func readRegular(real string) ([]byte, bool) {
 // asks on the host, outside the sandbox: nothing of sbshim's own
 // environment, which is the server's (a client config's "env" ends up
 // there), may steer it — NODE_OPTIONS, LD_PRELOAD, PYTHONSTARTUP and the
-// like would run code outside every layer.
-func hostToolEnv(prog string) []string {
+// like would run code outside every layer. Its home is home, a scratch
+// folder removed after the question: whatever the tool writes there (npm
+// its cache and logs) leaves nothing behind. (A fixed home such as
+// /nonexistent is created by a tool running as root.)
+func hostToolEnv(prog, home string) []string {
 	return []string{"PATH=" + filepath.Dir(prog) + ":/usr/local/bin:/usr/bin:/bin",
-		"HOME=/nonexistent", "LANG=C.UTF-8"}
+		"HOME=" + home, "XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"), "TMPDIR=" + home, "LANG=C.UTF-8"}
 }

@@ -132,7 +132,7 @@ func TestRegistriesTrust(t *testing.T) {
 				writeFile(t, f, "GOPROXY=https://goproxy.example.com\n")
 				return map[string]string{"GOENV": f}, []string{ws}, nil
 			}, want: []string{"goproxy.example.com:443"}},
-		{name: "addresses and localhost from a trusted file are dropped",
+		{name: "addresses and localhost from a trusted file are allowed exactly; metadata and wildcards are dropped",
 			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
 				writeFile(t, filepath.Join(home, ".config", "uv", "uv.toml"), strings.Join([]string{
 					`[[index]]`, `url = "http://169.254.169.254/latest"`,
@@ -149,8 +149,10 @@ func TestRegistriesTrust(t *testing.T) {
 				}, "\n")+"\n")
 				writeFile(t, filepath.Join(home, ".npmrc"), "registry=http://127.0.0.1:4873/\n@s:registry=https://scoped.example.com:8443/\n")
 				return nil, []string{ws}, nil
-			}, want: []string{"kept.example.com:443", "scoped.example.com:8443"}},
-		{name: "addresses and localhost from the environment are dropped",
+			}, want: []string{"kept.example.com:443", "scoped.example.com:8443", "127.0.0.1:8080", "[::1]:3128",
+				"[fd00::1]:443", "127.0.0.1:80", "10.0.0.1:3141", "localhost:4873", "127.0.0.1:4873", "[::1]:4873"},
+			notWant: []string{"169.254.169.254:80", "x.localhost:80"}},
+		{name: "addresses from the environment are allowed exactly; metadata is dropped",
 			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
 				return map[string]string{
 					"PIP_INDEX_URL":       "http://169.254.169.254/",
@@ -160,7 +162,9 @@ func TestRegistriesTrust(t *testing.T) {
 					"GOPROXY":             "http://192.168.1.1:3000,https://goproxy.example.com,direct",
 					"GOSUMDB":             "sum.example.com+key http://127.0.0.2",
 				}, nil, nil
-			}, want: []string{"extra.example.com:443", "named.example.com:443", "goproxy.example.com:443"}},
+			}, want: []string{"extra.example.com:443", "named.example.com:443", "goproxy.example.com:443",
+				"localhost:3141", "127.0.0.1:3141", "[::1]:3141", "[::1]:8080", "127.0.0.1:4873", "192.168.1.1:3000", "127.0.0.2:80"},
+			notWant: []string{"169.254.169.254:80"}},
 		{name: "no Writable predicate reads no file",
 			setup: func(t *testing.T, ws, home, venv string) (map[string]string, []string, []string) {
 				writeFile(t, filepath.Join(home, ".npmrc"), npmrc)
@@ -198,8 +202,9 @@ func TestRegistriesTrust(t *testing.T) {
 			got := hosts(Registries(env))
 			for _, h := range got {
 				r, err := ParseRule("", h)
-				if err != nil || r.Addr.IsValid() || r.Name == "" || r.Wildcard || strings.Contains(r.Name, "localhost") {
-					t.Errorf("discovered %q, which is not a plain host name", h)
+				if err != nil || r.Port == 0 || r.Wildcard || r.Name != "localhost" && strings.Contains(r.Name, "localhost") ||
+					r.Addr.IsValid() && !slices.Contains([]string{"", "loopback", "private"}, SpecialAddr(r.Addr)) {
+					t.Errorf("discovered %q, which is not one host or address at one port", h)
 				}
 			}
 			for _, w := range tt.want {
@@ -216,27 +221,43 @@ func TestRegistriesTrust(t *testing.T) {
 	}
 }
 
-func TestRegistryHost(t *testing.T) {
-	for raw, want := range map[string]string{
-		"https://pkgs.example.com/simple":  "pkgs.example.com:443",
-		"http://pkgs.example.com:8080/x":   "pkgs.example.com:8080",
-		"pkgs.example.com":                 "pkgs.example.com:443",
-		"http://169.254.169.254/":          "",
-		"169.254.169.254":                  "",
-		"http://127.0.0.1:8080":            "",
-		"http://[::1]/":                    "",
-		"[::1]:443":                        "",
-		"http://[fe80::1]/":                "",
-		"http://[::ffff:169.254.169.254]/": "",
-		"http://localhost/":                "",
-		"http://LOCALHOST:80/":             "",
-		"http://a.localhost/":              "",
-		"https://*.example.com/":           "",
-		"ftp://pkgs.example.com/":          "",
-		"":                                 "",
+// TestRegistryHosts: a registry named by host is allowed by name (the
+// rebinding guard still applies); one configured by address — a mirror
+// on loopback or in the private network — is allowed as exactly that
+// address and port; metadata, link-local, shared, unspecified and
+// embedded addresses, wildcards and other schemes give nothing.
+func TestRegistryHosts(t *testing.T) {
+	for _, tt := range []struct {
+		raw  string
+		want []string
+	}{
+		{"https://pkgs.example.com/simple", []string{"pkgs.example.com:443"}},
+		{"http://pkgs.example.com:8080/x", []string{"pkgs.example.com:8080"}},
+		{"pkgs.example.com", []string{"pkgs.example.com:443"}},
+		{"http://127.0.0.1:8080", []string{"127.0.0.1:8080"}},
+		{"http://user:pw@127.0.0.1:4873/", []string{"127.0.0.1:4873"}},
+		{"http://10.1.2.3/", []string{"10.1.2.3:80"}},
+		{"http://[::1]/", []string{"[::1]:80"}},
+		{"[::1]:443", []string{"[::1]:443"}},
+		{"http://localhost:4873/", []string{"localhost:4873", "127.0.0.1:4873", "[::1]:4873"}},
+		{"http://LOCALHOST:80/", []string{"localhost:80", "127.0.0.1:80", "[::1]:80"}},
+		{"http://169.254.169.254/", nil},
+		{"169.254.169.254", nil},
+		{"http://100.100.100.200/", nil},
+		{"http://0.0.0.0:80/", nil},
+		{"http://[::]/", nil},
+		{"http://224.0.0.1/", nil},
+		{"http://[fe80::1]/", nil},
+		{"http://[::ffff:169.254.169.254]/", nil},
+		{"http://[::ffff:127.0.0.1]:80/", []string{"127.0.0.1:80"}},
+		{"http://[64:ff9b::7f00:1]/", nil},
+		{"http://a.localhost/", nil},
+		{"https://*.example.com/", nil},
+		{"ftp://pkgs.example.com/", nil},
+		{"", nil},
 	} {
-		if got := registryHost(raw); got != want {
-			t.Errorf("registryHost(%q) = %q, want %q", raw, got, want)
+		if got := registryHosts(tt.raw); !slices.Equal(got, tt.want) {
+			t.Errorf("registryHosts(%q) = %q, want %q", tt.raw, got, tt.want)
 		}
 	}
 }
@@ -272,7 +293,7 @@ func TestAskCachedTrust(t *testing.T) {
 			}
 			env := RegistryEnv{CacheDir: cacheDir, Writable: writableUnder(roots)}
 			asked := false
-			got := env.askCached("tool", []string{key}, func(context.Context) ([]string, error) {
+			got := env.askCached("tool", []string{key}, func(context.Context, string) ([]string, error) {
 				asked = true
 				return []string{"asked.example.com"}, nil
 			})
@@ -301,7 +322,7 @@ func TestAskCachedTimeout(t *testing.T) {
 	env := RegistryEnv{CacheDir: filepath.Join(root, "cache"), Writable: writableUnder(nil),
 		AskTimeout: 50 * time.Millisecond, Warn: func(m string) { warned = append(warned, m) }}
 	asks := 0
-	slow := func(ctx context.Context) ([]string, error) {
+	slow := func(ctx context.Context, _ string) ([]string, error) {
 		asks++
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -317,7 +338,7 @@ func TestAskCachedTimeout(t *testing.T) {
 	if len(warned) != 2 || !strings.Contains(warned[0], "tool did not name its default registry within 50ms") {
 		t.Errorf("warnings %q", warned)
 	}
-	failing := func(context.Context) ([]string, error) {
+	failing := func(context.Context, string) ([]string, error) {
 		asks++
 		return nil, errors.New("exit status 1")
 	}
