@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/sbshim/sbshim/isolation"
 	"github.com/sbshim/sbshim/mcp"
+	"github.com/sbshim/sbshim/shim/audit"
 )
 
 // Options is what the command line asks of one session.
@@ -25,7 +28,9 @@ type Options struct {
 	Name string
 	// Profile is --profile: a profile name or a JSON file.
 	Profile string
-	// Workspace is $WORKSPACE; the working directory when empty.
+	// Workspace is $WORKSPACE; the working directory when empty. It must
+	// be an existing folder; /, the home folder and the like are no
+	// workspace (isolation.Vars.NoWorkspace).
 	Workspace string
 	// Strict refuses to run with a layer missing.
 	Strict bool
@@ -372,6 +377,8 @@ func (o Options) vars(name string) (isolation.Vars, error) {
 		if ws, err = os.Getwd(); err != nil {
 			return isolation.Vars{}, fmt.Errorf("working directory: %w", err)
 		}
+	} else if err := checkWorkspace(ws); err != nil {
+		return isolation.Vars{}, err
 	}
 	if ws, err = filepath.Abs(ws); err != nil {
 		return isolation.Vars{}, err
@@ -387,6 +394,35 @@ func (o Options) vars(name string) (isolation.Vars, error) {
 		Cache:     filepath.Join(cacheHome, "sbshim", name),
 		ConfigDir: ConfigDir(home),
 	}, nil
+}
+
+// checkWorkspace refuses a --workspace that is not an existing folder: a
+// typo must not leave the server silently without a writable workspace.
+func checkWorkspace(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--workspace %s: no such folder", dir)
+	case err != nil:
+		return fmt.Errorf("--workspace: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("--workspace %s: not a folder", dir)
+	}
+	return nil
+}
+
+// WorkspaceNotice is the one line sbshim prints on stderr when the policy
+// has no writable workspace (isolation.Vars.NoWorkspace), "" otherwise.
+func WorkspaceNotice(o Options, pol *isolation.Policy) string {
+	if pol.Vars.NoWorkspace == "" {
+		return ""
+	}
+	what := "the working directory"
+	if o.Workspace != "" {
+		what = "--workspace"
+	}
+	return "sbshim: no writable workspace: " + what + " " + audit.Escape(pol.Vars.NoWorkspace) +
+		"; name the project folder with --workspace DIR\n"
 }
 
 // ConfigDir is sbshim's own configuration folder.

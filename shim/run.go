@@ -47,6 +47,7 @@ func run(o Options, st streams) int {
 		fmt.Fprintf(stderr, "sbshim: %v\n", err)
 		return isolation.ExitSetup
 	}
+	fmt.Fprint(stderr, WorkspaceNotice(o, pol))
 	if err := os.MkdirAll(pol.Vars.Cache, 0o700); err != nil {
 		// Inside another sbshim the home is read-only: the command
 		// runs without a private cache rather than not at all.
