@@ -38,7 +38,7 @@ func (p *Policy) workspaceRefusal() string {
 		case f == "/":
 			return "is the root folder"
 		case v.Tmp != "" && f == filepath.Clean(v.Tmp):
-			return "is " + f + ", which the sandbox replaces with a private one"
+			return "is replaced by a private folder inside the sandbox"
 		case v.ConfigDir != "" && within(f, filepath.Clean(v.ConfigDir)):
 			return "lies in sbshim's own configuration folder " + v.ConfigDir
 		}

@@ -40,7 +40,7 @@ func TestNoWorkspaceOutsideAProject(t *testing.T) {
 		{"home with a trailing slash", h + "/", "is the home folder"},
 		{"ancestor of home", filepath.Dir(h), "holds the home folder"},
 		{"link to home", linkToHome, "is the home folder"},
-		{"private tmp", "/tmp", "replaces with a private one"},
+		{"private tmp", "/tmp", "replaced by a private folder"},
 		{"secret folder", h + "/.ssh", "filesystem.denyRead"},
 		{"inside a secret folder", h + "/.ssh/keys", "filesystem.denyRead"},
 		{"another server's cache", h + "/.cache/sbshim/other.1234", "filesystem.denyRead"},
