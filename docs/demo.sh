@@ -18,23 +18,44 @@ mkdir -p "$home/.ssh" "$home/proj"
 echo "-----BEGIN OPENSSH PRIVATE KEY----- (demo)" > "$home/.ssh/id_rsa"
 export HOME="$home" XDG_CACHE_HOME="$home/.cache" XDG_STATE_HOME="$demo/state"
 
-# What an MCP client sends: the handshake, a log level (so that the server
-# may be sent log notifications), and one tool call. The client keeps its
-# end open until the answer has come.
+# What an MCP client does: the handshake, then a log level (so that the
+# server may be sent log notifications), then one tool call; each step waits
+# for the answer to the one before, as a client does, and the client keeps
+# its end open until the tool's answer has come. sbshim runs as a
+# coprocess: SB[1] is its stdin, SB[0] its stdout.
+coproc SB { cd "$home/proj" && exec "$demo/sbshim" -- "$demo/probe" 2>"$demo/err"; }
+send() { printf '%s\n' "$@" >&"${SB[1]}"; }
+# answer ID: copy the server's messages to $demo/out until the answer to
+# request ID has come.
+answer() {
+  local line
+  while IFS= read -r -t 30 line <&"${SB[0]}"; do
+    printf '%s\n' "$line" >>"$demo/out"
+    case $line in *'"id":'"$1"[,}]*) return 0 ;; esac
+  done
+  echo "no answer to request $1; sbshim said:" >&2
+  cat "$demo/err" >&2
+  exit 1
+}
 client() {
-  printf '%s\n' \
-    '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"demo","version":"1"}}}' \
-    '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+  send '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"demo","version":"1"}}}'
+  answer 1
+  send '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
     '{"jsonrpc":"2.0","id":2,"method":"logging/setLevel","params":{"level":"info"}}'
-  sleep 0.3 # a client waits for the answers before it calls a tool
-  printf '%s\n' \
-    '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"try_escape","arguments":{}}}'
-  sleep 2
+  answer 2
+  send '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"try_escape","arguments":{}}}'
+  answer 3
+  # Done: close sbshim's stdin, keep what is left of its output.
+  local out=${SB[0]} pid=$SB_PID
+  exec {SB[1]}>&-
+  cat <&"$out" >>"$demo/out"
+  wait "$pid" || true
 }
 
 echo
 echo '$ sbshim -- probe          # as an mcpServers entry would run it; the client calls try_escape'
-(cd "$home/proj" && client | "$demo/sbshim" -- "$demo/probe" >"$demo/out" 2>"$demo/err") || true
+: >"$demo/out"
+client
 
 echo
 echo "1. stderr (what the client shows in its server log):"

@@ -45,7 +45,10 @@ type LoadOptions struct {
 // Then every path is
 // expanded (variables, * globs matched against the filesystem now, symlinks
 // of existing paths resolved with both forms kept), made absolute and
-// clean, and host patterns lower-cased.
+// clean, and host patterns lower-cased. A Vars.Workspace that names no
+// project (see workspaceRefusal) gives a policy without a workspace:
+// Vars.Workspace is "", Vars.NoWorkspace says why, and the entries that
+// name $WORKSPACE drop out.
 func Load(o LoadOptions) (*Policy, error) {
 	userDir, err := userConfigDir(o.UserConfigDir)
 	if err != nil {
@@ -90,7 +93,16 @@ func Load(o LoadOptions) (*Policy, error) {
 		layers = append(layers, layer{source: "flags", profile: o.Flags, flags: true})
 	}
 
-	pol := resolve(mergeLayers(layers), vars)
+	merged := mergeLayers(layers)
+	pol := resolve(merged, vars)
+	if why := pol.workspaceRefusal(); why != "" {
+		// No workspace: resolved again without one, so that what the
+		// policy says is what the sandbox enforces.
+		asked := vars.Workspace
+		vars.Workspace = ""
+		pol = resolve(merged, vars)
+		pol.Vars.NoWorkspace = asked + " " + why
+	}
 	pol.Name = name
 	for _, l := range layers {
 		pol.Sources = append(pol.Sources, l.source)
@@ -255,7 +267,9 @@ func resolve(m *Profile, v Vars) *Policy {
 		Set:  map[string]string{},
 	}
 	for k, val := range m.Env.Set {
-		p.Env.Set[k] = expandValue(val, v)
+		if !valueNeedsWorkspace(val, v) {
+			p.Env.Set[k] = expandValue(val, v)
+		}
 	}
 	p.Limits = LimitsPolicy{
 		TmpSizeMB: deref(m.Limits.TmpSizeMB),
@@ -270,6 +284,9 @@ func resolve(m *Profile, v Vars) *Policy {
 	p.Audit = AuditPolicy{Arguments: deref(m.Audit.Arguments), Connections: deref(m.Audit.Connections)}
 	p.Agent.State = []AgentState{}
 	for _, s := range m.Agent.State {
+		if pathNeedsWorkspace(s.From, v) {
+			continue
+		}
 		a := AgentState{
 			From:        expandVars(s.From, v),
 			To:          expandVars(s.To, v),
@@ -318,6 +335,9 @@ func cleanRel(list []string) []string {
 func expandPaths(list []string, v Vars, c *symCache) []string {
 	out := []string{}
 	for _, raw := range list {
+		if pathNeedsWorkspace(raw, v) {
+			continue
+		}
 		for _, p := range expandPath(raw, v, c) {
 			out = appendUnique(out, p)
 		}

@@ -106,11 +106,17 @@ type AgentState struct {
 
 // Vars are the values that path variables expand to.
 type Vars struct {
-	Home      string `json:"home"`      // ~
-	Workspace string `json:"workspace"` // $WORKSPACE, default the working directory
-	Tmp       string `json:"tmp"`       // $TMP, the sandbox's private /tmp
-	Cache     string `json:"cache"`     // $CACHE, a private per-server host folder
-	ConfigDir string `json:"configDir"` // sbshim's own config folder, always protected
+	Home string `json:"home"` // ~
+	// Workspace is $WORKSPACE, by default the working directory; "" when
+	// there is none (NoWorkspace says why), and every profile path under
+	// $WORKSPACE and env.set value naming it then drops out.
+	Workspace string `json:"workspace"`
+	// NoWorkspace says why the folder asked for (the working directory or
+	// --workspace), named in it, is no workspace; "" when there is one.
+	NoWorkspace string `json:"noWorkspace,omitempty"`
+	Tmp         string `json:"tmp"`       // $TMP, the sandbox's private /tmp
+	Cache       string `json:"cache"`     // $CACHE, a private per-server host folder
+	ConfigDir   string `json:"configDir"` // sbshim's own config folder, always protected
 	// PrivateDirs are sbshim's folders of every server's private state
 	// (the parent of every $CACHE, the audit logs' folder): hidden but
 	// for the allowWrite trees inside them. Computed by Load when empty.

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/sbshim/sbshim/isolation"
 	"github.com/sbshim/sbshim/mcp"
+	"github.com/sbshim/sbshim/shim/audit"
 )
 
 // Options is what the command line asks of one session.
@@ -25,7 +28,9 @@ type Options struct {
 	Name string
 	// Profile is --profile: a profile name or a JSON file.
 	Profile string
-	// Workspace is $WORKSPACE; the working directory when empty.
+	// Workspace is $WORKSPACE; the working directory when empty. It must
+	// be an existing folder; /, the home folder and the like are no
+	// workspace (isolation.Vars.NoWorkspace).
 	Workspace string
 	// Strict refuses to run with a layer missing.
 	Strict bool
@@ -130,7 +135,9 @@ func (f FlagLayer) profileJSON() ([]byte, error) {
 
 // ServerName derives the name a server's audit log and cache go by from
 // its command: the package a runner (npx, uvx, …) starts, the module or
-// script an interpreter runs, else the program's base name.
+// script file an interpreter runs, else the program's base name. Code
+// given on the command line (python -c, node -e, npx -c, …) never names
+// a server.
 func ServerName(argv []string) string {
 	if len(argv) == 0 {
 		return "unnamed"
@@ -138,67 +145,25 @@ func ServerName(argv []string) string {
 	prog := filepath.Base(argv[0])
 	rest := argv[1:]
 	pick := ""
-	switch prog {
-	case "npx", "bunx", "uvx", "pipx", "pnpx":
-		pick = firstOperand(rest)
-	case "pnpm", "yarn", "bun", "npm":
-		if len(rest) > 0 && (rest[0] == "dlx" || rest[0] == "exec" || rest[0] == "x") {
-			pick = firstOperand(rest[1:])
-		}
-	case "uv":
-		if len(rest) > 1 && rest[0] == "tool" && rest[1] == "run" {
-			pick = firstOperand(rest[2:])
-		}
-	case "docker", "podman":
-		pick = ""
-	default:
-		if strings.HasPrefix(prog, "python") || prog == "node" || prog == "deno" || prog == "ruby" {
-			for i, a := range rest {
-				if a == "-m" && i+1 < len(rest) {
-					pick = rest[i+1]
-					break
-				}
-			}
-			if pick == "" {
-				if op := firstOperand(rest); op != "" {
-					pick = strings.TrimSuffix(filepath.Base(op), filepath.Ext(op))
-				}
-			}
+	if t, ok := runnerTarget(prog, rest); ok {
+		pick, _ = t.runs()
+	} else if t, ok := interpreterTarget(prog, rest); ok {
+		if pick = t.module; pick == "" && t.script() != "" {
+			pick = scriptName(t.script())
 		}
 	}
-	if pick == "" || inlineCode(rest) {
+	if pick == "" {
 		pick = prog
 	}
 	return sanitizeName(packageBase(pick))
 }
 
-// inlineCode reports whether an interpreter is given its program on the
-// command line (python -c CODE, node -e CODE, ...): the code is no name.
-func inlineCode(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "-c", "-e", "-p", "--eval", "--print":
-			return true
-		}
-		if !strings.HasPrefix(a, "-") {
-			return false
-		}
-	}
-	return false
-}
-
-func firstOperand(args []string) string {
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") {
-			return a
-		}
-	}
-	return ""
-}
-
-// packageBase turns "@scope/name@1.2" into "name" and "name@latest" into
-// "name".
+// packageBase turns "@scope/name@1.2" into "name", "name@latest" into
+// "name", and a Python requirement ("name[extra]==1.0") into "name".
 func packageBase(p string) string {
+	if i := strings.IndexAny(p, "=<>!~[; "); i > 0 {
+		p = p[:i]
+	}
 	if strings.HasPrefix(p, "@") {
 		if i := strings.Index(p, "/"); i >= 0 {
 			p = p[i+1:]
@@ -310,36 +275,25 @@ func (o Options) cacheName() string {
 
 // serverIdentity names what a command runs, as precisely as sbshim can
 // tell: the package a runner fetches (its scope kept, its version
-// dropped), the absolute path of the script an interpreter runs, the
-// module it runs with -m, or the program itself.
+// dropped) and its arguments, the absolute path of the script an
+// interpreter runs, the module it runs with -m, or the program itself.
 func serverIdentity(argv []string) string {
 	if len(argv) == 0 {
 		return ""
 	}
 	prog := filepath.Base(argv[0])
 	rest := argv[1:]
-	switch prog {
-	case "npx", "bunx", "uvx", "pipx", "pnpx", "pnpm", "yarn", "bun", "npm", "uv":
-		for i, a := range rest {
-			switch a {
-			case "dlx", "exec", "x", "tool", "run":
-				continue
-			}
-			if !strings.HasPrefix(a, "-") {
-				return prog + " " + packageNoVersion(a) + " " + strings.Join(rest[i+1:], " ")
-			}
+	if t, ok := runnerTarget(prog, rest); ok {
+		if pkg, after := t.runs(); pkg != "" {
+			return prog + " " + packageNoVersion(pkg) + " " + strings.Join(after, " ")
 		}
-	default:
-		if strings.HasPrefix(prog, "python") || prog == "node" || prog == "deno" || prog == "ruby" {
-			for i, a := range rest {
-				if a == "-m" && i+1 < len(rest) {
-					return prog + " -m " + rest[i+1]
-				}
-			}
-			if op := firstOperand(rest); op != "" && !inlineCode(rest) {
-				if abs, err := filepath.Abs(op); err == nil {
-					return prog + " " + abs
-				}
+	} else if t, ok := interpreterTarget(prog, rest); ok {
+		if t.module != "" {
+			return prog + " -m " + t.module
+		}
+		if sc := t.script(); sc != "" {
+			if abs, err := filepath.Abs(sc); err == nil {
+				return prog + " " + abs
 			}
 		}
 	}
@@ -372,6 +326,8 @@ func (o Options) vars(name string) (isolation.Vars, error) {
 		if ws, err = os.Getwd(); err != nil {
 			return isolation.Vars{}, fmt.Errorf("working directory: %w", err)
 		}
+	} else if err := checkWorkspace(ws); err != nil {
+		return isolation.Vars{}, err
 	}
 	if ws, err = filepath.Abs(ws); err != nil {
 		return isolation.Vars{}, err
@@ -387,6 +343,35 @@ func (o Options) vars(name string) (isolation.Vars, error) {
 		Cache:     filepath.Join(cacheHome, "sbshim", name),
 		ConfigDir: ConfigDir(home),
 	}, nil
+}
+
+// checkWorkspace refuses a --workspace that is not an existing folder: a
+// typo must not leave the server silently without a writable workspace.
+func checkWorkspace(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--workspace %s: no such folder", dir)
+	case err != nil:
+		return fmt.Errorf("--workspace: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("--workspace %s: not a folder", dir)
+	}
+	return nil
+}
+
+// WorkspaceNotice is the one line sbshim prints on stderr when the policy
+// has no writable workspace (isolation.Vars.NoWorkspace), "" otherwise.
+func WorkspaceNotice(o Options, pol *isolation.Policy) string {
+	if pol.Vars.NoWorkspace == "" {
+		return ""
+	}
+	what := "the working directory"
+	if o.Workspace != "" {
+		what = "--workspace"
+	}
+	return "sbshim: no writable workspace: " + what + " " + audit.Escape(pol.Vars.NoWorkspace) +
+		"; name the project folder with --workspace DIR\n"
 }
 
 // ConfigDir is sbshim's own configuration folder.

@@ -185,7 +185,7 @@ func (s *Session) ptySessionStart(l isolation.Layers) {
 func (s *Session) failPTY(err error) int {
 	s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
 	s.rep.close()
-	return isolation.ExitCode(err)
+	return s.startFailed("pty", err)
 }
 
 // hideFromSandbox keeps programs of the same user — in a sandbox without a

@@ -11,7 +11,8 @@ import (
 // runPTY: PTY mode needs the sandbox's own terminal, which this platform
 // does not have yet.
 func (s *Session) runPTY(streams) int {
-	s.errw.message(fmt.Appendf(nil, "sbshim: PTY mode: %v\n", isolation.ErrUnsupported))
+	err := fmt.Errorf("PTY mode: %w", isolation.ErrUnsupported)
+	s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
 	s.rep.close()
-	return isolation.ExitSetup
+	return s.startFailed("pty", err) // not a SetupError: 125
 }

@@ -45,8 +45,10 @@ func run(o Options, st streams) int {
 	pol, err := o.Policy()
 	if err != nil {
 		fmt.Fprintf(stderr, "sbshim: %v\n", err)
+		recordStartFailure(o, err, isolation.ExitSetup, stderr)
 		return isolation.ExitSetup
 	}
+	fmt.Fprint(stderr, WorkspaceNotice(o, pol))
 	if err := os.MkdirAll(pol.Vars.Cache, 0o700); err != nil {
 		// Inside another sbshim the home is read-only: the command
 		// runs without a private cache rather than not at all.
@@ -97,18 +99,49 @@ func run(o Options, st streams) int {
 	return s.run(st)
 }
 
-// openAudit opens the session's audit log.
-func (s *Session) openAudit() error {
-	path := s.opts.AuditLog
-	switch path {
+// auditPath is the audit log of server under o: --audit-log, or the
+// default; "" for none.
+func auditPath(o Options, server string) (string, error) {
+	switch o.AuditLog {
 	case "-":
-		return nil
+		return "", nil
 	case "":
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return fmt.Errorf("audit log: %w", err)
+			return "", fmt.Errorf("audit log: %w", err)
 		}
-		path = audit.PathFor(audit.DefaultDir(os.Getenv, home), s.server)
+		return audit.PathFor(audit.DefaultDir(os.Getenv, home), server), nil
+	}
+	return o.AuditLog, nil
+}
+
+// recordStartFailure writes the start_failed record of a session that
+// failed before it had a policy (a bad config), so that the audit log
+// shows that the server never started. A log that cannot be written gets
+// one warning.
+func recordStartFailure(o Options, cause error, code int, stderr io.Writer) {
+	server := o.serverName()
+	path, err := auditPath(o, server)
+	if err == nil && path != "" {
+		var w *audit.Writer
+		if w, err = audit.Open(path, server, audit.NewSessionID()); err == nil {
+			err = w.Write(audit.Record{Type: audit.TypeStartFailed, Command: o.Argv, PID: os.Getpid(),
+				ExitCode: &code, Error: cause.Error()})
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sbshim: warning: %s\n", audit.Escape(err.Error()))
+	}
+}
+
+// openAudit opens the session's audit log.
+func (s *Session) openAudit() error {
+	path, err := auditPath(s.opts, s.server)
+	if err != nil || path == "" {
+		return err
 	}
 	w, err := audit.Open(path, s.server, s.id)
 	if err != nil {
@@ -133,7 +166,7 @@ func (s *Session) runInherited() int {
 	if err != nil {
 		s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))
 		s.rep.close()
-		return isolation.ExitCode(err)
+		return s.startFailed("stdio", err)
 	}
 	s.sessionStart(proc.Layers())
 	code, err := proc.Wait()

@@ -123,7 +123,7 @@ func (s *Session) run(st streams) int {
 		fromChild.Close()
 		errFromChild.Close()
 		s.say(err.Error())
-		return isolation.ExitCode(err)
+		return s.startFailed("stdio", err)
 	}
 	s.sessionStart(proc.Layers())
 
@@ -519,9 +519,36 @@ func (s *Session) warn(msg string) {
 	s.say("warning: " + msg)
 }
 
+// fail reports an error of sbshim's own before the command started.
 func (s *Session) fail(err error) int {
 	s.say(err.Error())
-	return isolation.ExitSetup
+	return s.startFailed("stdio", err)
+}
+
+// startFailed writes the start_failed record of a session whose command
+// never started, closes the audit log, and returns sbshim's exit status
+// for err (isolation.ExitCode).
+func (s *Session) startFailed(mode string, err error) int {
+	code := isolation.ExitCode(err)
+	s.record(audit.Record{
+		Type:     audit.TypeStartFailed,
+		Command:  s.opts.Argv,
+		Profile:  s.pol.Name,
+		Mode:     mode,
+		PID:      os.Getpid(),
+		ExitCode: &code,
+		Error:    err.Error(),
+	})
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
+	s.writeAuditLocked()
+	if s.audit != nil {
+		if err := s.audit.Close(); err != nil {
+			s.warn(fmt.Sprintf("audit log: %v", err))
+		}
+		s.audit = nil
+	}
+	return code
 }
 
 // say writes one line of sbshim's own on stderr: "sbshim: " and msg,

@@ -27,7 +27,7 @@ func (l listFlag) Set(s string) error { *l.v = append(*l.v, s); return nil }
 func runFlags(fs *flag.FlagSet, o *shim.Options) {
 	fs.StringVar(&o.Profile, "profile", "", "profile `NAME` (built-in or ~/.config/sbshim/profiles/NAME.json) or a JSON file")
 	fs.StringVar(&o.Name, "name", "", "server `NAME` for the audit log and private cache (default: derived from COMMAND)")
-	fs.StringVar(&o.Workspace, "workspace", "", "the `DIR` $WORKSPACE stands for (default: the working directory)")
+	fs.StringVar(&o.Workspace, "workspace", "", "the project folder `DIR` that $WORKSPACE stands for (default: the working directory; /, ~ and folders holding ~ are none)")
 	fs.BoolVar(&o.Strict, "strict", false, "refuse to run when an isolation layer is unavailable")
 	fs.StringVar(&o.Flags.Net, "net", "", "network `MODE`: none, proxy or host")
 	fs.Var(listFlag{&o.Flags.AllowNet}, "allow-net", "allow `HOST[:PORT]` (repeatable)")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,33 +42,50 @@ type npmSet struct {
 	what string   // for messages
 	sub  string   // "" for the top folder
 	pkgs []string // name@version
+	// registry is the reachability check shared by every set;
+	// sharedRegistry when nil.
+	registry *registryCheck
+	once     sync.Once
+	dir      string
+	err      error
+}
+
+// registryCheck finds out once whether the registry npm is configured for
+// answers, so that without it every test that needs a package fails at
+// once with the reason, instead of each waiting out npm's retries.
+type registryCheck struct {
 	once sync.Once
-	dir  string
 	err  error
+}
+
+// sharedRegistry is the check every npmSet shares.
+var sharedRegistry = &registryCheck{}
+
+// check asks the registry, through npm and with npm's own settings
+// (registry, proxy, certificates), for the metadata of pkg, without
+// retries.
+func (c *registryCheck) check(npm, pkg string) error {
+	c.once.Do(func() {
+		reg, err := exec.Command(npm, "config", "get", "registry").Output()
+		if err != nil {
+			c.err = fmt.Errorf("npm config get registry: %w", err)
+			return
+		}
+		registry := strings.TrimSpace(string(reg))
+		out, err := exec.Command(npm, "view", pkg, "version",
+			"--fetch-retries=0", "--fetch-timeout=20000", "--no-update-notifier").CombinedOutput()
+		if err != nil {
+			c.err = fmt.Errorf("the npm registry %s (npm config get registry), from which the end-to-end tests install, cannot be reached: npm view %s: %v\n%s",
+				registry, pkg, err, tail(string(out), 800))
+		}
+	})
+	return c.err
 }
 
 // install returns the folder whose node_modules holds the set.
 func (s *npmSet) install(t *testing.T) string {
 	t.Helper()
-	s.once.Do(func() {
-		base := os.Getenv("SBSHIM_TEST_NPM_DIR")
-		if base == "" {
-			base = filepath.Join(testRoot(), fmt.Sprintf("sbshim-test-npm-%d", os.Getuid()))
-		}
-		s.dir = filepath.Join(base, s.sub)
-		if s.installed() {
-			return
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			s.err = fmt.Errorf("%s: not installed in %s, and npm is not on PATH to install: %v", s.what, s.dir, err)
-			return
-		}
-		args := append([]string{"install", "--no-audit", "--no-fund", "--prefix", s.dir}, s.pkgs...)
-		if out, err := exec.Command(npm, args...).CombinedOutput(); err != nil {
-			s.err = fmt.Errorf("npm %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	})
+	s.once.Do(func() { s.err = s.prepare() })
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
@@ -75,6 +93,34 @@ func (s *npmSet) install(t *testing.T) string {
 		t.Fatalf("node is needed to run %s: %v", s.what, err)
 	}
 	return s.dir
+}
+
+// prepare installs the set unless it is there already.
+func (s *npmSet) prepare() error {
+	base := os.Getenv("SBSHIM_TEST_NPM_DIR")
+	if base == "" {
+		base = filepath.Join(testRoot(), fmt.Sprintf("sbshim-test-npm-%d", os.Getuid()))
+	}
+	s.dir = filepath.Join(base, s.sub)
+	if s.installed() {
+		return nil
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return fmt.Errorf("%s: not installed in %s, and npm is not on PATH to install: %v", s.what, s.dir, err)
+	}
+	reg := s.registry
+	if reg == nil {
+		reg = sharedRegistry
+	}
+	if err := reg.check(npm, s.pkgs[0]); err != nil {
+		return fmt.Errorf("%s: not installed in %s: %w", s.what, s.dir, err)
+	}
+	args := append([]string{"install", "--no-audit", "--no-fund", "--prefix", s.dir}, s.pkgs...)
+	if out, err := exec.Command(npm, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("npm %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 func (s *npmSet) installed() bool {
@@ -411,4 +457,27 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// TestUnreachableRegistryFailsAtOnce: when the registry npm is configured
+// for cannot be reached (here: a loopback port nobody listens on), every
+// set fails with the reason at once, after one quick question, instead of
+// each waiting out npm's retries with npm's own words.
+func TestUnreachableRegistryFailsAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	t.Setenv("npm_config_registry", registry)
+	t.Setenv("SBSHIM_TEST_NPM_DIR", t.TempDir())
+	check := &registryCheck{}
+	for _, sub := range []string{"a", "b"} {
+		s := &npmSet{what: "set " + sub, sub: sub, pkgs: []string{"@sbshim-test/none@1.0.0"}, registry: check}
+		err := s.prepare()
+		if err == nil || !strings.Contains(err.Error(), registry) || !strings.Contains(err.Error(), "cannot be reached") {
+			t.Errorf("set %s: %v; want the unreachable registry %s named", sub, err, registry)
+		}
+	}
 }

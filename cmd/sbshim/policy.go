@@ -22,6 +22,7 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sbshim: %v\n", err)
 		return isolation.ExitSetup
 	}
+	fmt.Fprint(stderr, shim.WorkspaceNotice(o, pol))
 	out, err := json.MarshalIndent(pol, "", "  ")
 	if err != nil {
 		fmt.Fprintf(stderr, "sbshim: %v\n", err)

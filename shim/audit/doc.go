@@ -29,6 +29,11 @@
 // write one by one (a flood past its limits); Summarize adds those made
 // outside any call to tool "-" and totals them in Summary.Dropped.
 //
+// A start_failed record is a session whose command never started (bad
+// config, command not found, sandbox set-up failed), with the error and
+// sbshim's exit status; it is the session's only record. Summarize lists
+// such servers in Summary.StartFailures.
+//
 // # Showing records to people
 //
 // [Line], [WriteEvents] and [WriteTable] pass every string of a record

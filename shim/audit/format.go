@@ -34,9 +34,14 @@ func FormatMS(ms float64) string {
 // WriteTable writes the summary as an aligned table: SERVER TOOL CALLS
 // ERRORS BLOCKED P50 P95, in the summary's order. With net, a second table
 // lists the network destinations per tool, allowed and refused.
+//
+// Servers whose command never started are listed after the table, one
+// line each.
 func WriteTable(w io.Writer, s Summary, net bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVER\tTOOL\tCALLS\tERRORS\tBLOCKED\tP50\tP95")
+	if len(s.Tools) > 0 || len(s.StartFailures) == 0 {
+		fmt.Fprintln(tw, "SERVER\tTOOL\tCALLS\tERRORS\tBLOCKED\tP50\tP95")
+	}
 	for _, t := range s.Tools {
 		p50, p95 := "-", "-"
 		if t.Calls > t.NoResponse {
@@ -50,6 +55,9 @@ func WriteTable(w io.Writer, s Summary, net bool) error {
 	if s.Dropped > 0 {
 		fmt.Fprintf(w, "(%d blocked attempt%s counted above were not listed one by one: sbshim audit --events shows the summaries)\n",
 			s.Dropped, plural(s.Dropped))
+	}
+	for _, f := range s.StartFailures {
+		fmt.Fprintln(w, StartFailureLine(f))
 	}
 	if !net {
 		return nil
@@ -146,6 +154,15 @@ func Line(r Record, loc *time.Location) string {
 			s += " (profile " + Escape(r.Profile) + ")"
 		}
 		return s
+	case TypeStartFailed:
+		s := fmt.Sprintf("%s  session %s did not start", head, Escape(r.Session))
+		if len(r.Command) > 0 {
+			s += ": " + Escape(strings.Join(r.Command, " "))
+		}
+		if r.ExitCode != nil {
+			s += fmt.Sprintf(" (exit %d)", *r.ExitCode)
+		}
+		return s + ": " + orDash(Escape(r.Error))
 	case TypeSessionEnd:
 		s := fmt.Sprintf("%s  session %s ended", head, Escape(r.Session))
 		if r.ExitCode != nil {
@@ -158,6 +175,14 @@ func Line(r Record, loc *time.Location) string {
 		return s
 	}
 	return fmt.Sprintf("%s  %s", head, Escape(r.Type))
+}
+
+// StartFailureLine renders a server's failed starts for people:
+//
+//	github: did not start (2 times; last 2026-11-22T10:15:02Z, exit 127): npx: command not found
+func StartFailureLine(f StartFailure) string {
+	return fmt.Sprintf("%s: did not start (%d time%s; last %s, exit %d): %s", Escape(f.Server), f.Count, plural(f.Count),
+		f.Last.UTC().Format(time.RFC3339), f.ExitCode, orDash(Escape(f.Error)))
 }
 
 // procOf is "42 node": the pid and the executable's base name, as far as

@@ -29,6 +29,11 @@ const (
 	// only with audit.connections (otherwise tool_call and session_end
 	// records count them in Net).
 	TypeConnection = "connection"
+	// TypeStartFailed is a session whose command never started (bad
+	// config, command not found, sandbox set-up failed): Command, Mode
+	// when known, ExitCode (sbshim's: 125, 126 or 127) and Error. The
+	// session has no other record.
+	TypeStartFailed = "start_failed"
 )
 
 // Outcomes of a tool_call record.
@@ -103,6 +108,10 @@ type Record struct {
 	// Dropped is how many of the session's Blocked attempts were not
 	// written one by one (blocked_summary records count them).
 	Dropped int `json:"dropped,omitempty"`
+
+	// start_failed: why the command never started, as sbshim said it on
+	// stderr.
+	Error string `json:"error,omitempty"`
 	// DurationMS is reused for the session's duration.
 }
 
@@ -203,6 +212,7 @@ func (r Record) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	}
 	num("tool_calls", r.ToolCalls)
 	num("dropped", r.Dropped)
+	str("error", r.Error)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"time"
 )
 
 // ToolSummary is what the records say about one tool of one server. Tool
@@ -43,6 +44,19 @@ type Summary struct {
 	Dropped int `json:"dropped"`
 	// BadLines is carried over from the Log by the caller.
 	BadLines int `json:"bad_lines"`
+	// StartFailures lists, per server, the sessions whose command never
+	// started (start_failed records), sorted by server.
+	StartFailures []StartFailure `json:"start_failures,omitempty"`
+}
+
+// StartFailure is what the records say about one server's failed starts:
+// how many, and the last one's time, exit status and error.
+type StartFailure struct {
+	Server   string    `json:"server"`
+	Count    int       `json:"count"`
+	Last     time.Time `json:"last"`
+	ExitCode int       `json:"exit_code"`
+	Error    string    `json:"error"`
 }
 
 type toolKey struct{ server, tool string }
@@ -54,6 +68,7 @@ func Summarize(recs []Record) Summary {
 	durations := map[toolKey][]float64{}
 	sessions := map[[2]string]bool{}
 	dropped := 0
+	failed := map[string]*StartFailure{}
 	get := func(server, tool string) *ToolSummary {
 		k := toolKey{server, tool}
 		ts := acc[k]
@@ -105,6 +120,19 @@ func Summarize(recs []Record) Summary {
 					ts.Net[dest] += n
 				}
 			}
+		case TypeStartFailed:
+			f := failed[r.Server]
+			if f == nil {
+				f = &StartFailure{Server: r.Server}
+				failed[r.Server] = f
+			}
+			f.Count++
+			if !r.TS.Before(f.Last) {
+				f.Last, f.Error, f.ExitCode = r.TS, r.Error, 0
+				if r.ExitCode != nil {
+					f.ExitCode = *r.ExitCode
+				}
+			}
 		case TypeBlockedSummary:
 			dropped += max(r.Count, 0)
 			// Calls count their own blocks in their tool_call
@@ -145,6 +173,10 @@ func Summarize(recs []Record) Summary {
 	slices.SortFunc(s.Tools, func(a, b ToolSummary) int {
 		return cmp.Or(cmp.Compare(a.Server, b.Server), cmp.Compare(a.Tool, b.Tool))
 	})
+	for _, f := range failed {
+		s.StartFailures = append(s.StartFailures, *f)
+	}
+	slices.SortFunc(s.StartFailures, func(a, b StartFailure) int { return cmp.Compare(a.Server, b.Server) })
 	return s
 }
 

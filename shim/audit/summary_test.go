@@ -3,7 +3,9 @@ package audit
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestPercentile(t *testing.T) {
@@ -78,5 +80,39 @@ func TestSummarize(t *testing.T) {
 	}
 	if s := Summarize(nil); len(s.Tools) != 0 || s.Tools == nil {
 		t.Errorf("empty summary %+v", s)
+	}
+}
+
+// TestSummaryListsFailedStarts: start_failed records are counted per
+// server, the last one's error and exit status kept, and the table and
+// the follow line say that the server did not start.
+func TestSummaryListsFailedStarts(t *testing.T) {
+	t1 := fixedTS
+	t2 := fixedTS.Add(time.Minute)
+	recs := []Record{
+		{TS: t2, Server: "gh", Session: "S2", Type: TypeStartFailed, ExitCode: intp(125), Error: "bad config"},
+		{TS: t1, Server: "gh", Session: "S1", Type: TypeStartFailed, ExitCode: intp(127), Error: "npx: command not found"},
+		{TS: t1, Server: "fs", Session: "S3", Type: TypeToolCall, Tool: Tools{"read"}, Outcome: OutcomeOK},
+		{TS: t1, Server: "\x1b[2Jx", Session: "S4", Type: TypeStartFailed, ExitCode: intp(126), Error: "\x1b]52;c;x\x07"},
+	}
+	s := Summarize(recs)
+	want := []StartFailure{
+		{Server: "\x1b[2Jx", Count: 1, Last: t1, ExitCode: 126, Error: "\x1b]52;c;x\x07"},
+		{Server: "gh", Count: 2, Last: t2, ExitCode: 125, Error: "bad config"},
+	}
+	if !reflect.DeepEqual(s.StartFailures, want) || s.Sessions != 4 || len(s.Tools) != 1 {
+		t.Fatalf("summary %+v", s)
+	}
+	var out strings.Builder
+	if err := WriteTable(&out, s, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "gh: did not start (2 times; last 2026-11-22T10:16:02Z, exit 125): bad config\n") ||
+		!strings.Contains(out.String(), "SERVER") || strings.Contains(out.String(), "\x1b") {
+		t.Errorf("table:\n%s", out.String())
+	}
+	recs[1].Command = []string{"npx", "-y", "x"}
+	if line := Line(recs[1], time.UTC); line != "10:15:02 gh  session S1 did not start: npx -y x (exit 127): npx: command not found" {
+		t.Errorf("line %q", line)
 	}
 }

@@ -36,6 +36,8 @@ func TestWriterRoundTrip(t *testing.T) {
 		{TS: fixedTS, Type: TypeBlockedSummary, Tool: Tools{"-", "read_file"}, Count: 12,
 			ByOp: map[string]int{"file read": 10, "net connect": 2}, ByTool: map[string]int{"read_file": 10, "-": 2}},
 		{TS: fixedTS, Type: TypeSessionEnd, ExitCode: intp(1), Blocked: 20, Dropped: 12},
+		{TS: fixedTS, Type: TypeStartFailed, Command: []string{"no-such-server", "-x"}, Mode: "stdio", PID: 4100,
+			ExitCode: intp(127), Error: "no-such-server: command not found \"\x1b[31m\""},
 	}
 	path := filepath.Join(t.TempDir(), "sub", "filesystem.jsonl")
 	w, err := Open(path, "filesystem", "S1")
