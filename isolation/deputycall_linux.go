@@ -161,6 +161,11 @@ func (d *deputyClient) readAsync() {
 	unix.Close(d.asyncFD)
 }
 
+// refusedByPolicy is what perform gives as its retry value when the
+// deputy refused the call by the policy (and it was reported): the call
+// is answered, not tried another way.
+const refusedByPolicy uint8 = 0xff
+
 // perform has the deputy carry out q (with the caller's descriptor fd
 // attached when ≥ 0) and answers the call with the outcome: a refusal is
 // reported, a descriptor is installed in the caller.
@@ -182,6 +187,9 @@ func (c *call) perform(q *deputyReq, fd int, cloexec bool) (int64, syscall.Errno
 	}
 	if a.resp.Errno == 0 && a.resp.Retry == retryNone && (q.Op == opOpen || q.Op == opReopen || q.Op == opCtty) {
 		return 0, unix.EIO, 0 // an open answered without a descriptor
+	}
+	if a.resp.Block != nil {
+		return a.resp.Val, syscall.Errno(a.resp.Errno), refusedByPolicy
 	}
 	return a.resp.Val, syscall.Errno(a.resp.Errno), a.resp.Retry
 }
@@ -308,7 +316,10 @@ func (c *call) open(dirfd int32, pathAddr, flags, mode, resolve uint64) (int64, 
 	switch {
 	case retry == retryCtty:
 		return c.openCtty(flags)
-	case errno != 0 && errno != addfdSent:
+	case errno != 0 && errno != addfdSent && retry != refusedByPolicy:
+		// The deputy could not follow the path (/dev/stdout leads to
+		// /proc/self, which is the deputy there): the caller's own
+		// descriptor, if that is what it names. A refusal stands.
 		return c.orOwnFD(dirfd, p, flags, mode, val, errno)
 	}
 	return val, errno

@@ -12,7 +12,8 @@ import (
 )
 
 // The fidelity matrix: every observed file operation against every class
-// of target, each in a fresh sandbox, asserting the errno the program
+// of target (also through symlinks and /proc/self/fd), each in a fresh
+// sandbox, asserting the errno the program
 // sees and exactly the reports — none, or one, with the op, the target as
 // the host path, and the rule. An attempt is reported exactly when the
 // same call outside, by the same user, would have succeeded.
@@ -36,6 +37,7 @@ type targetClass struct {
 	target func(b *box) string // the host path reported (default: path)
 	exists bool                // as the host sees it
 	prefix string              // shell commands run before, inside
+	procfd bool                // each op goes through /proc/self/fd of an O_PATH descriptor
 
 	read, change, create cell // the errno and rule of each kind of call
 	missing              string
@@ -106,6 +108,10 @@ func fidelityClasses(b0 *box) []targetClass {
 			read:   same("EACCES", sshRead), change: same("EACCES", sshWrite),
 			// The link itself is the workspace's.
 			at: map[string]cell{"unlink": ok, "mkdir": {errno: "EEXIST"}, "symlink": {errno: "EEXIST"}}},
+		{name: "through /proc/self/fd to a protected file", exists: true, procfd: true,
+			path: func(b *box) string { return b.path("proj/.git/config") }, change: same("EROFS", gitConfig)},
+		{name: "through /proc/self/fd to a read-only file", exists: true, procfd: true,
+			path: file("notes"), change: same("EROFS", notListed)},
 		{name: "through a symlink to a protected file", exists: true,
 			path: func(b *box) string {
 				p := b.path("proj/lconfig")
@@ -158,6 +164,9 @@ func TestFidelityMatrix(t *testing.T) {
 	xattrs := userXattrs(t)
 	for _, k := range fidelityClasses(newBox(t)) {
 		for _, op := range fidelityOps {
+			if k.procfd && (op == "unlink" || op == "mkdir" || op == "symlink") {
+				continue // a descriptor names no entry to remove or make
+			}
 			t.Run(k.name+"/"+op, func(t *testing.T) {
 				b := newBox(t)
 				p := k.path(b)
@@ -177,6 +186,9 @@ func TestFidelityMatrix(t *testing.T) {
 					args = append(args, "600")
 				case "symlink":
 					args = []string{op, "/etc/hostname", p}
+				}
+				if k.procfd {
+					args = append([]string{"procfd"}, args...)
 				}
 				attempt := filepath.Join(binDir, "attempt")
 				argv := append([]string{attempt}, args...)

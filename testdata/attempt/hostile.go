@@ -218,6 +218,16 @@ func hostile(action string, args []string) (result, bool) {
 			err = unix.Unlink(link + "/" + arg(args, 1))
 		}
 		return outcome("", err), true
+	case "procfd":
+		// Any action on the /proc/self/fd link of an O_PATH descriptor
+		// of the path: procfd OP PATH [ARGS...].
+		pfd, err := unix.Open(arg(args, 1), unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return outcome("open O_PATH", err), true
+		}
+		defer unix.Close(pfd)
+		rest := append([]string{"/proc/self/fd/" + strconv.Itoa(pfd)}, args[min(len(args), 2):]...)
+		return run(arg(args, 0), rest), true
 	case "race-attr":
 		// A symlink swapped between an allowed folder and a protected
 		// one while a change is made through it, n times: the check and
