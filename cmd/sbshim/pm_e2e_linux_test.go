@@ -65,14 +65,37 @@ func tgz(t *testing.T, files map[string]string) []byte {
 	return buf.Bytes()
 }
 
-// newNpmMirror serves pkg (a name, maybe scoped) at version 1.0.0.
+// newNpmMirror serves pkg (a name, maybe scoped) at version 1.0.0, whose
+// bin prints mirrorMarker.
 func newNpmMirror(t *testing.T, pkg string) *npmMirror {
+	return newNpmMirrorOf(t, pkg, "#!/usr/bin/env node\nconsole.log("+fmt.Sprintf("%q", mirrorMarker)+")\n")
+}
+
+// mirrorMCPServer is a stdio MCP server with one tool, ping, in plain
+// Node: the package an npx entry of a client config runs from a mirror.
+const mirrorMCPServer = `#!/usr/bin/env node
+const rl = require("readline").createInterface({ input: process.stdin });
+const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
+rl.on("line", (line) => {
+  let m;
+  try { m = JSON.parse(line); } catch { return; }
+  if (m.id === undefined) return;
+  const ok = (result) => send({ jsonrpc: "2.0", id: m.id, result });
+  if (m.method === "initialize") ok({ protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "mirror-probe", version: "1.0.0" } });
+  else if (m.method === "tools/list") ok({ tools: [{ name: "ping", description: "answers pong", inputSchema: { type: "object" } }] });
+  else if (m.method === "tools/call") ok({ content: [{ type: "text", text: "pong from the loopback mirror" }] });
+  else send({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "no such method" } });
+});
+`
+
+// newNpmMirrorOf serves pkg at version 1.0.0 with index.js as its bin.
+func newNpmMirrorOf(t *testing.T, pkg, indexJS string) *npmMirror {
 	m := &npmMirror{}
 	manifest := map[string]any{"name": pkg, "version": "1.0.0", "bin": map[string]string{"mirror-probe": "index.js"}}
 	pj, _ := json.Marshal(manifest)
 	tarball := tgz(t, map[string]string{
 		"package.json": string(pj),
-		"index.js":     "#!/usr/bin/env node\nconsole.log(" + fmt.Sprintf("%q", mirrorMarker) + ")\n",
+		"index.js":     indexJS,
 	})
 	s512 := sha512.Sum512(tarball)
 	s1 := sha1.Sum(tarball)

@@ -114,8 +114,9 @@ func blockedRecords(t *testing.T, dir string) []string {
 
 // TestWrapEveryClient writes a realistic user configuration for each
 // client sbshim wraps, each with a GitHub-style server that needs its
-// token from the entry's env (envecho standing in) and the reference
-// filesystem server with a cwd; wraps them all; then starts every wrapped
+// token from the entry's env (envecho standing in), the reference
+// filesystem server with a cwd, and an npx server from the user's
+// registry mirror on loopback; wraps them all; then starts every wrapped
 // entry exactly as the client would (argv from the file, the entry's env,
 // its cwd or the folder the client starts servers in) with the official
 // Go SDK client. The token must arrive (wrap passes it with --env-pass),
@@ -127,6 +128,12 @@ func TestWrapEveryClient(t *testing.T) {
 	b := newBox(t)
 	sbshim, gh := filepath.Join(binDir, "sbshim"), envecho(t)
 	fsArgv := serverArgv(t, "server-filesystem")
+	// An npx server from the user's registry mirror on loopback, named in
+	// the user's ~/.npmrc (hidden from the sandbox).
+	tool(t, "npx")
+	const mirrored = "sbshim-mirror-mcp"
+	m := newNpmMirrorOf(t, mirrored, mirrorMCPServer)
+	b.mkfile(".npmrc", "registry="+m.url+"\nupdate-notifier=false\n")
 	type file struct {
 		client, path, text string
 		// start is the folder the client starts a server without a
@@ -156,8 +163,8 @@ func TestWrapEveryClient(t *testing.T) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		text := fmt.Sprintf("%s\n  %q: {\n    \"github\": {\n      %s\"command\": %s,\n      \"args\": [],\n      \"env\": {\n        \"GITHUB_PERSONAL_ACCESS_TOKEN\": %q\n      }\n    },\n    \"filesystem\": {\n      %s\"command\": %s,\n      \"args\": %s,\n      \"cwd\": %s\n    }\n  }%s\n%s\n",
-			c.before, c.key, c.typ, q(gh), fakeToken, c.typ, q(fsArgv[0]), jsonArgs(append(fsArgv[1:], dir)), q(dir), map[bool]string{true: ",", false: ""}[c.after != "}"], c.after)
+		text := fmt.Sprintf("%s\n  %q: {\n    \"github\": {\n      %s\"command\": %s,\n      \"args\": [],\n      \"env\": {\n        \"GITHUB_PERSONAL_ACCESS_TOKEN\": %q\n      }\n    },\n    \"filesystem\": {\n      %s\"command\": %s,\n      \"args\": %s,\n      \"cwd\": %s\n    },\n    \"mirrored\": {\n      %s\"command\": \"npx\",\n      \"args\": [\"-y\", %q]\n    }\n  }%s\n%s\n",
+			c.before, c.key, c.typ, q(gh), fakeToken, c.typ, q(fsArgv[0]), jsonArgs(append(fsArgv[1:], dir)), q(dir), c.typ, mirrored, map[bool]string{true: ",", false: ""}[c.after != "}"], c.after)
 		start, startCwd := b.ws, dir
 		if c.client == "claude-desktop" {
 			start, startCwd = "/", "/" // Claude Desktop starts servers in / (macOS)
@@ -181,7 +188,11 @@ GITHUB_PERSONAL_ACCESS_TOKEN = %q
 command = %s
 args = %s
 cwd = %s
-`, q(gh), fakeToken, q(fsArgv[0]), jsonArgs(append(fsArgv[1:], codexDir)), q(codexDir)), b.ws, codexDir})
+
+[mcp_servers.mirrored]
+command = "npx"
+args = ["-y", %q]
+`, q(gh), fakeToken, q(fsArgv[0]), jsonArgs(append(fsArgv[1:], codexDir)), q(codexDir), mirrored), b.ws, codexDir})
 	for _, f := range files {
 		if !json.Valid([]byte(f.text)) && !strings.HasSuffix(f.path, ".toml") {
 			t.Fatalf("%s: bad JSON in the test:\n%s", f.path, f.text)
@@ -224,7 +235,13 @@ cwd = %s
 			if data, err := os.ReadFile(note); err != nil || string(data) != "from "+f.client {
 				t.Errorf("the file the server wrote: %q, %v", data, err)
 			}
-			for _, s := range []string{ghErr.String(), fsErr.String()} {
+			var npxErr syncBuffer
+			cs = b.start(ctx, launched{wrappedArgv(t, f.path, f.client, "mirrored"), nil, f.start}, &npxErr)
+			if got, isErr := sdkCall(t, ctx, cs, "ping", map[string]any{}); isErr || got != "pong from the loopback mirror" {
+				t.Errorf("the server from the mirror answered %q; stderr:\n%s\nthe mirror saw %v", got, npxErr.String(), m.hits)
+			}
+			cs.Close()
+			for _, s := range []string{ghErr.String(), fsErr.String(), npxErr.String()} {
 				if strings.Contains(s, "blocked") {
 					t.Errorf("a report of something blocked on stderr:\n%s", s)
 				}
