@@ -35,6 +35,9 @@ type initSpec struct {
 	MemoryMB  int          `json:"memoryMB"`
 	// ProxyPort is the proxy bridge's port on 127.0.0.1 in proxy mode.
 	ProxyPort int `json:"proxyPort,omitempty"`
+	// DNS asks for the DNS responder's sockets on the nameservers of
+	// /etc/resolv.conf (a network namespace without host networking).
+	DNS bool `json:"dns,omitempty"`
 	// PTY asks for a terminal of the sandbox's devpts (PTY mode).
 	PTY *ptySpec `json:"pty,omitempty"`
 	// Policy is what the deputy checks.
@@ -136,6 +139,11 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		if spec.ProxyPort > 0 {
 			if err := sendBridge(conn, spec.ProxyPort); err != nil {
 				return fail("proxy", err)
+			}
+		}
+		if spec.DNS {
+			if err := sendDNS(conn); err != nil {
+				return fail("netns", err)
 			}
 		}
 	}
