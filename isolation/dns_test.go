@@ -301,8 +301,8 @@ func TestNodeDetection(t *testing.T) {
 		"xx\x00https://nodejs.org/download/release/v20.20.2/node-v20.20.2.tar.gz\x00": "v20.20.2",
 		"\x00node.js/v22.21.1\x00(delegate_)":                                         "v22.21.1",
 		"nodejs.org/download/release/vX/ nodejs.org/download/release/v24.5.0/":        "v24.5.0",
-		"nodejs.org/download/release/v1.2/":                                            "",
-		"v20.20.2":                                                                     "",
+		"nodejs.org/download/release/v1.2/":                                           "",
+		"v20.20.2":                                                                    "",
 	} {
 		if got := findNodeVersion([]byte(data)); got != want {
 			t.Errorf("findNodeVersion(%q) = %q, want %q", data, got, want)
