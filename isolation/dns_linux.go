@@ -48,18 +48,8 @@ const (
 // each to sbshim. An address that cannot be set up is left out: a query to
 // it then fails as before, and the observer reports it by address.
 func sendDNS(conn *os.File) error {
-	var data []byte
-	if f, err := os.Open("/etc/resolv.conf"); err == nil {
-		data, _ = io.ReadAll(io.LimitReader(f, resolvConfMax))
-		f.Close()
-	}
-	for _, a := range parseResolvConf(data) {
-		if !a.IsLoopback() {
-			if err := addLoopbackAddr(a); err != nil {
-				continue
-			}
-		}
-		udp, tcp, err := dnsSockets(a)
+	for _, a := range parseResolvConf(readResolvConf("/etc/resolv.conf")) {
+		udp, tcp, err := resolverSockets(a)
 		if err != nil {
 			continue
 		}
@@ -71,6 +61,21 @@ func sendDNS(conn *os.File) error {
 		}
 	}
 	return nil
+}
+
+// readResolvConf reads at most resolvConfMax bytes of a regular file;
+// nil for anything else (a FIFO must not hang the init).
+func readResolvConf(p string) []byte {
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	data, _ := io.ReadAll(io.LimitReader(f, resolvConfMax))
+	return data
 }
 
 // addLoopbackAddr adds a (as a host address) to "lo" through rtnetlink.
@@ -125,13 +130,74 @@ func addLoopbackAddr(a netip.Addr) error {
 	return nil
 }
 
+// waitRoutable waits until a datagram sent to a reaches it: the kernel
+// finishes setting up a new IPv6 address from a work queue, a moment
+// after the address was added, and until then datagrams to it are lost.
+// At most about a second.
+func waitRoutable(a netip.Addr) error {
+	var err error
+	for range 200 {
+		if err = selfDatagram(a); err == nil {
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("dns %s: datagrams do not arrive: %w", a, err)
+}
+
+// selfDatagram sends a datagram from a UDP socket on a to itself and
+// waits a few milliseconds for it.
+func selfDatagram(a netip.Addr) error {
+	family := unix.AF_INET6
+	var sa unix.Sockaddr = &unix.SockaddrInet6{Addr: a.As16()}
+	if a.Is4() {
+		family = unix.AF_INET
+		sa = &unix.SockaddrInet4{Addr: a.As4()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, sa); err != nil {
+		return err
+	}
+	self, err := unix.Getsockname(fd)
+	if err != nil {
+		return err
+	}
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 5000}); err != nil {
+		return err
+	}
+	if err := unix.Sendto(fd, []byte("sbshim"), 0, self); err != nil {
+		return err
+	}
+	var b [8]byte
+	_, _, err = unix.Recvfrom(fd, b[:], 0)
+	return err
+}
+
+// resolverSockets makes a an address of the sandbox's loopback, when it is
+// not one yet, and returns a UDP and a listening TCP socket on a:53.
+func resolverSockets(a netip.Addr) (int, int, error) {
+	if !a.IsLoopback() {
+		if err := addLoopbackAddr(a); err != nil {
+			return -1, -1, err
+		}
+	}
+	if err := waitRoutable(a); err != nil {
+		return -1, -1, err
+	}
+	return dnsSockets(a)
+}
+
 // dnsSockets binds a UDP socket and a listening TCP socket to a:53.
 func dnsSockets(a netip.Addr) (int, int, error) {
-	family := unix.AF_INET
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: 53, Addr: a.As4()}
-	if a.Is6() {
-		family = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: 53, Addr: a.As16()}
+	family := unix.AF_INET6
+	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: 53, Addr: a.As16()}
+	if a.Is4() {
+		family = unix.AF_INET
+		sa = &unix.SockaddrInet4{Port: 53, Addr: a.As4()}
 	}
 	open := func(typ int) (int, error) {
 		fd, err := unix.Socket(family, typ|unix.SOCK_CLOEXEC, 0)
@@ -282,14 +348,14 @@ func (r *dnsResponder) serveUDP(pc net.PacketConn) {
 		}
 		resp, target := dnsAnswer(buf[:n])
 		client, _ := netip.ParseAddrPort(from.String())
-		// Attributed before the answer: the program waits for it, so it
-		// is still there to be found.
-		ev := r.event(target, "udp", client)
+		// Attributed and reported before the answer: the program waits
+		// for it, so it is still there to be found, and its report is
+		// on its way before it can act on the failure.
+		r.report(r.event(target, "udp", client))
 		if resp != nil {
 			_ = pc.SetWriteDeadline(time.Now().Add(dnsWriteTime))
 			_, _ = pc.WriteTo(resp, from)
 		}
-		r.report(ev)
 	}
 }
 
@@ -351,15 +417,13 @@ func (r *dnsResponder) serveConn(c net.Conn) {
 			return
 		}
 		resp, target := dnsAnswer(buf[2 : 2+n])
-		ev := r.event(target, "tcp", client)
+		r.report(r.event(target, "tcp", client))
 		if resp != nil {
 			out := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(resp)), uint16(len(resp)))
 			if _, err := c.Write(append(out, resp...)); err != nil {
-				r.report(ev)
 				return
 			}
 		}
-		r.report(ev)
 	}
 }
 

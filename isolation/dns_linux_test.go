@@ -6,9 +6,14 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -226,5 +231,104 @@ func TestResolverGate(t *testing.T) {
 	var none *dnsResponder
 	if none.isResolver(netip.MustParseAddr("10.255.255.53")) {
 		t.Fatal("a nil responder serves addresses")
+	}
+}
+
+// TestDNSSocketsInNetns builds what the init builds — resolver addresses
+// on the loopback of a fresh network namespace, IPv4 and IPv6, and the
+// sockets on their port 53 — and has a responder answer queries sent to
+// each. It runs in a child of the test binary made in new user and
+// network namespaces.
+func TestDNSSocketsInNetns(t *testing.T) {
+	addrs := []netip.Addr{netip.MustParseAddr("192.0.2.53"), netip.MustParseAddr("2001:db8::53"), netip.MustParseAddr("127.0.0.53")}
+	if os.Getenv("SBSHIM_TEST_DNS_NETNS") != "1" {
+		cmd := exec.Command("/proc/self/exe", "-test.run=^TestDNSSocketsInNetns$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "SBSHIM_TEST_DNS_NETNS=1")
+		uid, gid := os.Getuid(), os.Getgid()
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNET,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
+		}
+		if uid != 0 {
+			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_NET_ADMIN, unix.CAP_NET_BIND_SERVICE}
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestDNSSocketsInNetns") {
+			t.Fatalf("in a new network namespace: %v\n%s", err, out)
+		}
+		return
+	}
+	if err := loopbackUp(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var evs []Event
+	r := newDNSResponder(NetNone, func(e Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() }, 0)
+	defer r.stop()
+	for _, a := range addrs {
+		udp, tcp, err := resolverSockets(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Twice is no error (EEXIST).
+		if err := addLoopbackAddr(a); err != nil && !a.IsLoopback() {
+			t.Fatal(err)
+		}
+		if err := r.add(udp, tcp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range addrs {
+		name := strings.ReplaceAll(a.String(), ":", "-") + ".test"
+		query := dnsMsgOf(7, 0x0100, 1, wireName(name), typeClass(28, 1))
+		c, err := net.Dial("udp", netip.AddrPortFrom(a, 53).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(query); err != nil {
+			t.Fatal(err)
+		}
+		// Against a hang only: the answer comes at once or never.
+		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+		buf := make([]byte, 512)
+		n, err := c.Read(buf)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", a, err)
+		}
+		checkResponse(t, query, buf[:n], dnsRcodeRefused, 1)
+		mu.Lock()
+		found := slices.ContainsFunc(evs, func(e Event) bool { return e.Target == name+" AAAA" && e.Rule == "network.mode none" })
+		mu.Unlock()
+		if !found {
+			t.Fatalf("no report of %s AAAA: %+v", name, evs)
+		}
+	}
+	if !r.isResolver(netip.MustParseAddr("::ffff:192.0.2.53")) || r.isResolver(netip.MustParseAddr("192.0.2.54")) {
+		t.Fatalf("resolver addresses %v", r.addrs)
+	}
+}
+
+// TestReadResolvConf: a regular file is read (bounded); a FIFO in its
+// place does not hang the reader.
+func TestReadResolvConf(t *testing.T) {
+	dir := t.TempDir()
+	reg := dir + "/resolv.conf"
+	if err := os.WriteFile(reg, []byte("nameserver 192.0.2.53\n"+strings.Repeat("#", 2*resolvConfMax)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := readResolvConf(reg); len(got) != resolvConfMax || !strings.HasPrefix(string(got), "nameserver 192.0.2.53\n") {
+		t.Fatalf("read %d bytes", len(got))
+	}
+	fifo := dir + "/fifo"
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := readResolvConf(fifo); got != nil {
+		t.Fatalf("read %q from a FIFO", got)
+	}
+	if got := readResolvConf(dir + "/missing"); got != nil {
+		t.Fatalf("read %q from nothing", got)
 	}
 }
