@@ -38,6 +38,9 @@ type initSpec struct {
 	// Forwards are loopback ADDR:PORTs of package mirrors on the host
 	// that the sandbox reaches at the same address (sendForwards).
 	Forwards []string `json:"forwards,omitempty"`
+	// DNS asks for the DNS responder's sockets on the nameservers of
+	// /etc/resolv.conf (a network namespace without host networking).
+	DNS bool `json:"dns,omitempty"`
 	// PTY asks for a terminal of the sandbox's devpts (PTY mode).
 	PTY *ptySpec `json:"pty,omitempty"`
 	// Policy is what the deputy checks.
@@ -142,6 +145,11 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			}
 			if err := sendForwards(conn, spec.Forwards); err != nil {
 				return fail("proxy", err)
+			}
+		}
+		if spec.DNS {
+			if err := sendDNS(conn); err != nil {
+				return fail("netns", err)
 			}
 		}
 	}

@@ -436,8 +436,8 @@ func (c *call) observeSend(addrPtr, addrLen uint64) (int64, syscall.Errno) {
 	switch binary.LittleEndian.Uint16(addr) {
 	case unix.AF_INET, unix.AF_INET6:
 		ap, ok := inetAddr(addr)
-		if !ok || c.s.mode == NetHost || ap.Addr().IsLoopback() {
-			return 0, continueCall
+		if !ok || c.s.mode == NetHost || ap.Addr().IsLoopback() || ap.Port() == 53 && c.s.dns.isResolver(ap.Addr()) {
+			return 0, continueCall // the DNS responder reports its queries
 		}
 		op := "send"
 		if ap.Port() == 53 {
@@ -547,7 +547,7 @@ func directRule(mode NetworkMode, ap netip.AddrPort) string {
 		return "network.mode " + string(mode)
 	}
 	if ap.Port() == 53 {
-		return "network.mode proxy: no DNS inside the sandbox, the proxy resolves names (set HTTP_PROXY/ALL_PROXY)"
+		return "network.mode proxy: the program sends DNS queries itself instead of using the proxy sbshim set (HTTP_PROXY/HTTPS_PROXY/ALL_PROXY)"
 	}
 	return "network.mode proxy: direct connections are refused, only the proxy's (HTTP_PROXY/ALL_PROXY)"
 }

@@ -5,16 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/sbshim/sbshim/isolation/netproxy"
@@ -217,60 +213,22 @@ func peerProcess(initPid int, peer net.Addr, port int) (int, string) {
 	if inode == "" {
 		return 0, ""
 	}
-	want := "socket:[" + inode + "]"
-	ns, err := os.Readlink("/proc/" + strconv.Itoa(initPid) + "/ns/pid")
-	if err != nil {
+	o, ok := socketOwner(initPid, inode)
+	if !ok {
 		return 0, ""
 	}
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil || pid == initPid {
-			continue
-		}
-		base := "/proc/" + p.Name()
-		if n, err := os.Readlink(base + "/ns/pid"); err != nil || n != ns {
-			continue
-		}
-		if isDeputy(base) {
-			// It holds the program's socket only while it connects
-			// it for the program, which holds it too.
-			continue
-		}
-		fds, _ := os.ReadDir(base + "/fd")
-		for _, fd := range fds {
-			if l, _ := os.Readlink(filepath.Join(base, "fd", fd.Name())); l == want {
-				exe, _ := os.Readlink(base + "/exe")
-				return pid, exe
-			}
-		}
-	}
-	return 0, ""
+	return o.pid, o.exe
 }
 
 // socketInode reads the inode of the client socket local→127.0.0.1:port
-// from the sandbox's /proc/net/tcp (tcp6 for a mapped address).
+// from the sandbox's /proc/net/tcp.
 func socketInode(initPid int, local netip.AddrPort, port int) string {
-	a := local.Addr().Unmap()
-	if !a.Is4() {
+	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	if !local.Addr().Is4() {
 		return ""
 	}
-	b := a.As4()
-	// /proc/net/tcp prints the address as a host-order (little-endian)
-	// 32-bit number.
-	key := strings.ToUpper(hex.EncodeToString([]byte{b[3], b[2], b[1], b[0]})) + ":" + fmt.Sprintf("%04X", local.Port())
-	rem := "0100007F:" + fmt.Sprintf("%04X", port)
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(initPid) + "/net/tcp")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 9 && f[1] == key && f[2] == rem {
-			return f[9]
-		}
-	}
-	return ""
+	bridge := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port))
+	return tableInode(initPid, "tcp", func(l, r netip.AddrPort) bool { return l == local && r == bridge })
 }
 
 // sendBridge, in the init, makes the bridge's listening socket in the

@@ -29,6 +29,7 @@ type Process struct {
 	sigs   chan os.Signal
 	once   sync.Once
 	proxy  *sandboxProxy // nil unless network.mode is proxy
+	dns    *dnsResponder // nil without a network namespace of the sandbox's own
 	cgroup *pidsCgroup   // the sandbox's own pids cgroup, when sbshim runs as root
 	deputy *deputyClient // until the supervisor takes it
 	pty    *os.File      // the terminal's master in PTY mode
@@ -81,6 +82,7 @@ func (p *Process) release() {
 		if p.proxy != nil {
 			p.proxy.stop()
 		}
+		p.dns.stop()
 	})
 }
 
@@ -158,6 +160,7 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		spec.Mounts = &plan
 		spec.UserLimits = userLimits()
 		spec.NetNS = pol.Network.Mode != NetHost
+		spec.DNS = spec.NetNS
 	}
 	spec.Env = withRegistrySettings(spec.Env, pol, cfg.Warn)
 	if pol.Network.Mode == NetProxy {
@@ -233,7 +236,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 			// A non-root init would lose its capabilities in the new
 			// namespace at exec; it keeps just those it needs to build
 			// the sandbox, and drops them before the command runs.
-			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN, unix.CAP_SYS_RESOURCE}
+			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN, unix.CAP_SYS_RESOURCE, unix.CAP_NET_BIND_SERVICE}
 		}
 	}
 	p := &Process{cmd: cmd, exited: make(chan struct{})}
@@ -308,6 +311,10 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 			closeAll(fds[1:])
 			continue
 		}
+		if len(fds) == 2 && string(body) == `"`+dnsMsg+`"` && spec.DNS && p.stop == nil {
+			p.serveDNS(fds[0], fds[1], cfg)
+			continue
+		}
 		if len(fds) > 0 {
 			if p.takePTY(body, fds) || p.takeForward(body, fds, spec) {
 				continue
@@ -362,6 +369,10 @@ func (p *Process) startSupervisor(listener int, cfg Config, spec *initSpec) {
 	sup := newSupervisor(listener, cfg.Policy, cfg.Policy.Network.Mode, report, p.deputy)
 	p.deputy = nil // the supervisor closes it
 	sup.directNet = directNetGate(cfg.Policy.Network.Mode, spec.NetNS, spec.ProxyPort)
+	if p.dns != nil && sup.directNet == nil {
+		sup.directNet = p.dns.gate(cfg.Policy.Network.Mode)
+	}
+	sup.dns = p.dns
 	go func() { p.supErr <- sup.Run(ctx) }()
 }
 
@@ -426,6 +437,17 @@ func (p *Process) serveBridge(fd int, cfg Config, spec *initSpec) {
 	}
 	pid := p.cmd.Process.Pid
 	p.proxy = startProxy(ln, cfg, spec.Env, spec.ProxyPort, func() int { return pid })
+}
+
+// serveDNS answers, from sbshim, the DNS queries sent to one resolver
+// address of the sandbox, on the sockets the init sent.
+func (p *Process) serveDNS(udp, tcp int, cfg Config) {
+	if p.dns == nil {
+		p.dns = newDNSResponder(cfg.Policy.Network.Mode, cfg.Report, p.cmd.Process.Pid)
+	}
+	if err := p.dns.add(udp, tcp); err != nil && cfg.Warn != nil {
+		cfg.Warn(err.Error())
+	}
 }
 
 // degradedBridge listens for the proxy on the host's loopback when there

@@ -92,6 +92,9 @@ type supervisor struct {
 	// the inet connects the supervisor performs: nil lets the sandbox's
 	// own network decide.
 	directNet func(netip.AddrPort) (rule string, ok bool)
+	// dns is the sandbox's DNS responder (nil: none): datagrams to its
+	// addresses' port 53 reach it, and it reports them.
+	dns *dnsResponder
 
 	// deputy performs, inside the sandbox, the calls the supervisor
 	// answers itself.

@@ -47,7 +47,7 @@ func TestObserverReportsEachKind(t *testing.T) {
 		{"rename out of the workspace", []string{"rename", filepath.Join(b.ws, "README"), b.path("moved")}, "file", "rename", b.path("moved"), "allowWrite", ""},
 		{"exec a hidden program", []string{"exec", tool}, "file", "exec", tool, "denyRead", "EACCES"},
 		{"connect out", []string{"connect-tcp", "192.0.2.1:443"}, "net", "connect", "192.0.2.1:443", "network.mode proxy: direct connections are refused", "ENETUNREACH"},
-		{"dns query", []string{"send-udp", "192.0.2.1:53"}, "net", "dns", "192.0.2.1:53", "network.mode proxy: no DNS inside the sandbox", "ENETUNREACH"},
+		{"dns query", []string{"send-udp", "192.0.2.1:53"}, "net", "dns", "192.0.2.1:53", "network.mode proxy: the program sends DNS queries itself", "ENETUNREACH"},
 		{"deny-list syscall", []string{"ptrace", "1"}, "syscall", "ptrace", "", "seccomp", "EPERM"},
 	}
 	for _, tc := range cases {

@@ -208,14 +208,14 @@ http.get({host: p.hostname, port: p.port, path: process.argv[1], headers: {Host:
 		}
 		return
 	}
-	// A name that needs DNS: the lookup itself is refused (reported when
-	// the resolver is not on loopback, which in the sandbox is its own).
+	// A name that needs DNS: the lookup itself is refused, and reported
+	// with the name, this Node's version and the fix.
 	stdout, stderr, code = b.run(flags, node, "-e", fetch, "http://sbshim-proxy-test.invalid/")
 	if code == 0 || !strings.HasPrefix(stdout, "failed") {
 		t.Fatalf("fetch on a Node without env proxy support: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
-	if ns := nameserver(); ns != "" && !net.ParseIP(ns).IsLoopback() && !strings.Contains(stderr, "sbshim: blocked dns "+net.JoinHostPort(ns, "53")) {
-		t.Fatalf("the DNS query of fetch was not reported: stdout %q, stderr %q", stdout, stderr)
+	if !strings.Contains(stderr, "sbshim: blocked dns sbshim-proxy-test.invalid A (pid ") || !strings.Contains(stderr, nodeAdvice(t, node)) {
+		t.Fatalf("the DNS query of fetch was not reported with the name and the fix: stdout %q, stderr %q", stdout, stderr)
 	}
 }
 
