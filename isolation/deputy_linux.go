@@ -283,10 +283,11 @@ func parentOf(p string, caller int32) (entry, error) {
 	i := strings.LastIndex(trimmed, "/")
 	dirPart, name := trimmed[:i+1], trimmed[i+1:]
 	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_MAGICLINKS}
-	if caller > 0 && strings.HasPrefix(dirPart, "/proc/"+strconv.Itoa(int(caller))+"/") {
-		// Through the caller's own links (fd/N/name, cwd/name): the
-		// kernel follows them for the caller, and so does the deputy.
-		// Where they lead is checked below like any directory.
+	if callersLink(dirPart, caller) {
+		// Through the caller's own descriptors and working directory
+		// (fd/N/name, cwd/name): the kernel follows those links for
+		// the caller, and so does the deputy. Where they lead is
+		// checked below like any directory.
 		how.Resolve = 0
 	}
 	fd, err := unix.Openat2(unix.AT_FDCWD, dirPart, how)
@@ -309,6 +310,22 @@ func parentOf(p string, caller int32) (entry, error) {
 		return entry{}, unix.EACCES
 	}
 	return e, nil
+}
+
+// callersLink says whether dir (ending in "/") starts with a link of the
+// caller's own /proc directory to one of its descriptors or its working
+// directory: /proc/PID/fd/N/, /proc/PID/cwd/, or the same of one of its
+// threads. Not root/, which leads anywhere, other processes' entries
+// included.
+func callersLink(dir string, caller int32) bool {
+	rest, ok := strings.CutPrefix(dir, "/proc/"+strconv.Itoa(int(caller))+"/")
+	if caller <= 0 || !ok {
+		return false
+	}
+	if t, ok := strings.CutPrefix(rest, "task/"); ok {
+		_, rest, _ = strings.Cut(t, "/")
+	}
+	return strings.HasPrefix(rest, "fd/") || strings.HasPrefix(rest, "cwd/")
 }
 
 // followCreate resolves a name that open(O_CREAT) would create: while the
