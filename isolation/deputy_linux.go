@@ -566,9 +566,22 @@ func (d *deputy) writeRefusal(pfd int, flags uint64) *deputyResp {
 		return nil
 	}
 	p, err := os.Readlink(fdPath(pfd))
-	if err != nil || !strings.HasPrefix(p, "/") || isDevice(p) || p == "/proc" || strings.HasPrefix(p, "/proc/") {
+	if err != nil {
 		return nil
 	}
+	return d.changeRefusal("write", pfd, p)
+}
+
+// changeRefusal says whether changing (op) the file at pfd, which the
+// kernel names p, would change a file the policy keeps read-only: EROFS
+// where its mount is read-only, EACCES otherwise, and the block to
+// report. Objects without a name (pipes, sockets), devices and /proc are
+// the kernel's to judge.
+func (d *deputy) changeRefusal(op string, pfd int, p string) *deputyResp {
+	if !strings.HasPrefix(p, "/") || isDevice(p) || p == "/proc" || strings.HasPrefix(p, "/proc/") {
+		return nil
+	}
+	p = strings.TrimSuffix(p, " (deleted)")
 	rule, ok := d.rules.CanWrite(p)
 	if ok {
 		return nil
@@ -578,7 +591,7 @@ func (d *deputy) writeRefusal(pfd int, flags uint64) *deputyResp {
 	if unix.Fstatfs(pfd, &fs) == nil && fs.Flags&unix.ST_RDONLY != 0 {
 		errno = unix.EROFS
 	}
-	return &deputyResp{Errno: int32(errno), Block: &deputyBlock{Kind: "file", Op: "write", Target: p, Rule: rule}}
+	return &deputyResp{Errno: int32(errno), Block: &deputyBlock{Kind: "file", Op: op, Target: p, Rule: rule}}
 }
 
 // openChecked opens path (following links, the caller's /proc links

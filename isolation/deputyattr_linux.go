@@ -74,27 +74,13 @@ func lookup(p string, caller int32, follow bool) (int, error) {
 }
 
 // attrRefusal says whether changing op of the file at pfd would change a
-// file the policy keeps read-only. Objects without a name (pipes,
-// sockets), devices and /proc are the kernel's to judge.
+// file the policy keeps read-only (see changeRefusal).
 func (d *deputy) attrRefusal(op string, pfd int) *deputyResp {
 	p, err := os.Readlink(fdPath(pfd))
 	if err != nil {
 		return &deputyResp{Errno: int32(unix.EACCES)}
 	}
-	if !strings.HasPrefix(p, "/") || isDevice(p) || p == "/proc" || strings.HasPrefix(p, "/proc/") {
-		return nil
-	}
-	p = strings.TrimSuffix(p, " (deleted)")
-	rule, ok := d.rules.CanWrite(p)
-	if ok {
-		return nil
-	}
-	errno := unix.EACCES
-	var fs unix.Statfs_t
-	if unix.Fstatfs(pfd, &fs) == nil && fs.Flags&unix.ST_RDONLY != 0 {
-		errno = unix.EROFS
-	}
-	return &deputyResp{Errno: int32(errno), Block: &deputyBlock{Kind: "file", Op: op, Target: p, Rule: rule}}
+	return d.changeRefusal(op, pfd, p)
 }
 
 // changeAttr makes the change q asks for to the object at link, a

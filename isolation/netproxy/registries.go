@@ -206,24 +206,11 @@ func expandVars(s string, getenv func(string) string) string {
 
 // npmrcRegistries reads registry= and @scope:registry= from an npmrc.
 func npmrcRegistries(data []byte, getenv func(string) string) (def string, scoped []string) {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		v = strings.Trim(strings.TrimSpace(v), `"'`)
-		v = expandVars(v, getenv)
-		switch {
-		case k == "registry":
-			def = v
-		case strings.HasPrefix(k, "@") && strings.HasSuffix(k, ":registry"):
-			scoped = append(scoped, v)
+	for _, kv := range npmrcRegistryKeys(data, getenv) {
+		if kv[0] == "registry" {
+			def = kv[1]
+		} else {
+			scoped = append(scoped, kv[1])
 		}
 	}
 	return def, scoped

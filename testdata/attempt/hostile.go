@@ -239,21 +239,7 @@ func hostile(action string, args []string) (result, bool) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				target := allowed
-				if i%2 == 1 {
-					target = protected
-				}
-				tmp := fmt.Sprintf("%s.%d", link, i%2)
-				_ = os.Remove(tmp)
-				_ = os.Symlink(target, tmp)
-				_ = os.Rename(tmp, link)
-			}
+			swapLink(link, allowed, protected, stop)
 		}()
 		name := filepath.Join(link, "config")
 		done := 0

@@ -104,23 +104,7 @@ func run(action string, args []string) result {
 		link, allowed, secret := arg(args, 0), arg(args, 1), arg(args, 2)
 		n, _ := strconv.Atoi(arg(args, 3))
 		stop := make(chan struct{})
-		go func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				target := allowed
-				if i%2 == 1 {
-					target = secret
-				}
-				tmp := fmt.Sprintf("%s.%d", link, i%2)
-				_ = os.Remove(tmp)
-				_ = os.Symlink(target, tmp)
-				_ = os.Rename(tmp, link)
-			}
-		}()
+		go swapLink(link, allowed, secret, stop)
 		leaked, opened := 0, 0
 		for i := 0; i < n; i++ {
 			if b, err := os.ReadFile(link); err == nil {
@@ -336,4 +320,24 @@ func tiocstiOn(fd int, text string) result {
 		}
 	}
 	return outcome("", nil)
+}
+
+// swapLink points link at a and b in turn, atomically (a new link renamed
+// over it), until stop is closed.
+func swapLink(link, a, b string, stop <-chan struct{}) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		target := a
+		if i%2 == 1 {
+			target = b
+		}
+		tmp := fmt.Sprintf("%s.%d", link, i%2)
+		_ = os.Remove(tmp)
+		_ = os.Symlink(target, tmp)
+		_ = os.Rename(tmp, link)
+	}
 }
