@@ -22,7 +22,8 @@ import (
 // Reporting limits.
 const (
 	eventQueue     = 4096            // events waiting for the reporters
-	repeatInterval = 2 * time.Second // how often collapsed repeats are reported
+	repeatInterval = 2 * time.Second // how often collapsed repeats are looked at
+	repeatMaxGap   = 32              // at most this many intervals between two totals of one attempt
 	notesPerCall   = 5               // distinct attempts named in one annotation
 )
 
@@ -75,10 +76,15 @@ type routed struct {
 }
 
 // repeat counts identical attempts, reported once and then as a total.
+// The totals of one attempt that keeps coming grow apart: after 2, 4, 8
+// … seconds, at most every minute, and at the end, so that a tight loop
+// gives a handful of lines, not one every two seconds.
 type repeat struct {
 	r        routed
 	count    int
 	reported int
+	gap      int // intervals until the next total after this one
+	wait     int // intervals still to wait before the next total
 }
 
 func newReporter(s *Session) *reporter {
@@ -265,13 +271,13 @@ func (r *reporter) loop() {
 		select {
 		case ev, ok := <-r.queue:
 			if !ok {
-				r.flushRepeats()
+				r.flushRepeats(true)
 				r.summarize(true)
 				return
 			}
 			r.report(ev)
 		case <-tick.C:
-			r.flushRepeats()
+			r.flushRepeats(false)
 			r.summarize(false)
 		}
 	}
@@ -300,12 +306,20 @@ func (r *reporter) report(x routed) {
 	}
 }
 
-func (r *reporter) flushRepeats() {
+// flushRepeats reports the totals of the repeats that are due (all of
+// them at the end).
+func (r *reporter) flushRepeats(final bool) {
 	for _, rp := range r.seen {
 		n := rp.count - rp.reported
 		if n <= 0 {
 			continue
 		}
+		if !final && rp.wait > 0 {
+			rp.wait--
+			continue
+		}
+		rp.gap = min(max(2*rp.gap, 1), repeatMaxGap)
+		rp.wait = rp.gap - 1
 		rp.reported = rp.count
 		if !r.budget.admit(rp.r) {
 			r.unlist(rp.r, n)

@@ -3,6 +3,7 @@ package shim
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,4 +92,61 @@ func TestReporterBlocksPending(t *testing.T) {
 	if r.blocksPending() {
 		t.Fatal("blocks still pending after the call ended")
 	}
+}
+
+// An attempt that keeps coming gets its totals further and further apart:
+// after 1, 2, 4, 8, 16 and 32 intervals, then every 32, and once at the
+// end — a handful of stderr lines for a loop of any length.
+func TestRepeatTotalsGrowApart(t *testing.T) {
+	var buf lockedBuffer
+	s := &Session{
+		pol:     &isolation.Policy{},
+		tracker: mcp.NewTracker(mcp.TrackerOptions{}),
+		proto:   mcp.NewProtocol(),
+		out:     newLineMux(io.Discard, 0),
+		errw:    newLineMux(&buf, 0),
+	}
+	s.pol.Report.Stderr = true
+	// The reporter's state, driven here interval by interval instead of
+	// by its loop's ticker.
+	r := &reporter{s: s, calls: map[uint64]*callBlocks{}, seen: map[string]*repeat{}, net: map[uint64]map[string]int{}}
+	x := routed{ev: isolation.Event{Kind: "file", Op: "read", Target: "/home/me/.ssh/id_rsa", Rule: "filesystem.denyRead ~/.ssh"}}
+	r.report(x)
+	var at []int
+	for tick := 1; tick <= 100; tick++ {
+		for range 50 {
+			r.report(x)
+		}
+		before := strings.Count(buf.String(), "\n")
+		r.flushRepeats(false)
+		if strings.Count(buf.String(), "\n") > before {
+			at = append(at, tick)
+		}
+	}
+	if want := []int{1, 2, 4, 8, 16, 32, 64, 96}; fmt.Sprint(at) != fmt.Sprint(want) {
+		t.Errorf("totals after intervals %v, want %v", at, want)
+	}
+	r.flushRepeats(true)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 10 || !strings.HasSuffix(lines[len(lines)-1], "(×5001)") {
+		t.Errorf("%d stderr lines, the last %q; want 10, the last the whole count (×5001)", len(lines), lines[len(lines)-1])
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the line mux's writer.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
