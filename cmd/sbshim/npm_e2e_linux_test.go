@@ -83,7 +83,7 @@ func (c *registryCheck) check(npm, pkg string) error {
 }
 
 // install returns the folder whose node_modules holds the set.
-func (s *npmSet) install(t *testing.T) string {
+func (s *npmSet) install(t testing.TB) string {
 	t.Helper()
 	s.once.Do(func() { s.err = s.prepare() })
 	if s.err != nil {
@@ -136,7 +136,7 @@ func (s *npmSet) installed() bool {
 func packageName(p string) string { return p[:strings.LastIndex(p, "@")] }
 
 // serverArgv is the node command line of a reference server.
-func serverArgv(t *testing.T, name string, args ...string) []string {
+func serverArgv(t testing.TB, name string, args ...string) []string {
 	node, _ := exec.LookPath("node")
 	js := filepath.Join(referenceServers.install(t), "node_modules", "@modelcontextprotocol", name, "dist", "index.js")
 	return append([]string{node, js}, args...)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# MCP servers: the reference servers from the npm registry started
+# directly, under bare bubblewrap and under sbshim, in one run (the three
+# modes one after another, COUNT times), printed as a table with ratios
+# against direct and the targets of issue 17:
+#
+#   cold start   spawn → initialize result, server-filesystem and
+#                server-memory: sbshim <= 1.10x direct
+#   read_graph   server-memory's tools/call round trip: added p50 <= 20 µs
+#   /bin/true    the whole run: sbshim <= 2x bwrap
+#
+# COUNT (default 5) rounds; STARTS (default 5) starts and CALLS (default
+# 300) calls a round. The servers are installed with npm (from the registry
+# npm is configured for) into SBSHIM_TEST_NPM_DIR or a cache under
+# /var/tmp. Needs node, npm and bwrap (apt-get install nodejs npm
+# bubblewrap). Prints PASS/FAIL per target; exits 1 on a miss.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${COUNT:-5}
+starts=${STARTS:-5}
+calls=${CALLS:-300}
+for tool in node npm bwrap; do
+  command -v "$tool" >/dev/null || { echo "bench/mcp.sh needs $tool (apt-get install nodejs npm bubblewrap)" >&2; exit 1; }
+done
+out=$(mktemp /var/tmp/sbshim-mcp-XXXXXX)
+trap 'rm -f "$out"' EXIT
+export CGO_ENABLED=0
+go test -run '^$' -bench 'MCP(ColdStart|True)' -benchtime "${starts}x" -count "$count" ./cmd/sbshim/ >"$out"
+go test -run '^$' -bench 'MCPReadGraph' -benchtime "${calls}x" -count "$count" ./cmd/sbshim/ >>"$out"
+awk -v count="$count" '
+function metric(unit,   i) { for (i = 3; i < NF; i++) if ($(i+1) == unit) return $i; return "" }
+function median(key,   n, a, i, j, t) {
+  n = split(vals[key], a, " ")
+  for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j+1] = a[j]; a[j+1] = t }
+  return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+/^BenchmarkMCP/ {
+  name = $1; sub(/-[0-9]+$/, "", name); sub(/^BenchmarkMCP/, "", name)
+  v = metric("ms/start"); if (v == "") v = metric("p50-µs"); if (v == "") v = metric("ms/run")
+  vals[name] = vals[name] " " v
+}
+function verdict(ok) { if (!ok) fail = 1; return ok ? "PASS" : "FAIL" }
+END {
+  printf "MCP servers, median of %d rounds (direct, bwrap, sbshim in one run)\n\n", count
+  printf "  %-36s %10s %18s %18s\n", "", "direct", "bwrap", "sbshim"
+  split("server-filesystem server-memory", servers, " ")
+  for (k = 1; k <= 2; k++) {
+    s = servers[k]; d = median("ColdStart/" s "/direct"); bw = median("ColdStart/" s "/bwrap"); sb = median("ColdStart/" s "/sbshim")
+    printf "  %-36s %7.1f ms %7.1f ms (%4.2fx) %7.1f ms (%4.2fx)  target <= 1.10x: %s\n", s " cold start", d, bw, bw/d, sb, sb/d, verdict(sb/d <= 1.10)
+  }
+  d = median("ReadGraph/direct"); bw = median("ReadGraph/bwrap"); sb = median("ReadGraph/sbshim")
+  printf "  %-36s %7.0f µs %+7.0f µs         %+7.0f µs          target <= +20 µs: %s\n", "server-memory read_graph, p50 (added)", d, bw-d, sb-d, verdict(sb-d <= 20)
+  d = median("True/direct"); bw = median("True/bwrap"); sb = median("True/sbshim")
+  printf "  %-36s %7.2f ms %7.2f ms         %7.2f ms (%4.2fx bwrap)  target <= 2x bwrap: %s\n", "X -- /bin/true", d, bw, sb, sb/bw, verdict(sb/bw <= 2)
+  exit fail
+}' "$out"
