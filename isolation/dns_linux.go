@@ -36,9 +36,13 @@ const (
 	// dnsOwners bounds the cache of sockets attributed to processes.
 	dnsOwners = 256
 	// nodeScanBytes bounds what is read of an executable to find Node's
-	// version; nodeVersions bounds the executables remembered.
+	// version; nodeVersions bounds the executables remembered, and
+	// nodeScans the executables a session scans at all: a program can
+	// make any number of files called node (sparse ones cost it nothing),
+	// and each would cost sbshim a read of nodeScanBytes.
 	nodeScanBytes = 192 << 20
 	nodeVersions  = 16
+	nodeScans     = 8
 	// resolvConfMax bounds what is read of /etc/resolv.conf.
 	resolvConfMax = 64 << 10
 )
@@ -249,6 +253,7 @@ type dnsResponder struct {
 	mu     sync.Mutex        // guards owners and nodes
 	owners map[string]owner  // socket inode → its process, as last found
 	nodes  map[string]string // executable identity → Node version
+	scans  int               // executables scanned so far (nodeScans at most)
 }
 
 // owner is the process found holding a socket.
@@ -495,6 +500,11 @@ func (r *dnsResponder) nodeVersion(pid int) string {
 		return ""
 	}
 	defer f.Close()
+	return r.nodeVersionOf(f)
+}
+
+// nodeVersionOf is nodeVersion of an open executable.
+func (r *dnsResponder) nodeVersionOf(f *os.File) string {
 	var st unix.Stat_t
 	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return ""
@@ -502,9 +512,13 @@ func (r *dnsResponder) nodeVersion(pid int) string {
 	id := fmt.Sprintf("%d:%d:%d:%d.%d", st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec)
 	r.mu.Lock()
 	v, ok := r.nodes[id]
+	budget := r.scans < nodeScans
+	if !ok && budget {
+		r.scans++
+	}
 	r.mu.Unlock()
-	if ok {
-		return v
+	if ok || !budget {
+		return v // past the budget: the version is not known
 	}
 	v = scanNodeVersion(f)
 	r.mu.Lock()

@@ -3,11 +3,13 @@ package isolation
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -330,5 +332,39 @@ func TestReadResolvConf(t *testing.T) {
 	}
 	if got := readResolvConf(dir + "/missing"); got != nil {
 		t.Fatalf("read %q from nothing", got)
+	}
+}
+
+// A session scans at most nodeScans executables for Node's version: a
+// program can make any number of files called node, and each scan reads
+// up to nodeScanBytes. Past the budget the version is unknown; what was
+// found stays known.
+func TestNodeVersionScansAreBudgeted(t *testing.T) {
+	r := &dnsResponder{owners: make(map[string]owner), nodes: make(map[string]string)}
+	dir := t.TempDir()
+	var files []*os.File
+	for i := range nodeScans + 3 {
+		p := filepath.Join(dir, fmt.Sprintf("node%d", i))
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("pad%d\x00https://nodejs.org/download/release/v20.20.2/\x00", i)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+	for i, f := range files {
+		want := "v20.20.2"
+		if i >= nodeScans {
+			want = ""
+		}
+		if got := r.nodeVersionOf(f); got != want {
+			t.Errorf("file %d: version %q, want %q", i, got, want)
+		}
+	}
+	if got := r.nodeVersionOf(files[0]); got != "v20.20.2" {
+		t.Errorf("a file scanned before: version %q, want it remembered", got)
 	}
 }
