@@ -43,6 +43,12 @@ const (
 	nodeScanBytes = 192 << 20
 	nodeVersions  = 16
 	nodeScans     = 8
+	// attributionRate and attributionBurst bound how often a query is
+	// traced to its process, which reads the sandbox's socket tables and
+	// every process's descriptors: a flood of queries is reported, past
+	// the bound without pid and executable.
+	attributionRate  = 100 // a second
+	attributionBurst = 200
 	// resolvConfMax bounds what is read of /etc/resolv.conf.
 	resolvConfMax = 64 << 10
 )
@@ -254,6 +260,8 @@ type dnsResponder struct {
 	owners map[string]owner  // socket inode → its process, as last found
 	nodes  map[string]string // executable identity → Node version
 	scans  int               // executables scanned so far (nodeScans at most)
+	tokens float64           // attributions that may be made now (see allowAttribution)
+	filled time.Time         // when tokens was last topped up
 }
 
 // owner is the process found holding a socket.
@@ -447,7 +455,7 @@ func (r *dnsResponder) event(target, proto string, client netip.AddrPort) Event 
 // client: the socket's inode from the sandbox's UDP or TCP table, then the
 // process holding it (remembered, and checked again on the next query).
 func (r *dnsResponder) attribute(proto string, client netip.AddrPort) (int, string) {
-	if r.initPid <= 0 || !client.IsValid() {
+	if r.initPid <= 0 || !client.IsValid() || !r.allowAttribution(time.Now()) {
 		return 0, ""
 	}
 	var inode string
@@ -489,6 +497,23 @@ func (r *dnsResponder) attribute(proto string, client netip.AddrPort) (int, stri
 	r.owners[inode] = o
 	r.mu.Unlock()
 	return o.pid, o.exe
+}
+
+// allowAttribution takes one of the attributions the rate allows at now.
+func (r *dnsResponder) allowAttribution(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.filled.IsZero() {
+		r.tokens = attributionBurst
+	} else {
+		r.tokens = min(attributionBurst, r.tokens+now.Sub(r.filled).Seconds()*attributionRate)
+	}
+	r.filled = now
+	if r.tokens < 1 {
+		return false
+	}
+	r.tokens--
+	return true
 }
 
 // nodeVersion reads Node's version out of the executable pid runs,

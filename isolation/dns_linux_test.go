@@ -368,3 +368,30 @@ func TestNodeVersionScansAreBudgeted(t *testing.T) {
 		t.Errorf("a file scanned before: version %q, want it remembered", got)
 	}
 }
+
+// Tracing a query to its process reads the sandbox's socket tables and
+// descriptors: a flood gets attributionBurst at once, then
+// attributionRate a second.
+func TestAttributionIsRateLimited(t *testing.T) {
+	r := &dnsResponder{}
+	now := time.Unix(1000, 0)
+	n := 0
+	for range 3 * attributionBurst {
+		if r.allowAttribution(now) {
+			n++
+		}
+	}
+	if n != attributionBurst {
+		t.Errorf("%d attributions at once, want %d", n, attributionBurst)
+	}
+	now = now.Add(100 * time.Millisecond)
+	n = 0
+	for range attributionBurst {
+		if r.allowAttribution(now) {
+			n++
+		}
+	}
+	if n != attributionRate/10 {
+		t.Errorf("%d attributions 100 ms later, want %d", n, attributionRate/10)
+	}
+}
