@@ -43,12 +43,7 @@ const (
 	nodeScanBytes = 192 << 20
 	nodeVersions  = 16
 	nodeScans     = 8
-	// attributionRate and attributionBurst bound how often a query is
-	// traced to its process, which reads the sandbox's socket tables and
-	// every process's descriptors: a flood of queries is reported, past
-	// the bound without pid and executable.
-	attributionRate  = 100 // a second
-	attributionBurst = 200
+
 	// resolvConfMax bounds what is read of /etc/resolv.conf.
 	resolvConfMax = 64 << 10
 )
@@ -260,8 +255,7 @@ type dnsResponder struct {
 	owners map[string]owner  // socket inode → its process, as last found
 	nodes  map[string]string // executable identity → Node version
 	scans  int               // executables scanned so far (nodeScans at most)
-	tokens float64           // attributions that may be made now (see allowAttribution)
-	filled time.Time         // when tokens was last topped up
+	traces traceGate         // bounds how often a query is traced to its process
 }
 
 // owner is the process found holding a socket.
@@ -455,7 +449,7 @@ func (r *dnsResponder) event(target, proto string, client netip.AddrPort) Event 
 // client: the socket's inode from the sandbox's UDP or TCP table, then the
 // process holding it (remembered, and checked again on the next query).
 func (r *dnsResponder) attribute(proto string, client netip.AddrPort) (int, string) {
-	if r.initPid <= 0 || !client.IsValid() || !r.allowAttribution(time.Now()) {
+	if r.initPid <= 0 || !client.IsValid() || !r.traces.allow(time.Now()) {
 		return 0, ""
 	}
 	var inode string
@@ -497,23 +491,6 @@ func (r *dnsResponder) attribute(proto string, client netip.AddrPort) (int, stri
 	r.owners[inode] = o
 	r.mu.Unlock()
 	return o.pid, o.exe
-}
-
-// allowAttribution takes one of the attributions the rate allows at now.
-func (r *dnsResponder) allowAttribution(now time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.filled.IsZero() {
-		r.tokens = attributionBurst
-	} else {
-		r.tokens = min(attributionBurst, r.tokens+now.Sub(r.filled).Seconds()*attributionRate)
-	}
-	r.filled = now
-	if r.tokens < 1 {
-		return false
-	}
-	r.tokens--
-	return true
 }
 
 // nodeVersion reads Node's version out of the executable pid runs,

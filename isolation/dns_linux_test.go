@@ -369,15 +369,15 @@ func TestNodeVersionScansAreBudgeted(t *testing.T) {
 	}
 }
 
-// Tracing a query to its process reads the sandbox's socket tables and
-// descriptors: a flood gets attributionBurst at once, then
-// attributionRate a second.
+// Tracing a query or a refused connection to its process reads the
+// sandbox's socket tables and descriptors: a flood gets attributionBurst
+// at once, then attributionRate a second.
 func TestAttributionIsRateLimited(t *testing.T) {
-	r := &dnsResponder{}
+	r := &traceGate{}
 	now := time.Unix(1000, 0)
 	n := 0
 	for range 3 * attributionBurst {
-		if r.allowAttribution(now) {
+		if r.allow(now) {
 			n++
 		}
 	}
@@ -387,7 +387,7 @@ func TestAttributionIsRateLimited(t *testing.T) {
 	now = now.Add(100 * time.Millisecond)
 	n = 0
 	for range attributionBurst {
-		if r.allowAttribution(now) {
+		if r.allow(now) {
 			n++
 		}
 	}

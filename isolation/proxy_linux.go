@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/sbshim/sbshim/isolation/netproxy"
 	"golang.org/x/sys/unix"
@@ -177,10 +178,15 @@ func startProxy(ln net.Listener, cfg Config, env []string, port int, initPid fun
 	if report == nil {
 		report = func(Event) {}
 	}
+	traces := &traceGate{}
 	srv := &netproxy.Server{
 		Load: func() *netproxy.Rules { return proxyRules(cfg.Policy, env, cfg.Warn) },
 		Refused: func(r netproxy.Refusal) {
-			pid, exe := peerProcess(initPid(), r.Peer, port)
+			var pid int
+			var exe string
+			if traces.allow(time.Now()) {
+				pid, exe = peerProcess(initPid(), r.Peer, port)
+			}
 			report(refusalEvent(r, pid, exe))
 		},
 		Warn: cfg.Warn,
@@ -195,6 +201,40 @@ func startProxy(ln net.Listener, cfg Config, env []string, port int, initPid fun
 		_ = srv.Serve(ctx, ln)
 	}()
 	return sp
+}
+
+// attributionRate and attributionBurst bound how often a refused
+// connection or DNS query is traced to its process, which reads the
+// sandbox's socket tables and every process's descriptors: past the
+// bound, a flood is still refused and reported, without pid and
+// executable.
+const (
+	attributionRate  = 100 // a second
+	attributionBurst = 200
+)
+
+// traceGate is a token bucket of attributions; its zero value is full.
+type traceGate struct {
+	mu     sync.Mutex
+	tokens float64
+	filled time.Time
+}
+
+// allow takes one of the attributions the rate allows at now.
+func (g *traceGate) allow(now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.filled.IsZero() {
+		g.tokens = attributionBurst
+	} else {
+		g.tokens = min(attributionBurst, g.tokens+now.Sub(g.filled).Seconds()*attributionRate)
+	}
+	g.filled = now
+	if g.tokens < 1 {
+		return false
+	}
+	g.tokens--
+	return true
 }
 
 // peerProcess finds the process of the sandbox that holds the other end of
