@@ -142,11 +142,16 @@ func Run(o Options, w io.Writer) (*Result, error) {
 		if backup != "" {
 			ew.printf(" (the previous one is kept as %s)", quote(backup))
 		}
-		cmd := "COMMAND ..."
+		cmd, flags := "COMMAND ...", "--profile "+name
 		if len(lastCmd) > 0 {
 			cmd = quoteArgs(lastCmd)
 		}
-		ew.printf(".\nRun the server with it:\n  sbshim --profile %s -- %s\n(in an MCP client's config, put \"--profile\", \"%s\" before the command in the server's args)\n", name, cmd, name)
+		if len(lastCmd) == 0 || shim.SafeName(shim.ServerName(lastCmd)) != o.Server {
+			// The server was named with --name: keep the name, so that
+			// its log and learn's next run stay the same.
+			flags = "--name " + quoteArgs([]string{o.Server}) + " " + flags
+		}
+		ew.printf(".\nRun the server with it:\n  sbshim %s -- %s\n(in an MCP client's config, add these flags before the command in the server's args)\n", flags, cmd)
 	}
 	return res, ew.err
 }

@@ -120,7 +120,7 @@ func TestRunIterative(t *testing.T) {
 	if strings.Join(prof.Filesystem.AllowWrite, " ") != "$WORKSPACE $TMP $CACHE ~/notes" || strings.Join(prof.Network.Allow, " ") != "api.example.com:443" {
 		t.Fatalf("written profile:\n%s", data)
 	}
-	if !strings.Contains(out.String(), "sbshim --profile fs -- node x.js") {
+	if !strings.Contains(out.String(), "sbshim --name fs --profile fs -- node x.js") {
 		t.Errorf("output does not say how to use it:\n%s", out.String())
 	}
 
