@@ -18,6 +18,8 @@ const (
 	MaxTargetLen = 4096
 	// maxToolsKept bounds the tool names kept per attempt.
 	maxToolsKept = 8
+	// maxField bounds the kind, op, rule and layer kept.
+	maxField = 1024
 	// maxRawTool bounds one tool name as kept.
 	maxRawTool = 256
 	// maxToolLen bounds one tool name as printed.
@@ -70,14 +72,16 @@ func Collect(recs []audit.Record) *Attempts {
 		default:
 			continue
 		}
-		k := attemptKey{r.Kind, r.Op, r.Target, r.Rule}
+		// Bound what a hostile log makes learn keep: a target one byte
+		// over MaxTargetLen still reads as too long to use.
+		k := attemptKey{cut(r.Kind, maxField), cut(r.Op, maxField), cutBytes(r.Target, MaxTargetLen+1), cut(r.Rule, maxField)}
 		a := index[k]
 		if a == nil {
 			if len(out.List) >= MaxAttempts {
 				out.Overflow += r.Times()
 				continue
 			}
-			a = &Attempt{Kind: r.Kind, Op: r.Op, Target: r.Target, Rule: r.Rule, Layer: r.Layer,
+			a = &Attempt{Kind: k.kind, Op: k.op, Target: k.target, Rule: k.rule, Layer: cut(r.Layer, maxField),
 				Tools: map[string]int{}, First: r.TS, Last: r.TS}
 			index[k] = a
 			out.List = append(out.List, a)
@@ -127,6 +131,14 @@ func cut(s string, n int) string {
 		i--
 	}
 	return s[:i] + "…"
+}
+
+// cutBytes shortens s to at most n bytes, exactly.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
 
 // toolNames lists the tools of as, escaped (ToolName), most attempts

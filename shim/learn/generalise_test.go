@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sbshim/sbshim/shim/audit"
 )
 
 func TestGeneralise(t *testing.T) {
@@ -160,3 +162,30 @@ func TestRenderEscapes(t *testing.T) {
 
 // Collect2 wraps attempts as Collect's result.
 func Collect2(as ...*Attempt) *Attempts { return &Attempts{List: as} }
+
+// TestCollectBounds: a hostile log cannot make learn keep or print
+// unbounded text, nor use a cut target.
+func TestCollectBounds(t *testing.T) {
+	long := "/srv/" + strings.Repeat("a", 10000)
+	recs := []audit.Record{
+		{Type: audit.TypeBlocked, Kind: "file", Op: "create", Target: long, Rule: notListed, Tool: audit.Tools{strings.Repeat("t", 5000)}, TS: t0},
+	}
+	for i := range 20 {
+		recs = append(recs, audit.Record{Type: audit.TypeBlocked, Kind: "file", Op: "write", Target: "/srv/x", Rule: notListed, Tool: audit.Tools{fmt.Sprint("tool", i)}, TS: t0})
+	}
+	at := Collect(recs)
+	if len(at.List) != 2 || len(at.List[0].Target) != MaxTargetLen+1 || len(at.List[1].Tools) > maxToolsKept+1 {
+		t.Fatalf("collected %d attempts, target %d bytes, %d tools", len(at.List), len(at.List[0].Target), len(at.List[1].Tools))
+	}
+	p := Generalise(Config{Policy: testPolicy(t, ""), FS: newFakeFS("/srv/x")}, at)
+	var out strings.Builder
+	Render(&out, p, Lists{}, tHome, nil)
+	if len(p.Grants) != 1 || p.Grants[0].Entry != "/srv/x" || !strings.Contains(out.String(), "longer than") {
+		t.Fatalf("grants %+v\n%s", p.Grants, out.String())
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if len(l) > 2000 {
+			t.Fatalf("a line of %d bytes", len(l))
+		}
+	}
+}

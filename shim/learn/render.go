@@ -11,6 +11,9 @@ import (
 // maxTargetsShown bounds the targets listed under one tool of a grant.
 const maxTargetsShown = 5
 
+// maxRefusalsShown bounds the attempts listed as not proposed.
+const maxRefusalsShown = 100
+
 // Render prints the proposal as a diff of the allow lists in force
 // against the proposed ones, each added entry followed by comments: which
 // tool needed what, how often and when, and how the entry was derived;
@@ -27,7 +30,11 @@ func Render(w io.Writer, p *Proposal, inForce Lists, home string, loc *time.Loca
 	}
 	if len(p.Refused) > 0 {
 		ew.printf("\nNot proposed (%d):\n", len(p.Refused))
-		for _, r := range p.Refused {
+		for i, r := range p.Refused {
+			if i == maxRefusalsShown {
+				ew.printf("  … and %d more (sbshim audit --events --server NAME lists them all)\n", len(p.Refused)-i)
+				break
+			}
 			a := r.Attempt
 			what := escape(a.Kind + " " + a.Op)
 			if a.Target != "" {
