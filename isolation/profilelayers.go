@@ -33,6 +33,9 @@ func LoadProfileLayers(o LoadOptions) (*ProfileLayers, error) {
 		return nil, err
 	}
 	layers := []layer{base}
+	if l, ok := o.Server.layer(); ok {
+		layers = append(layers, l)
+	}
 	if l, err := fileLayer(filepath.Join(userDir, "config.json")); err == nil {
 		layers = append(layers, l)
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -52,4 +55,26 @@ func LoadProfileLayers(o LoadOptions) (*ProfileLayers, error) {
 	}
 	out.Merged = mergeLayers(layers)
 	return out, nil
+}
+
+// ServerLayer is a built-in server profile picked for a command sbshim
+// recognised, with the grants derived from the command (its directory
+// arguments, say) already in Profile. Its allow lists add to the default
+// profile's instead of replacing them; the user's config file, --profile
+// and flags come after it and override it as usual.
+type ServerLayer struct {
+	// Name is the server profile's name, added to the policy's Name.
+	Name string
+	// Source says where it came from, for Policy.Sources, e.g.
+	// "built-in:servers/filesystem (npm package …)".
+	Source  string
+	Profile *Profile
+}
+
+// layer returns the server layer, if there is one.
+func (s *ServerLayer) layer() (layer, bool) {
+	if s == nil || s.Profile == nil {
+		return layer{}, false
+	}
+	return layer{source: s.Source, profile: s.Profile, flags: true}, true
 }

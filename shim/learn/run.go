@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sbshim/sbshim/configs"
-	"github.com/sbshim/sbshim/isolation"
 	"github.com/sbshim/sbshim/shim"
 	"github.com/sbshim/sbshim/shim/audit"
 )
@@ -77,12 +76,10 @@ func Run(o Options, w io.Writer) (*Result, error) {
 	lastCmd, lastProfile := lastSession(recs)
 
 	profile, note := o.chooseProfile(lastProfile)
-	so := shim.Options{Name: o.Server, Profile: profile, Workspace: o.Workspace}
-	pol, err := so.Policy()
-	if err != nil {
-		return nil, fmt.Errorf("the policy in force: %w", err)
-	}
-	layers, err := isolation.LoadProfileLayers(isolation.LoadOptions{Profile: profile, UserConfigDir: pol.Vars.ConfigDir, Vars: pol.Vars})
+	// The last session's command picks the server profile, if any, as it
+	// did for the session.
+	so := shim.Options{Argv: lastCmd, Name: o.Server, Profile: profile, Workspace: o.Workspace}
+	pol, layers, err := so.PolicyLayers()
 	if err != nil {
 		return nil, fmt.Errorf("the policy in force: %w", err)
 	}
