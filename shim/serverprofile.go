@@ -226,9 +226,9 @@ func (o Options) pickServer(home string) (*serverPick, error) {
 }
 
 // serverGrants are the paths a server's command line or environment
-// names for it to write: server-filesystem's directory arguments,
-// server-memory's MEMORY_FILE_PATH (its folder while the file does not
-// exist), mcp-server-git's --repository. Only existing, absolute (after
+// names for it to write: server-filesystem's directory arguments, the
+// folder of server-memory's MEMORY_FILE_PATH, mcp-server-git's
+// --repository. Only existing, absolute (after
 // ~ and the working directory) paths.
 func serverGrants(m ServerMatch, home string, getenv func(string) string) []string {
 	abs := func(p string) string {
@@ -261,12 +261,11 @@ func serverGrants(m ServerMatch, home string, getenv func(string) string) []stri
 			}
 		}
 	case "memory":
+		// Its folder, not the file alone: the server replaces the file
+		// with a temporary one renamed over it.
 		if f := getenv("MEMORY_FILE_PATH"); filepath.IsAbs(f) {
-			f = filepath.Clean(f)
-			if fi, err := os.Stat(f); err == nil && fi.Mode().IsRegular() {
-				add(f)
-			} else if err != nil && isDir(filepath.Dir(f)) {
-				add(filepath.Dir(f))
+			if d := filepath.Dir(filepath.Clean(f)); isDir(d) {
+				add(d)
 			}
 		}
 	case "git":

@@ -132,7 +132,7 @@ func TestServerProfilePolicy(t *testing.T) {
 			readOnly: []string{filepath.Join(data, "x")}, noSource: true, policyName: "default"},
 		{name: "overridden by --profile", o: Options{Argv: fsArgv, Workspace: ws, Profile: "read-only"},
 			readOnly: []string{filepath.Join(data, "x")}, source: "built-in:servers/filesystem", policyName: "default+filesystem+read-only"},
-		{name: "memory: the file's folder while it does not exist", o: Options{Argv: []string{"npx", "@modelcontextprotocol/server-memory"}, Workspace: ws},
+		{name: "memory: the file's folder", o: Options{Argv: []string{"npx", "@modelcontextprotocol/server-memory"}, Workspace: ws},
 			env: map[string]string{"MEMORY_FILE_PATH": filepath.Join(data, "memory.jsonl")}, writable: []string{filepath.Join(data, "memory.jsonl")}, source: "writable: " + data},
 		{name: "memory: never the home folder", o: Options{Argv: []string{"npx", "@modelcontextprotocol/server-memory"}, Workspace: ws},
 			env: map[string]string{"MEMORY_FILE_PATH": filepath.Join(home, "memory.jsonl")}, readOnly: []string{filepath.Join(home, "memory.jsonl")}, source: "not granted"},
