@@ -27,3 +27,30 @@ func TestLearnFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyShowsServerProfile: sbshim policy -- COMMAND names the
+// built-in server profile it picked, and what it made writable.
+func TestPolicyShowsServerProfile(t *testing.T) {
+	home := t.TempDir()
+	data := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", home+"/.config")
+	t.Setenv("XDG_CACHE_HOME", home+"/.cache")
+	for _, c := range []struct {
+		args []string
+		want string
+		not  bool
+	}{
+		{[]string{"--", "npx", "-y", "@modelcontextprotocol/server-filesystem", data}, `"built-in:servers/filesystem (npm package @modelcontextprotocol/server-filesystem; writable: ` + data + `)"`, false},
+		{[]string{"--no-server-profile", "--", "npx", "@modelcontextprotocol/server-filesystem", data}, "servers/", true},
+		{[]string{"--", "uvx", "mcp-server-time"}, `"built-in:servers/time (PyPI package mcp-server-time)"`, false},
+	} {
+		var out, errOut strings.Builder
+		if code := dispatch(append([]string{"policy"}, c.args...), &out, &errOut); code != 0 {
+			t.Fatalf("policy %q: exit %d: %s", c.args, code, errOut.String())
+		}
+		if strings.Contains(out.String(), c.want) == c.not {
+			t.Errorf("policy %q: want %q (absent: %v) in:\n%s", c.args, c.want, c.not, out.String())
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -164,14 +165,20 @@ func (o Options) chooseProfile(last string) (profile, note string) {
 	if _, err := os.Stat(ProfilePath(o.ConfigDir, o.Server)); err == nil {
 		return name, ""
 	}
-	chain, ok := strings.CutPrefix(last, "default+")
-	if !ok || chain == "" {
+	// The chain is default[+server profile][+--profile]; the server
+	// profile comes back by itself from the command.
+	var rest []string
+	for i, part := range strings.Split(last, "+") {
+		if i == 0 && part == "default" || i == 1 && slices.Contains(configs.ServerNames(), part) {
+			continue
+		}
+		rest = append(rest, part)
+	}
+	if len(rest) == 0 {
 		return "", ""
 	}
-	for _, n := range configs.Names() {
-		if n == chain {
-			return chain, "; the server's last session ran with it"
-		}
+	if len(rest) == 1 && slices.Contains(configs.Names(), rest[0]) {
+		return rest[0], "; the server's last session ran with it"
 	}
 	return "", "; its last session ran with profile " + quote(last) + ", which learn cannot find: give it with --profile"
 }

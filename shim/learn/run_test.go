@@ -183,3 +183,31 @@ func TestRunOtherServer(t *testing.T) {
 		t.Fatalf("learned from another server's records:\n%s", out.String())
 	}
 }
+
+func TestChooseProfile(t *testing.T) {
+	dir := t.TempDir()
+	o := Options{Server: "s", ConfigDir: dir}
+	for _, c := range []struct{ last, want, note string }{
+		{"default", "", ""},
+		{"", "", ""},
+		{"default+workspace-write", "workspace-write", "ran with it"},
+		{"default+filesystem", "", ""},
+		{"default+filesystem+read-only", "read-only", "ran with it"},
+		{"default+mine", "", "cannot find"},
+		{"default+filesystem+mine", "", "cannot find"},
+	} {
+		got, note := o.chooseProfile(c.last)
+		if got != c.want || !strings.Contains(note, c.note) {
+			t.Errorf("chooseProfile(%q) = %q, %q; want %q, %q", c.last, got, note, c.want, c.note)
+		}
+	}
+	os.MkdirAll(filepath.Join(dir, "profiles"), 0o700)
+	os.WriteFile(filepath.Join(dir, "profiles", "s.json"), []byte("{}"), 0o600)
+	if got, _ := o.chooseProfile("default+read-only"); got != "s" {
+		t.Errorf("with a learned profile: %q", got)
+	}
+	o.Profile = "agent"
+	if got, _ := o.chooseProfile("default"); got != "agent" {
+		t.Errorf("with --profile: %q", got)
+	}
+}
