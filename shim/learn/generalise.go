@@ -77,6 +77,32 @@ type Config struct {
 	AllowSecrets []string
 	// FS is the host file system; nil means HostFS.
 	FS FS
+	// CodeDirs are folders whose files the user's system or shell runs
+	// by themselves (the folders of PATH, autostart and service
+	// folders): never proposed, nor a folder holding one, since a file
+	// planted there runs outside the sandbox. Run fills it with
+	// CodeDirs.
+	CodeDirs []string
+}
+
+// CodeDirs lists the folders whose files run by themselves: the absolute
+// folders of path (PATH's value) and the per-user autostart, service and
+// launcher folders under home.
+func CodeDirs(path, home string) []string {
+	var out []string
+	for _, d := range filepath.SplitList(path) {
+		if filepath.IsAbs(d) {
+			out = append(out, filepath.Clean(d))
+		}
+	}
+	if home != "" {
+		for _, rel := range []string{".local/bin", "bin", ".config/autostart", ".config/systemd", ".local/share/systemd",
+			".config/environment.d", ".local/share/applications", ".config/upstart", ".kde/Autostart", ".config/plasma-workspace",
+			"Library/LaunchAgents", ".cargo/bin", "go/bin", ".npm-global/bin", ".deno/bin", ".bun/bin"} {
+			out = append(out, filepath.Join(home, rel))
+		}
+	}
+	return out
 }
 
 // Grant is one proposed addition to the policy.
@@ -432,6 +458,11 @@ func (g *generaliser) unsafe(p string) string {
 	for _, s := range pol.Filesystem.DenyRead {
 		if inside(s, p) {
 			return "a folder that holds the secret location " + quote(displayPath(s, home)) + " (filesystem.denyRead): never proposed"
+		}
+	}
+	for _, d := range g.c.CodeDirs {
+		if within(p, d) || within(d, p) {
+			return "in or above " + quote(displayPath(d, home)) + ", a folder whose programs run outside the sandbox (PATH, autostart, services): never proposed"
 		}
 	}
 	own := append([]string{pol.Vars.ConfigDir}, pol.Vars.PrivateDirs...)

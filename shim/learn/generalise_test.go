@@ -16,7 +16,8 @@ func TestGeneralise(t *testing.T) {
 		"/home/u/a", "/home/u/b", "/home/u/c", "/home/u/notes/",
 		"/etc/a", "/etc/b", "/etc/c",
 		"/srv/link -> /home/u/.ssh", "/srv/other/",
-		"/home/u/.config/tool/", "/proc/self/",
+		"/home/u/.config/tool/", "/proc/self/", "/opt/tools/bin/", "/opt/tools/a", "/opt/tools/b", "/opt/tools/c",
+		"/home/u/.config/autostart/", "/home/u/.local/bin/", "/home/u/.local/share/applications/",
 	)
 	w := func(target string) *Attempt { return att("file", "write", target, notListed, "write_file") }
 	c := func(target string) *Attempt { return att("file", "create", target, notListed, "write_file") }
@@ -74,6 +75,12 @@ func TestGeneralise(t *testing.T) {
 		{name: "in /tmp", in: []*Attempt{att("file", "read", "/tmp/x", "private /tmp: the sandbox has its own /tmp", "t")}, refused: []string{"/tmp"}},
 		{name: "in /proc", in: []*Attempt{c("/proc/self/x")}, refused: []string{"kernel or runtime"}},
 		{name: "sbshim's config", in: []*Attempt{c("/home/u/.config/sbshim/profiles/x.json")}, refused: []string{"protected"}},
+		{name: "a folder on PATH", in: []*Attempt{c("/opt/tools/bin/ls")}, refused: []string{"outside the sandbox"}},
+		{name: "a folder holding one on PATH", in: []*Attempt{w("/opt/tools/a"), w("/opt/tools/b"), w("/opt/tools/c")},
+			grants: []string{"filesystem.allowWrite /opt/tools/a", "filesystem.allowWrite /opt/tools/b", "filesystem.allowWrite /opt/tools/c"}},
+		{name: "an autostart folder", in: []*Attempt{c("/home/u/.config/autostart/evil.desktop")}, refused: []string{"protected"}},
+		{name: "a launcher folder", in: []*Attempt{c("/home/u/.local/share/applications/evil.desktop")}, refused: []string{"outside the sandbox"}},
+		{name: "~/.local/bin", in: []*Attempt{c("/home/u/.local/bin/git")}, refused: []string{"outside the sandbox"}},
 		{name: "a seccomp refusal", in: []*Attempt{att("syscall", "ptrace", "", "seccomp", "t")}, refused: []string{"seccomp"}},
 
 		{name: "a host exactly", in: []*Attempt{att("net", "connect", "api.example.com:443", netNotListed, "fetch")},
@@ -105,7 +112,7 @@ func TestGeneralise(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := Generalise(Config{Policy: pol, AllowSecrets: tc.secrets, FS: fsys}, &Attempts{List: tc.in})
+			p := Generalise(Config{Policy: pol, AllowSecrets: tc.secrets, FS: fsys, CodeDirs: CodeDirs("/usr/bin:/opt/tools/bin:relative", tHome)}, &Attempts{List: tc.in})
 			var got []string
 			for _, g := range p.Grants {
 				got = append(got, g.Key+" "+g.Entry)

@@ -25,7 +25,7 @@ import (
 // and hostile spellings.
 var pathParts = []string{
 	"/", "/home", tHome, tWS, tHome + "/.ssh", tHome + "/.aws", tHome + "/.config", tHome + "/.config/gh",
-	tHome + "/.config/sbshim", tHome + "/.local/state/sbshim", tHome + "/notes", "/etc", "/etc/ssl/private",
+	tHome + "/.config/sbshim", tHome + "/.local/state/sbshim", tHome + "/notes", tHome + "/notes/bin", tHome + "/.local/bin", "/etc", "/etc/ssl/private",
 	"/srv", "/srv/data", "/tmp", "/proc/self", "/usr/lib", "/var/lib",
 }
 var nameParts = []string{"a", "b", "c", "x.txt", ".bashrc", ".git", "hooks", "config", "..", ".", "", "*", "$HOME", "id_rsa", "\n", "\x1b[2J", "\xff", " ", "~"}
@@ -82,6 +82,10 @@ func randomScenario(r *rand.Rand) (*Attempts, *fakeFS, []string) {
 	return at, newFakeFS(fsEntries...), secrets
 }
 
+// testCodeDirs are the folders whose programs run by themselves in the
+// random runs.
+var testCodeDirs = CodeDirs("/usr/bin:/usr/lib:"+tHome+"/notes/bin", tHome)
+
 func checkInvariants(t *testing.T, pol *isolation.Policy, at *Attempts, secrets []string, p *Proposal) {
 	t.Helper()
 	made := map[*Attempt]bool{}
@@ -111,6 +115,11 @@ func checkInvariants(t *testing.T, pol *isolation.Policy, at *Attempts, secrets 
 			for _, s := range pol.Filesystem.DenyRead {
 				if within(s, path) {
 					t.Fatalf("grant %q holds the secret location %q", path, s)
+				}
+			}
+			for _, d := range testCodeDirs {
+				if within(path, d) || within(d, path) {
+					t.Fatalf("grant %q in or above the code folder %q", path, d)
 				}
 			}
 			if within(pol.Vars.ConfigDir, path) {
@@ -172,7 +181,7 @@ func TestGeneraliseRandom(t *testing.T) {
 	for seed := range uint64(3000) {
 		r := rand.New(rand.NewPCG(seed, 16))
 		at, fsys, secrets := randomScenario(r)
-		p := Generalise(Config{Policy: pol, AllowSecrets: secrets, FS: fsys}, at)
+		p := Generalise(Config{Policy: pol, AllowSecrets: secrets, FS: fsys, CodeDirs: testCodeDirs}, at)
 		checkInvariants(t, pol, at, secrets, p)
 	}
 }
@@ -192,7 +201,7 @@ func FuzzGeneralise(f *testing.F) {
 			at.List = append(at.List, att("file", "create", string(data[16:]), notListed, "t"),
 				att("net", "connect", string(data[16:]), netNotListed, "t"))
 		}
-		p := Generalise(Config{Policy: pol, AllowSecrets: secrets, FS: fsys}, at)
+		p := Generalise(Config{Policy: pol, AllowSecrets: secrets, FS: fsys, CodeDirs: testCodeDirs}, at)
 		checkInvariants(t, pol, at, secrets, p)
 	})
 }

@@ -96,7 +96,7 @@ func Run(o Options, w io.Writer) (*Result, error) {
 	}
 
 	at := Collect(recs)
-	p := Generalise(Config{Policy: pol, AllowSecrets: secrets, FS: o.FS}, at)
+	p := Generalise(Config{Policy: pol, AllowSecrets: secrets, FS: o.FS, CodeDirs: CodeDirs(os.Getenv("PATH"), pol.Vars.Home)}, at)
 	inForce := InForce(layers)
 
 	ew := &errWriter{w: w}
