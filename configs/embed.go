@@ -10,8 +10,11 @@ import (
 
 // files holds the shipped profiles. It is read-only.
 //
-//go:embed *.json
+//go:embed *.json servers/*.json
 var files embed.FS
+
+// serverDir is the folder of the server profiles inside files.
+const serverDir = "servers"
 
 const ext = ".json"
 
@@ -41,6 +44,36 @@ func Read(name string) ([]byte, error) {
 	data, err := files.ReadFile(name + ext)
 	if err != nil {
 		return nil, fmt.Errorf("built-in profile %q: %w", name, err)
+	}
+	return data, nil
+}
+
+// ServerNames returns the names of the shipped server profiles (the
+// profiles sbshim picks by itself for a server it recognises), sorted.
+func ServerNames() []string {
+	entries, err := fs.ReadDir(files, serverDir)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ext) {
+			names = append(names, strings.TrimSuffix(e.Name(), ext))
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// ReadServer returns the JSON text of the shipped server profile NAME.
+// An unknown name gives an error that wraps fs.ErrNotExist.
+func ReadServer(name string) ([]byte, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return nil, fmt.Errorf("built-in server profile %q: %w", name, fs.ErrNotExist)
+	}
+	data, err := files.ReadFile(serverDir + "/" + name + ext)
+	if err != nil {
+		return nil, fmt.Errorf("built-in server profile %q: %w", name, err)
 	}
 	return data, nil
 }

@@ -85,3 +85,27 @@ func TestDefaultEnvSection(t *testing.T) {
 		}
 	}
 }
+
+func TestServerProfiles(t *testing.T) {
+	want := []string{"everything", "fetch", "filesystem", "git", "github", "memory", "sequential-thinking", "time"}
+	if got := ServerNames(); !slices.Equal(got, want) {
+		t.Fatalf("ServerNames() = %v, want %v", got, want)
+	}
+	for _, name := range want {
+		data, err := ReadServer(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Description string `json:"description"`
+		}
+		if err := json.Unmarshal(data, &v); err != nil || len(v.Description) < 20 {
+			t.Errorf("%s: description %q, %v", name, v.Description, err)
+		}
+	}
+	for _, name := range []string{"", "nope", "../default", "default", ".", "a/b"} {
+		if _, err := ReadServer(name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("ReadServer(%q): %v, want not-exist", name, err)
+		}
+	}
+}

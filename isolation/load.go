@@ -23,6 +23,9 @@ type LoadOptions struct {
 	UserConfigDir string
 	// Flags is the layer made of command-line flags; nil means none.
 	Flags *Profile
+	// Server is the layer of a built-in server profile picked for the
+	// command (see ServerLayer); nil means none.
+	Server *ServerLayer
 	// Vars are the values of ~, $WORKSPACE, $TMP and $CACHE. Empty fields
 	// get defaults: the user's home, the working directory, /tmp, the OS
 	// user cache folder + "/sbshim/default", and UserConfigDir.
@@ -30,7 +33,8 @@ type LoadOptions struct {
 }
 
 // Load builds the effective policy. Layers, in order: the built-in
-// "default" profile; UserConfigDir/config.json if it exists; the --profile
+// "default" profile; the server profile (o.Server), whose allow lists add
+// to the default's; UserConfigDir/config.json if it exists; the --profile
 // layer; the flags. They merge so:
 //   - scalars and booleans: the last layer that sets one wins;
 //   - deny lists (filesystem.denyRead, filesystem.denyWrite, network.deny,
@@ -64,6 +68,13 @@ func Load(o LoadOptions) (*Policy, error) {
 	}
 	layers := []layer{base}
 	name := "default"
+	if l, ok := o.Server.layer(); ok {
+		if err := l.profile.Validate(l.source); err != nil {
+			return nil, err
+		}
+		layers = append(layers, l)
+		name += "+" + o.Server.Name
+	}
 
 	userFile := filepath.Join(userDir, "config.json")
 	if l, err := fileLayer(userFile); err == nil {

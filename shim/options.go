@@ -36,6 +36,9 @@ type Options struct {
 	Strict bool
 	// Flags are the policy settings given as flags.
 	Flags FlagLayer
+	// NoServerProfile turns off the built-in server profile sbshim picks
+	// for a command it recognises (RecognizeServer).
+	NoServerProfile bool
 
 	// AuditLog is the audit log file; DefaultDir/<name>.jsonl when empty,
 	// none when "-".
@@ -384,22 +387,67 @@ func ConfigDir(home string) string {
 
 // Policy loads the effective policy of a session.
 func (o Options) Policy() (*isolation.Policy, error) {
+	pol, _, err := o.policy()
+	return pol, err
+}
+
+// PolicyLayers loads the effective policy and, for a tool that writes a
+// profile to replace the --profile layer (sbshim learn), the layers it
+// is made of before expansion, the flags excluded.
+func (o Options) PolicyLayers() (*isolation.Policy, *isolation.ProfileLayers, error) {
+	pol, lo, err := o.policy()
+	if err != nil {
+		return nil, nil, err
+	}
+	layers, err := isolation.LoadProfileLayers(lo)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pol, layers, nil
+}
+
+// policy loads the effective policy and returns the options it was
+// loaded with.
+func (o Options) policy() (*isolation.Policy, isolation.LoadOptions, error) {
 	vars, err := o.vars(o.cacheName())
 	if err != nil {
-		return nil, err
+		return nil, isolation.LoadOptions{}, err
 	}
 	flagJSON, err := o.Flags.profileJSON()
 	if err != nil {
-		return nil, err
+		return nil, isolation.LoadOptions{}, err
 	}
 	flags, err := isolation.ParseProfile("flags", flagJSON)
 	if err != nil {
-		return nil, err
+		return nil, isolation.LoadOptions{}, err
 	}
-	return isolation.Load(isolation.LoadOptions{
+	lo := isolation.LoadOptions{
 		Profile:       o.Profile,
 		UserConfigDir: vars.ConfigDir,
 		Flags:         flags,
 		Vars:          vars,
-	})
+	}
+	pick, err := o.pickServer(vars.Home)
+	if err != nil {
+		return nil, lo, err
+	}
+	if pick == nil {
+		pol, err := isolation.Load(lo)
+		return pol, lo, err
+	}
+	lo.Server = pick.layer(pick.grants, nil)
+	pol, err := isolation.Load(lo)
+	if err != nil {
+		return nil, lo, err
+	}
+	// What the command line asks to be writable passes the same checks as
+	// what sbshim learn proposes; a path that fails is left out, and the
+	// policy's sources say so.
+	kept, notes := checkServerGrants(pol, pick.grants)
+	if len(notes) == 0 {
+		return pol, lo, nil
+	}
+	lo.Server = pick.layer(kept, notes)
+	pol, err = isolation.Load(lo)
+	return pol, lo, err
 }

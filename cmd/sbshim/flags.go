@@ -26,6 +26,7 @@ func (l listFlag) Set(s string) error { *l.v = append(*l.v, s); return nil }
 // runFlags declares the flags of run and policy on fs, filling o.
 func runFlags(fs *flag.FlagSet, o *shim.Options) {
 	fs.StringVar(&o.Profile, "profile", "", "profile `NAME` (built-in or ~/.config/sbshim/profiles/NAME.json) or a JSON file")
+	fs.BoolVar(&o.NoServerProfile, "no-server-profile", false, "do not add the built-in profile of a server sbshim recognises (npm, PyPI or Go package)")
 	fs.StringVar(&o.Name, "name", "", "server `NAME` for the audit log and private cache (default: derived from COMMAND)")
 	fs.StringVar(&o.Workspace, "workspace", "", "the project folder `DIR` that $WORKSPACE stands for (default: the working directory; /, ~ and folders holding ~ are none)")
 	fs.BoolVar(&o.Strict, "strict", false, "refuse to run when an isolation layer is unavailable")

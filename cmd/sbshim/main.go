@@ -32,6 +32,7 @@ func subcommands() map[string]func(args []string, stdout, stderr io.Writer) int 
 		"run":     cmdRun,
 		"policy":  cmdPolicy,
 		"audit":   cmdAudit,
+		"learn":   cmdLearn,
 		"doctor":  cmdDoctor,
 		"wrap":    cmdWrap,
 		"unwrap":  cmdUnwrap,
@@ -72,6 +73,7 @@ Usage:
   sbshim run [run-flags] [--] COMMAND ...     the same, explicit
   sbshim policy [run-flags] [-- COMMAND ...]  print the effective, merged policy
   sbshim audit [--server S] [--tool T] [-f]   read the per-tool audit logs (table, --json, --events)
+  sbshim learn --server NAME [--write]        propose (and save) a profile from what was blocked
   sbshim wrap [--client NAME | --all] [--dry-run] [--yes] [--list]
                                               put the MCP servers of your clients behind sbshim
   sbshim unwrap [--client NAME | --all] ...   take them out again

@@ -230,3 +230,39 @@ func TestProjectEntriesCannotWiden(t *testing.T) {
 		t.Error("a dry run wrote the file")
 	}
 }
+
+// TestProjectServerProfileOff: a project's entry for a server sbshim
+// recognises gets --no-server-profile (the built-in server profile takes
+// grants from the entry's arguments and environment, which the project
+// wrote), and an entry that already runs sbshim without it is wrapped
+// again.
+func TestProjectServerProfileOff(t *testing.T) {
+	p := newProject(t)
+	mcp := filepath.Join(p.proj, ".mcp.json")
+	tag := projectTag(p.proj)
+	in := `{"mcpServers": {
+  "fs": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "` + p.home + `/.local/bin"]},
+  "pre": {"command": "` + p.exe + `", "args": ["--name", "pre.` + tag + `", "--", "npx", "@modelcontextprotocol/server-memory"]},
+  "ok": {"command": "` + p.exe + `", "args": ["--name", "ok.` + tag + `", "--no-server-profile", "--", "npx", "@modelcontextprotocol/server-memory"]},
+  "other": {"command": "npx", "args": ["some-server"]}
+}}
+`
+	p.write(mcp, in)
+	o := p.options("claude-code")
+	o.DryRun = true
+	var stdout, stderr bytes.Buffer
+	Run(OpWrap, o, &stdout, &stderr)
+	out := stdout.String()
+	for _, want := range []string{
+		`"--name", "fs.` + tag + `", "--no-server-profile", "--", "npx"`,
+		`pre                      would be wrapped (suspicious: it runs a server sbshim recognises (memory) without --no-server-profile`,
+		`"--name", "other.` + tag + `", "--", "npx"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "ok                       would be wrapped") {
+		t.Errorf("an entry with --no-server-profile is wrapped again:\n%s", out)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sbshim/sbshim/shim"
 )
 
 // A project's configuration file (.mcp.json, .vscode/mcp.json, ...) comes
@@ -121,6 +123,8 @@ var runFlagRules = map[string]flagRule{
 	}},
 	"max-line": {widens: always("--max-line changes which messages are parsed, and so reported")},
 	"pty":      {boolean: true, widens: always("--pty turns the MCP relay and its reports off")},
+	// It only turns the built-in server profile off (see recognisedServer).
+	"no-server-profile": {boolean: true, widens: never},
 	"no-pty": {boolean: true, widens: func(v string, _ WrapOptions, _ *entry) string {
 		if _, err := strconv.ParseBool(v); err != nil {
 			return fmt.Sprintf("--no-pty=%q is not a boolean", v)
@@ -175,7 +179,22 @@ func (o WrapOptions) runFlags(e *entry) []string {
 	for _, n := range names {
 		flags = append(flags, "--env-pass", n)
 	}
+	if !o.Trusted && recognisedServer(e.command()) != "" {
+		flags = append(flags, "--no-server-profile")
+	}
 	return append(flags, "--")
+}
+
+// recognisedServer names the built-in server profile sbshim would add
+// for the command, or "". Such a profile takes grants from the command
+// line and environment (server-filesystem's folders, MEMORY_FILE_PATH):
+// from a project's entry, the project would choose them, so wrap turns
+// the server profile off for untrusted entries.
+func recognisedServer(cmd string, args []string) string {
+	if m, ok := shim.RecognizeServer(append([]string{cmd}, args...)); ok {
+		return m.Profile
+	}
+	return ""
 }
 
 // vet gives an entry's state as wrap sees it: the syntactic state for a
@@ -265,6 +284,9 @@ func (o WrapOptions) notRealWrap(e *entry) string {
 		if w := runFlagRules[f.name].widens(f.value, o, e); w != "" {
 			reasons = append(reasons, w)
 		}
+	}
+	if p := recognisedServer(args[end+1], args[end+2:]); p != "" && !seen["no-server-profile"] {
+		reasons = append(reasons, "it runs a server sbshim recognises ("+p+") without --no-server-profile: its built-in profile would take grants from what the project's entry says")
 	}
 	if !seen["name"] {
 		reasons = append(reasons, "it has no --name: the name derived from its command could be another server's")
@@ -373,7 +395,8 @@ var envReadByShim = regexp.MustCompile(`(?i)^(` +
 	`XDG_.*|SBSHIM.*|LD_.*|DYLD_.*|GCONV_PATH|LOCPATH|` +
 	`GO[A-Z0-9]*|NODE_.*|NPM_CONFIG_.*|PIP_.*|UV_.*|YARN_.*|PNPM_.*|BUN_.*|DENO_.*|CARGO_.*|` +
 	`SSL_CERT_.*|.*_CA_CERTS?|.*_CA_BUNDLE|` +
-	`.*_HOME|.*_CONFIG_DIR|.*_CONFIG_FILE|.*_CONFIG_HOME|.*_USERCONFIG|.*_GLOBALCONFIG|.*_PROXY` +
+	`.*_HOME|.*_CONFIG_DIR|.*_CONFIG_FILE|.*_CONFIG_HOME|.*_USERCONFIG|.*_GLOBALCONFIG|.*_PROXY|` +
+	`MEMORY_FILE_PATH` +
 	`)$`)
 
 // sbshimReadsEnv reports whether sbshim reads the variable name for
