@@ -202,6 +202,9 @@ func checkHost(h string) string {
 }
 
 func checkHostName(host string) string {
+	if host == "*" {
+		return "" // every host name (never an address)
+	}
 	name := host
 	if strings.HasPrefix(name, "*.") {
 		name = name[2:]

@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/sbshim/sbshim/configs"
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/netproxy"
 )
 
 func TestRecognizeServer(t *testing.T) {
@@ -140,6 +142,8 @@ func TestServerProfilePolicy(t *testing.T) {
 			writable: []string{filepath.Join(data, "f")}, readOnly: []string{filepath.Join(data, ".git", "config"), filepath.Join(data, ".git", "hooks", "pre-commit")}, source: "PyPI package mcp-server-git"},
 		{name: "github: the API host and the token", o: Options{Argv: []string{"npx", "@modelcontextprotocol/server-github"}, Workspace: ws},
 			source: "built-in:servers/github"},
+		{name: "fetch: any public host", o: Options{Argv: []string{"uvx", "mcp-server-fetch"}, Workspace: ws},
+			source: "built-in:servers/fetch"},
 		{name: "not recognised", o: Options{Argv: []string{"node", "server.js", data}, Workspace: ws},
 			readOnly: []string{filepath.Join(data, "x")}, noSource: true, policyName: "default"},
 	}
@@ -168,6 +172,25 @@ func TestServerProfilePolicy(t *testing.T) {
 			}
 			if tc.policyName != "" && pol.Name != tc.policyName {
 				t.Errorf("policy name %q, want %q", pol.Name, tc.policyName)
+			}
+			if strings.HasPrefix(tc.name, "fetch") {
+				// Every public host by name, through the proxy; never a
+				// private, loopback or metadata address.
+				rs, err := netproxy.NewRules([]netproxy.KeyedList{{Key: "network.allow", Entries: pol.Network.Allow}}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, ok := rs.Check("example.com", netip.Addr{}, 443); !ok {
+					t.Errorf("fetch: example.com:443 refused under %q", pol.Network.Allow)
+				}
+				for _, ip := range []string{"10.0.0.1", "127.0.0.1", "169.254.169.254"} {
+					if _, ok := rs.CheckAddr("example.com", netip.MustParseAddr(ip), 443, nil); ok {
+						t.Errorf("fetch: a name resolving to %s is allowed", ip)
+					}
+				}
+				if _, ok := rs.Check("", netip.MustParseAddr("10.0.0.1"), 443); ok {
+					t.Error("fetch: the address 10.0.0.1 is allowed")
+				}
 			}
 			if strings.Contains(tc.name, "github") {
 				if !slices.Contains(pol.Network.Allow, "api.github.com:443") || !slices.Contains(pol.Env.Pass, "GITHUB_PERSONAL_ACCESS_TOKEN") || !slices.Contains(pol.Env.Pass, "*") {

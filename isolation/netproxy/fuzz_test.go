@@ -19,8 +19,11 @@ func FuzzParseRule(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if r.Name == "" && !r.Addr.IsValid() {
+		if r.Name == "" && !r.Addr.IsValid() && !r.Any {
 			t.Fatalf("%q: rule without name or address", s)
+		}
+		if r.Any && (r.Name != "" || r.Addr.IsValid() || r.Wildcard) {
+			t.Fatalf("%q: \"*\" with a name or address: %+v", s, r)
 		}
 		if r.Name != "" && r.Name != strings.ToLower(r.Name) {
 			t.Fatalf("%q: name not lower case", s)

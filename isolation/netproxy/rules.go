@@ -15,6 +15,10 @@ type Rule struct {
 	Name string
 	// Wildcard: the rule matches the subdomains of Name, not Name itself.
 	Wildcard bool
+	// Any: the rule is "*", every host name (never an address: one that
+	// a name resolves to is still judged by CheckAddr, so "*" reaches
+	// no private, loopback or metadata address).
+	Any bool
 	// Addr is set for an IPv4 or IPv6 address rule.
 	Addr netip.Addr
 	// Port is 0 for any port.
@@ -24,8 +28,9 @@ type Rule struct {
 	Text string
 }
 
-// ParseRule parses a host pattern: example.com, *.example.com, 10.0.0.1 or
-// [::1], each with an optional :port from 1 to 65535. key names the list
+// ParseRule parses a host pattern: example.com, *.example.com, 10.0.0.1,
+// [::1] or * (every host name), each with an optional :port from 1 to
+// 65535. key names the list
 // the entry came from and prefixes Rule.Text.
 func ParseRule(key, s string) (Rule, error) {
 	r := Rule{Text: strings.TrimSpace(key + " " + s)}
@@ -78,6 +83,10 @@ func ParseRule(key, s string) (Rule, error) {
 		r.Port = uint16(n)
 	}
 	if host == "" {
+		return r, nil
+	}
+	if host == "*" {
+		r.Any = true
 		return r, nil
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
@@ -161,6 +170,9 @@ func NormalizeHost(h string) (host string, addr netip.Addr, ok bool) {
 
 // matchName says whether the rule matches the normalized host name.
 func (r *Rule) matchName(name string) bool {
+	if r.Any {
+		return name != ""
+	}
 	if r.Name == "" {
 		return false
 	}

@@ -43,7 +43,10 @@ func TestParseRule(t *testing.T) {
 		{in: "example.com:+1", bad: true},
 		{in: "a.*.example.com", bad: true},
 		{in: "*example.com", bad: true},
-		{in: "*", bad: true},
+		{in: "*", want: Rule{Any: true}},
+		{in: "*:443", want: Rule{Any: true, Port: 443}},
+		{in: "**", bad: true},
+		{in: "*.*", bad: true},
 		{in: "-a.example.com", bad: true},
 		{in: "a..b", bad: true},
 		{in: "999.1.1.1", bad: true},
@@ -66,6 +69,38 @@ func TestParseRule(t *testing.T) {
 				t.Fatalf("ParseRule(%q) = %+v, want %+v", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// "*" allows every host name, and no address: a literal address must be
+// listed itself, and an address a name resolves to is still judged by
+// the rebinding guard.
+func TestRulesAny(t *testing.T) {
+	rs := mustRules(t, []string{"*:443"}, []string{"blocked.example"})
+	for _, tt := range []struct {
+		host string
+		port uint16
+		ok   bool
+	}{
+		{"example.com", 443, true},
+		{"a.b.example.org", 443, true},
+		{"example.com", 80, false},
+		{"blocked.example", 443, false},
+		{"93.184.216.34", 443, false},
+		{"[2001:db8::1]", 443, false},
+	} {
+		host, addr, _ := NormalizeHost(tt.host)
+		if _, ok := rs.Check(host, addr, tt.port); ok != tt.ok {
+			t.Errorf("Check(%s, %d) allowed %v, want %v", tt.host, tt.port, ok, tt.ok)
+		}
+	}
+	for _, ip := range []string{"10.0.0.1", "127.0.0.1", "169.254.169.254", "::1", "fd00::1"} {
+		if _, ok := rs.CheckAddr("example.com", netip.MustParseAddr(ip), 443, nil); ok {
+			t.Errorf("example.com resolving to %s is allowed under \"*\"", ip)
+		}
+	}
+	if _, ok := rs.CheckAddr("example.com", netip.MustParseAddr("93.184.216.34"), 443, nil); !ok {
+		t.Error("a public address of an allowed name is refused")
 	}
 }
 
