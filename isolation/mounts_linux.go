@@ -73,8 +73,8 @@ func planMounts(p *Policy) mountPlan {
 	plan.Own = dropNested(plan.Own)
 	for _, m := range plan.Masked {
 		for _, w := range plan.Own {
-			if inside(w, m) {
-				plan.Scaffold = appendUnique(plan.Scaffold, m)
+			if inside(w, m) && !slices.Contains(plan.Scaffold, m) {
+				plan.Scaffold = append(plan.Scaffold, m)
 			}
 		}
 	}
