@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/mcp"
 	"github.com/sbshim/sbshim/shim/audit"
 )
@@ -30,7 +30,7 @@ type Options struct {
 	Profile string
 	// Workspace is $WORKSPACE; the working directory when empty. It must
 	// be an existing folder; /, the home folder and the like are no
-	// workspace (isolation.Vars.NoWorkspace).
+	// workspace (policy.Vars.NoWorkspace).
 	Workspace string
 	// Strict refuses to run with a layer missing.
 	Strict bool
@@ -316,27 +316,27 @@ func packageNoVersion(p string) string {
 
 // vars computes the path variables for a session; name is the private
 // cache folder's (cacheName).
-func (o Options) vars(name string) (isolation.Vars, error) {
+func (o Options) vars(name string) (policy.Vars, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return isolation.Vars{}, fmt.Errorf("home directory: %w", err)
+		return policy.Vars{}, fmt.Errorf("home directory: %w", err)
 	}
 	ws := o.Workspace
 	if ws == "" {
 		if ws, err = os.Getwd(); err != nil {
-			return isolation.Vars{}, fmt.Errorf("working directory: %w", err)
+			return policy.Vars{}, fmt.Errorf("working directory: %w", err)
 		}
 	} else if err := checkWorkspace(ws); err != nil {
-		return isolation.Vars{}, err
+		return policy.Vars{}, err
 	}
 	if ws, err = filepath.Abs(ws); err != nil {
-		return isolation.Vars{}, err
+		return policy.Vars{}, err
 	}
 	cacheHome := os.Getenv("XDG_CACHE_HOME")
 	if cacheHome == "" {
 		cacheHome = filepath.Join(home, ".cache")
 	}
-	return isolation.Vars{
+	return policy.Vars{
 		Home:      home,
 		Workspace: ws,
 		Tmp:       "/tmp",
@@ -361,8 +361,8 @@ func checkWorkspace(dir string) error {
 }
 
 // WorkspaceNotice is the one line sbshim prints on stderr when the policy
-// has no writable workspace (isolation.Vars.NoWorkspace), "" otherwise.
-func WorkspaceNotice(o Options, pol *isolation.Policy) string {
+// has no writable workspace (policy.Vars.NoWorkspace), "" otherwise.
+func WorkspaceNotice(o Options, pol *policy.Policy) string {
 	if pol.Vars.NoWorkspace == "" {
 		return ""
 	}
@@ -383,7 +383,7 @@ func ConfigDir(home string) string {
 }
 
 // Policy loads the effective policy of a session.
-func (o Options) Policy() (*isolation.Policy, error) {
+func (o Options) Policy() (*policy.Policy, error) {
 	vars, err := o.vars(o.cacheName())
 	if err != nil {
 		return nil, err
@@ -392,11 +392,11 @@ func (o Options) Policy() (*isolation.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	flags, err := isolation.ParseProfile("flags", flagJSON)
+	flags, err := policy.ParseProfile("flags", flagJSON)
 	if err != nil {
 		return nil, err
 	}
-	return isolation.Load(isolation.LoadOptions{
+	return policy.Load(policy.LoadOptions{
 		Profile:       o.Profile,
 		UserConfigDir: vars.ConfigDir,
 		Flags:         flags,

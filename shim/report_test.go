@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/mcp"
 )
 
@@ -16,7 +17,7 @@ import (
 func testSession(t *testing.T) *Session {
 	t.Helper()
 	s := &Session{
-		pol:     &isolation.Policy{},
+		pol:     &policy.Policy{},
 		tracker: mcp.NewTracker(mcp.TrackerOptions{}),
 		proto:   mcp.NewProtocol(),
 		out:     newLineMux(io.Discard, 0),

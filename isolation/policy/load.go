@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 import (
 	"errors"
@@ -315,7 +315,7 @@ func resolve(m *Profile, v Vars) *Policy {
 	}
 	for _, d := range p.gitDerived(os.Getenv) {
 		for _, f := range symlinkForms(d, c) {
-			if underAny(f, hostWritable) {
+			if UnderAny(f, hostWritable) {
 				p.Filesystem.DenyWrite = appendUnique(p.Filesystem.DenyWrite, f)
 			}
 		}

@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 import (
 	"path/filepath"
@@ -70,15 +70,15 @@ func FuzzMatch(f *testing.F) {
 		}
 
 		// within is a partial order on clean paths.
-		if !within(path, path) {
+		if !Within(path, path) {
 			t.Fatalf("within(%q, itself) is false", path)
 		}
-		if within(path, deny) && within(deny, path) && path != deny {
+		if Within(path, deny) && Within(deny, path) && path != deny {
 			t.Fatalf("within is not antisymmetric for %q, %q", path, deny)
 		}
 		// Component-wise: a sibling that only shares a text prefix is not under.
 		if deny != "/" {
-			if within(deny+"x", deny) {
+			if Within(deny+"x", deny) {
 				t.Fatalf("%q is within %q", deny+"x", deny)
 			}
 			if _, ok := p.CanRead(deny + "x"); !ok {
@@ -88,11 +88,11 @@ func FuzzMatch(f *testing.F) {
 
 		rRule, rOK := p.CanRead(path)
 		wRule, wOK := p.CanWrite(path)
-		if rOK == within(path, deny) {
+		if rOK == Within(path, deny) {
 			t.Fatalf("CanRead(%q) = %v with deny %q", path, rOK, deny)
 		}
-		if wOK && (!rOK || !within(path, root)) {
-			t.Fatalf("CanWrite(%q) true but readable=%v, under root %q=%v", path, rOK, root, within(path, root))
+		if wOK && (!rOK || !Within(path, root)) {
+			t.Fatalf("CanWrite(%q) true but readable=%v, under root %q=%v", path, rOK, root, Within(path, root))
 		}
 		if !rOK && rRule == "" || wRule == "" {
 			t.Fatalf("empty rule: read %q write %q", rRule, wRule)
@@ -119,13 +119,13 @@ func FuzzMatch(f *testing.F) {
 		_, _ = p.CheckCreate(path, place)
 
 		// Nothing under a protected path or denyWrite entry is writable.
-		if within(path, filepath.Join(root, ".git/hooks")) || within(path, filepath.Join(root, "dw")) {
+		if Within(path, filepath.Join(root, ".git/hooks")) || Within(path, filepath.Join(root, "dw")) {
 			if wOK {
 				t.Fatalf("CanWrite(%q) true under a protected or denyWrite path", path)
 			}
 		}
 
-		if _, ok := p.UnixSocketAllowed(path); ok != within(path, root) {
+		if _, ok := p.UnixSocketAllowed(path); ok != Within(path, root) {
 			t.Fatalf("UnixSocketAllowed(%q) = %v, root %q", path, ok, root)
 		}
 		for _, rel := range []string{pathIn, "x/" + pathIn} {

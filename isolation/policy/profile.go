@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 // Profile is one policy layer as written in JSON: a shipped profile, the
 // user's config file, a --profile file, or the command-line flags. Every

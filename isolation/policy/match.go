@@ -1,24 +1,24 @@
-package isolation
+package policy
 
 import (
 	"path/filepath"
 	"strings"
 )
 
-// within reports whether path equals root or lies under it, component by
+// Within reports whether path equals root or lies under it, component by
 // component: /a/b/c is within /a/b, /a/bc is not. Both must be clean. It
 // builds no string: mount planning asks it of every pair of paths.
-func within(path, root string) bool {
+func Within(path, root string) bool {
 	if root == "/" {
 		return strings.HasPrefix(path, "/")
 	}
 	return path == root || len(path) > len(root) && path[len(root)] == '/' && strings.HasPrefix(path, root)
 }
 
-// underAny reports whether path is within one of roots.
-func underAny(path string, roots []string) bool {
+// UnderAny reports whether path is within one of roots.
+func UnderAny(path string, roots []string) bool {
 	for _, r := range roots {
-		if within(path, r) {
+		if Within(path, r) {
 			return true
 		}
 	}
@@ -41,7 +41,7 @@ func findWithin(path string, list []string) (string, bool) {
 		if !isClean(e) {
 			e = filepath.Clean(e)
 		}
-		if within(path, e) {
+		if Within(path, e) {
 			return e, true
 		}
 	}
@@ -94,7 +94,7 @@ func (p *Policy) CanWrite(path string) (rule string, ok bool) {
 	root, hit := "", false
 	for _, e := range p.Filesystem.AllowWrite {
 		e = filepath.Clean(e)
-		if within(path, e) && len(e) >= len(root) {
+		if Within(path, e) && len(e) >= len(root) {
 			root, hit = e, true
 		}
 	}
@@ -132,24 +132,24 @@ func (p *Policy) CheckCreate(path string, place bool) (rule string, denied bool)
 		return rule, true
 	}
 	for _, e := range p.Filesystem.DenyWrite {
-		if inside(filepath.Clean(e), clean) {
+		if Inside(filepath.Clean(e), clean) {
 			return p.ruleFor("filesystem.denyWrite", e), true
 		}
 	}
 	for _, e := range p.Filesystem.DenyRead {
-		if inside(filepath.Clean(e), clean) {
+		if Inside(filepath.Clean(e), clean) {
 			return p.ruleFor("filesystem.denyRead", e), true
 		}
 	}
-	if c := filepath.Clean(p.Vars.ConfigDir); p.Vars.ConfigDir != "" && inside(c, clean) {
+	if c := filepath.Clean(p.Vars.ConfigDir); p.Vars.ConfigDir != "" && Inside(c, clean) {
 		return "protected " + p.Vars.displayPath(c), true
 	}
 	return "", false
 }
 
-// inside reports whether path lies strictly under dir.
-func inside(path, dir string) bool {
-	return path != dir && within(path, dir)
+// Inside reports whether path lies strictly under dir.
+func Inside(path, dir string) bool {
+	return path != dir && Within(path, dir)
 }
 
 // UnixSocketAllowed reports whether the program may connect to the

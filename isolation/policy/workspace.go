@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 import (
 	"fmt"
@@ -39,21 +39,21 @@ func (p *Policy) workspaceRefusal() string {
 			return "is the root folder"
 		case v.Tmp != "" && f == filepath.Clean(v.Tmp):
 			return "is replaced by a private folder inside the sandbox"
-		case v.ConfigDir != "" && within(f, filepath.Clean(v.ConfigDir)):
+		case v.ConfigDir != "" && Within(f, filepath.Clean(v.ConfigDir)):
 			return "lies in sbshim's own configuration folder " + v.ConfigDir
 		}
 		for _, h := range homes {
 			if f == h {
 				return "is the home folder"
 			}
-			if within(h, f) {
+			if Within(h, f) {
 				return "holds the home folder " + v.Home
 			}
 		}
 	}
 	for _, f := range forms {
 		for _, d := range p.Filesystem.DenyRead {
-			if within(f, filepath.Clean(d)) {
+			if Within(f, filepath.Clean(d)) {
 				return fmt.Sprintf("lies in %s, which filesystem.denyRead hides", v.displayPath(d))
 			}
 		}

@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 import (
 	"os"
@@ -73,7 +73,7 @@ func TestNoWorkspaceOutsideAProject(t *testing.T) {
 			if want := []string{"/tmp", o.Vars.Cache}; !slices.Equal(p.Filesystem.AllowWrite, want) {
 				t.Errorf("allowWrite %v, want %v", p.Filesystem.AllowWrite, want)
 			}
-			if rule, ok := p.CanWrite(filepath.Join(ws, "new-file")); ok && !within(ws, "/tmp") {
+			if rule, ok := p.CanWrite(filepath.Join(ws, "new-file")); ok && !Within(ws, "/tmp") {
 				t.Errorf("%s/new-file is writable (%s)", ws, rule)
 			}
 			if len(p.Network.AllowUnixSockets) != 0 {

@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 import (
 	"path/filepath"
@@ -66,7 +66,7 @@ func (p *Policy) privateCarveOut(path, e string) bool {
 		return false
 	}
 	for _, w := range p.Filesystem.AllowWrite {
-		if inside(w, e) && (within(path, w) || within(w, path)) {
+		if Inside(w, e) && (Within(path, w) || Within(w, path)) {
 			return true
 		}
 	}
@@ -79,7 +79,7 @@ func (p *Policy) deniedRead(path string) (string, bool) {
 		if !isClean(e) {
 			e = filepath.Clean(e)
 		}
-		if within(path, e) && !p.privateCarveOut(path, e) {
+		if Within(path, e) && !p.privateCarveOut(path, e) {
 			return e, true
 		}
 	}

@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 import (
 	"bytes"
@@ -382,7 +382,7 @@ func (s *gitScan) apply(root string, e gitConfigEntryAt) {
 		if !ok {
 			return
 		}
-		if within(root, d) {
+		if Within(root, d) {
 			// The hooks folder is the work tree or above it: its hooks
 			// alone, not the whole tree.
 			for _, h := range gitHookNames() {
@@ -391,12 +391,12 @@ func (s *gitScan) apply(root string, e gitConfigEntryAt) {
 			return
 		}
 		s.add(d)
-		if filepath.Base(d) == "_" && !within(root, filepath.Dir(d)) {
+		if filepath.Base(d) == "_" && !Within(root, filepath.Dir(d)) {
 			s.add(filepath.Dir(d))
 		}
 		return
 	case "core.attributesfile", "init.templatedir":
-		if f, ok := s.expandPath(e.Value, root); ok && !within(root, f) {
+		if f, ok := s.expandPath(e.Value, root); ok && !Within(root, f) {
 			s.add(f)
 		}
 		return
@@ -408,7 +408,7 @@ func (s *gitScan) apply(root string, e gitConfigEntryAt) {
 		if !strings.Contains(w, "/") || strings.HasPrefix(w, "-") {
 			continue
 		}
-		if f, ok := s.expandPath(w, root); ok && !within(root, f) {
+		if f, ok := s.expandPath(w, root); ok && !Within(root, f) {
 			s.add(f)
 		}
 	}

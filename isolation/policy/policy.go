@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 // NetworkMode says how the sandboxed program reaches the network.
 type NetworkMode string

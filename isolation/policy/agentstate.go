@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 import (
 	"errors"
@@ -163,7 +163,7 @@ func (p *Policy) copyTree(dst *os.Root, e AgentState, tmp string, perm fs.FileMo
 		for _, d := range list {
 			rel := filepath.Join(dir, d.Name())
 			abs := filepath.Join(e.From, rel)
-			if underAny(rel, skip) || within(abs, p.Vars.Cache) {
+			if UnderAny(rel, skip) || Within(abs, p.Vars.Cache) {
 				continue
 			}
 			if _, ok := p.CanRead(abs); !ok {

@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 import (
 	"os"
@@ -224,7 +224,7 @@ func (v Vars) displayPath(p string) string {
 	best, bestLen := p, 0
 	for _, name := range []string{"~", "$WORKSPACE", "$TMP", "$CACHE"} {
 		val, _ := v.varValue(name)
-		if val == "" || val == "/" || len(val) <= bestLen || !within(p, val) {
+		if val == "" || val == "/" || len(val) <= bestLen || !Within(p, val) {
 			continue
 		}
 		best, bestLen = name+p[len(val):], len(val)

@@ -1,4 +1,4 @@
-package isolation
+package policy
 
 import (
 	"os"
@@ -129,7 +129,7 @@ func (p *Policy) workTreeRoots() []string {
 	var out []string
 	for _, r := range p.Filesystem.AllowWrite {
 		r = filepath.Clean(r)
-		if r == p.Vars.Tmp || p.Vars.Cache != "" && within(r, p.Vars.Cache) || underAny(r, p.Vars.PrivateDirs) {
+		if r == p.Vars.Tmp || p.Vars.Cache != "" && Within(r, p.Vars.Cache) || UnderAny(r, p.Vars.PrivateDirs) {
 			continue
 		}
 		out = appendUnique(out, r)
@@ -180,7 +180,7 @@ func (p *Policy) ProtectedPaths() []string {
 // no string.
 func (p *Policy) protectedRule(path string) (string, bool) {
 	for _, root := range p.writableRoots() {
-		if !inside(path, root) {
+		if !Inside(path, root) {
 			continue
 		}
 		rel := relBelow(path, root)
@@ -191,7 +191,7 @@ func (p *Policy) protectedRule(path string) (string, bool) {
 		}
 	}
 	for _, root := range p.workTreeRoots() {
-		if !inside(path, root) || !strings.Contains(path, "/.git/") {
+		if !Inside(path, root) || !strings.Contains(path, "/.git/") {
 			continue
 		}
 		rel := relBelow(path, root)
@@ -202,7 +202,7 @@ func (p *Policy) protectedRule(path string) (string, bool) {
 		}
 	}
 	if p.Vars.ConfigDir != "" {
-		if c := filepath.Clean(p.Vars.ConfigDir); within(path, c) {
+		if c := filepath.Clean(p.Vars.ConfigDir); Within(path, c) {
 			return "protected " + p.Vars.displayPath(c), true
 		}
 	}
@@ -214,7 +214,7 @@ func (p *Policy) protectedRule(path string) (string, bool) {
 // tree (workTreeRoots).
 func (p *Policy) createOnlyRule(path string) (string, bool) {
 	for _, root := range p.writableRoots() {
-		if !inside(path, root) {
+		if !Inside(path, root) {
 			continue
 		}
 		rel := relBelow(path, root)
@@ -225,7 +225,7 @@ func (p *Policy) createOnlyRule(path string) (string, bool) {
 		}
 	}
 	for _, root := range p.workTreeRoots() {
-		if !inside(path, root) {
+		if !Inside(path, root) {
 			continue
 		}
 		base := filepath.Base(path)
@@ -246,7 +246,7 @@ func (p *Policy) createOnlyRule(path string) (string, bool) {
 // prepared tree at path would put it in place.
 func (p *Policy) protectedBelow(path string) (string, bool) {
 	for _, root := range p.writableRoots() {
-		if !within(path, root) {
+		if !Within(path, root) {
 			continue
 		}
 		rel := relBelow(path, root)
@@ -391,7 +391,7 @@ func (p *Policy) CheckMove(oldPath, newPath string, exchange bool) (rule string,
 			return false
 		}
 		for _, root := range p.workTreeRoots() {
-			if within(to, root) {
+			if Within(to, root) {
 				return true
 			}
 		}
@@ -422,7 +422,7 @@ func (p *Policy) CheckSymlink(path, target string) (rule string, denied bool) {
 		return "", false
 	}
 	for _, root := range p.workTreeRoots() {
-		if within(clean, root) {
+		if Within(clean, root) {
 			return "protected **/.git (no link into it)", true
 		}
 	}
