@@ -3,6 +3,8 @@ package isolation
 import (
 	"os"
 	"testing"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // BenchmarkStartPlan measures what sbshim does in its own process before
@@ -15,7 +17,7 @@ func BenchmarkStartPlan(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		pol, err := Load(LoadOptions{UserConfigDir: b.TempDir(), Vars: Vars{Workspace: wd}})
+		pol, err := policy.Load(policy.LoadOptions{UserConfigDir: b.TempDir(), Vars: policy.Vars{Workspace: wd}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -14,6 +14,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // The deputy performs, inside the sandbox, the calls that the supervisor
@@ -40,7 +42,7 @@ const (
 
 // deputyConfig is what the deputy needs to know: the policy it checks.
 type deputyConfig struct {
-	Policy *Policy
+	Policy *policy.Policy
 	// Ready asks for the ready byte once the deputy is undumpable.
 	Ready bool
 }

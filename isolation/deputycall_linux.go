@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // deputyClient is the supervisor's end of the deputy's two sockets.
@@ -489,7 +491,7 @@ func (c *call) connectOrBind(connect bool) (int64, syscall.Errno) {
 		}
 	}
 	val, errno, _ := c.perform(q, sock, false)
-	if isInet && connect && c.s.mode != NetHost &&
+	if isInet && connect && c.s.mode != policy.NetHost &&
 		(errno == unix.ENETUNREACH || errno == unix.EHOSTUNREACH) && !ap.Addr().IsLoopback() {
 		c.reportBlock("net", netOp(ap), ap.String(), directRule(c.s.mode, ap), errno)
 	}

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // The DNS responder. Without host networking the sandbox has no resolver:
@@ -315,8 +317,8 @@ func containsAddr(list []netip.Addr, a netip.Addr) bool {
 
 // dnsRule explains a refused lookup. node is what is known of the program
 // when it is Node: its version ("" when it could not be read).
-func dnsRule(mode NetworkMode, isNode bool, nodeVersion string) string {
-	if mode != NetProxy {
+func dnsRule(mode policy.NetworkMode, isNode bool, nodeVersion string) string {
+	if mode != policy.NetProxy {
 		return "network.mode " + string(mode)
 	}
 	const generic = "network.mode proxy: the program resolves names itself instead of using the proxy sbshim set (HTTP_PROXY/HTTPS_PROXY/ALL_PROXY)"

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // dnsMsg is the control message that carries one resolver address's
@@ -241,7 +243,7 @@ func dnsSockets(a netip.Addr) (int, int, error) {
 
 // dnsResponder answers and reports the DNS queries of one sandbox.
 type dnsResponder struct {
-	mode    NetworkMode
+	mode    policy.NetworkMode
 	report  func(Event)
 	initPid int
 	addrs   []netip.Addr
@@ -265,7 +267,7 @@ type owner struct {
 	exe string
 }
 
-func newDNSResponder(mode NetworkMode, report func(Event), initPid int) *dnsResponder {
+func newDNSResponder(mode policy.NetworkMode, report func(Event), initPid int) *dnsResponder {
 	if report == nil {
 		report = func(Event) {}
 	}
@@ -328,7 +330,7 @@ func (r *dnsResponder) isResolver(a netip.Addr) bool {
 // address: port 53 reaches the responder; any other port there is
 // refused as the empty network would have refused it before the address
 // was put on loopback. Everything else is left to the sandbox's network.
-func (r *dnsResponder) gate(mode NetworkMode) func(netip.AddrPort) (string, bool) {
+func (r *dnsResponder) gate(mode policy.NetworkMode) func(netip.AddrPort) (string, bool) {
 	return func(ap netip.AddrPort) (string, bool) {
 		if a := ap.Addr().Unmap(); ap.Port() != 53 && !a.IsLoopback() && r.isResolver(a) {
 			return directRule(mode, ap), false
@@ -438,7 +440,7 @@ func (r *dnsResponder) serveConn(c net.Conn) {
 func (r *dnsResponder) event(target, proto string, client netip.AddrPort) Event {
 	pid, exe := r.attribute(proto, client)
 	isNode, version := false, ""
-	if r.mode == NetProxy && pid > 0 && isNodeExe(exe) {
+	if r.mode == policy.NetProxy && pid > 0 && isNodeExe(exe) {
 		isNode, version = true, r.nodeVersion(pid)
 	}
 	return Event{Time: time.Now(), Kind: "net", Op: "dns", Target: target, PID: pid, Exe: exe,

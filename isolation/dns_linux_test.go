@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 func TestProcNetAddr(t *testing.T) {
@@ -81,7 +83,7 @@ func newTestResponder(t *testing.T) (*dnsResponder, net.Addr, net.Addr, func() [
 	ln.Close()
 	var mu sync.Mutex
 	var evs []Event
-	r := newDNSResponder(NetProxy, func(e Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() }, 0)
+	r := newDNSResponder(policy.NetProxy, func(e Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() }, 0)
 	// add takes the descriptors it is given, as from the init: copies.
 	ufd, err1 := unix.Dup(int(uf.Fd()))
 	tfd, err2 := unix.Dup(int(tf.Fd()))
@@ -221,7 +223,7 @@ func TestDNSResponderStops(t *testing.T) {
 
 func TestResolverGate(t *testing.T) {
 	r := &dnsResponder{addrs: []netip.Addr{netip.MustParseAddr("10.255.255.53"), netip.MustParseAddr("127.0.0.53")}}
-	gate := r.gate(NetProxy)
+	gate := r.gate(policy.NetProxy)
 	for ap, ok := range map[string]bool{
 		"10.255.255.53:53": true, "10.255.255.53:80": false, "[::ffff:10.255.255.53]:80": false,
 		"127.0.0.53:80": true, "192.0.2.1:443": true, "[::1]:53": true,
@@ -266,7 +268,7 @@ func TestDNSSocketsInNetns(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var evs []Event
-	r := newDNSResponder(NetNone, func(e Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() }, 0)
+	r := newDNSResponder(policy.NetNone, func(e Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() }, 0)
 	defer r.stop()
 	for _, a := range addrs {
 		udp, tcp, err := resolverSockets(a)

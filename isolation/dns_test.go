@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // dnsMsgOf builds a query: header id/flags/qdcount, then body.
@@ -256,22 +258,22 @@ func TestParseResolvConf(t *testing.T) {
 
 func TestDNSRule(t *testing.T) {
 	cases := []struct {
-		mode    NetworkMode
+		mode    policy.NetworkMode
 		node    bool
 		version string
 		want    []string
 		not     []string
 	}{
-		{NetNone, true, "v20.20.2", []string{"network.mode none"}, []string{"Node"}},
-		{NetProxy, false, "", []string{"resolves names itself", "HTTP_PROXY/HTTPS_PROXY/ALL_PROXY"}, []string{"Node"}},
-		{NetProxy, true, "v20.20.2", []string{"Node v20.20.2 ignores HTTP_PROXY", "upgrade Node", "NODE_USE_ENV_PROXY", "proxy agent"}, []string{"if this is"}},
-		{NetProxy, true, "v22.20.0", []string{"Node v22.20.0 ignores"}, nil},
-		{NetProxy, true, "v24.4.1", []string{"Node v24.4.1 ignores"}, nil},
-		{NetProxy, true, "v23.11.0", []string{"Node v23.11.0 ignores"}, nil},
-		{NetProxy, true, "v22.21.0", []string{"resolves names itself", "Node v22.21.0 honours them"}, []string{"upgrade"}},
-		{NetProxy, true, "v24.5.0", []string{"Node v24.5.0 honours them"}, []string{"upgrade"}},
-		{NetProxy, true, "v25.0.0", []string{"Node v25.0.0 honours them"}, []string{"upgrade"}},
-		{NetProxy, true, "", []string{"resolves names itself", "if this is Node before 22.21 or 24.5", "upgrade Node"}, nil},
+		{policy.NetNone, true, "v20.20.2", []string{"network.mode none"}, []string{"Node"}},
+		{policy.NetProxy, false, "", []string{"resolves names itself", "HTTP_PROXY/HTTPS_PROXY/ALL_PROXY"}, []string{"Node"}},
+		{policy.NetProxy, true, "v20.20.2", []string{"Node v20.20.2 ignores HTTP_PROXY", "upgrade Node", "NODE_USE_ENV_PROXY", "proxy agent"}, []string{"if this is"}},
+		{policy.NetProxy, true, "v22.20.0", []string{"Node v22.20.0 ignores"}, nil},
+		{policy.NetProxy, true, "v24.4.1", []string{"Node v24.4.1 ignores"}, nil},
+		{policy.NetProxy, true, "v23.11.0", []string{"Node v23.11.0 ignores"}, nil},
+		{policy.NetProxy, true, "v22.21.0", []string{"resolves names itself", "Node v22.21.0 honours them"}, []string{"upgrade"}},
+		{policy.NetProxy, true, "v24.5.0", []string{"Node v24.5.0 honours them"}, []string{"upgrade"}},
+		{policy.NetProxy, true, "v25.0.0", []string{"Node v25.0.0 honours them"}, []string{"upgrade"}},
+		{policy.NetProxy, true, "", []string{"resolves names itself", "if this is Node before 22.21 or 24.5", "upgrade Node"}, nil},
 	}
 	for _, tc := range cases {
 		got := dnsRule(tc.mode, tc.node, tc.version)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // initFD is the descriptor on which the init talks to its parent: a unix
@@ -44,7 +46,7 @@ type initSpec struct {
 	// PTY asks for a terminal of the sandbox's devpts (PTY mode).
 	PTY *ptySpec `json:"pty,omitempty"`
 	// Policy is what the deputy checks.
-	Policy *Policy `json:"policy"`
+	Policy *policy.Policy `json:"policy"`
 	// CgroupWait: sbshim moves the init into a cgroup while it builds the
 	// sandbox, and sends one byte once done; nothing may start before.
 	CgroupWait bool `json:"cgroupWait,omitempty"`
@@ -193,7 +195,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		}
 	}
 	layers.Landlock = abi
-	base, err := buildSeccompFilter(seccompOptions{NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != NetHost})
+	base, err := buildSeccompFilter(seccompOptions{NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != policy.NetHost})
 	if err != nil {
 		return fail("seccomp", err)
 	}
@@ -222,7 +224,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		}
 	}
 	if spec.Supervise {
-		prog, err := buildSeccompFilter(seccompOptions{Supervise: true, NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != NetHost})
+		prog, err := buildSeccompFilter(seccompOptions{Supervise: true, NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != policy.NetHost})
 		if err != nil {
 			return fail("seccomp", err)
 		}

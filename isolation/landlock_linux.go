@@ -8,6 +8,8 @@ import (
 
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // landlockSpec is the Landlock layer of a sandbox as plain data.
@@ -170,7 +172,7 @@ func readAllowList(deny []string) (readable, listable []string) {
 		for _, e := range ents {
 			p := filepath.Join(dir, e.Name())
 			switch {
-			case underAny(p, deny):
+			case policy.UnderAny(p, deny):
 			case ancestorOfAny(p, deny):
 				walk(p)
 			default:
@@ -185,7 +187,7 @@ func readAllowList(deny []string) (readable, listable []string) {
 // ancestorOfAny says whether some path in paths lies strictly below dir.
 func ancestorOfAny(dir string, paths []string) bool {
 	for _, p := range paths {
-		if inside(p, dir) {
+		if policy.Inside(p, dir) {
 			return true
 		}
 	}

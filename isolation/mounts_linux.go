@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // mountPlan is the mount tree of a sandbox as plain data. The parent builds
@@ -44,7 +46,7 @@ type mountPlan struct {
 }
 
 // planMounts turns a Policy into a mountPlan.
-func planMounts(p *Policy) mountPlan {
+func planMounts(p *policy.Policy) mountPlan {
 	plan := mountPlan{TmpSizeMB: p.Limits.TmpSizeMB}
 	tmp := p.Vars.Tmp
 	if tmp == "" {
@@ -62,9 +64,9 @@ func planMounts(p *Policy) mountPlan {
 	deny := outermostFirst(p.Filesystem.DenyRead)
 	plan.Masked = dropNested(deny)
 	// A writable tree under a mask that the policy still lets the program
-	// read is bound again on top of the mask (privateCarveOut).
+	// read is bound again on top of the mask (policy's privateCarveOut).
 	for _, w := range plan.Writable {
-		if underAny(w, plan.Masked) && !slices.Contains(plan.Masked, w) {
+		if policy.UnderAny(w, plan.Masked) && !slices.Contains(plan.Masked, w) {
 			if _, ok := p.CanRead(w); ok {
 				plan.Own = append(plan.Own, w)
 			}
@@ -73,27 +75,27 @@ func planMounts(p *Policy) mountPlan {
 	plan.Own = dropNested(plan.Own)
 	for _, m := range plan.Masked {
 		for _, w := range plan.Own {
-			if inside(w, m) {
-				plan.Scaffold = appendUnique(plan.Scaffold, m)
+			if policy.Inside(w, m) && !slices.Contains(plan.Scaffold, m) {
+				plan.Scaffold = append(plan.Scaffold, m)
 			}
 		}
 	}
 	var ownMasked []string
 	for _, d := range deny {
-		if underAny(d, plan.Own) {
+		if policy.UnderAny(d, plan.Own) {
 			ownMasked = append(ownMasked, d)
 		}
 	}
 	plan.OwnMasked = dropNested(ownMasked)
 	hidden := func(d string) bool {
-		return underAny(d, plan.Masked) && !underAny(d, plan.Own) || underAny(d, plan.OwnMasked)
+		return policy.UnderAny(d, plan.Masked) && !policy.UnderAny(d, plan.Own) || policy.UnderAny(d, plan.OwnMasked)
 	}
 	var ro []string
 	for _, d := range append(append([]string(nil), p.Filesystem.DenyWrite...), p.ProtectedPaths()...) {
 		if hidden(d) {
 			continue // already hidden
 		}
-		if underAny(d, plan.Writable) || (plan.TmpWritable && within(d, tmp)) {
+		if policy.UnderAny(d, plan.Writable) || (plan.TmpWritable && policy.Within(d, tmp)) {
 			ro = append(ro, d)
 		}
 	}
@@ -144,7 +146,7 @@ func sortByDepth(paths []string) {
 func dropNested(paths []string) []string {
 	var out []string
 	for _, p := range paths {
-		if !underAny(p, out) {
+		if !policy.UnderAny(p, out) {
 			out = append(out, p)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // The observer: calls the kernel layers enforce on their own, sent to the
@@ -436,7 +438,7 @@ func (c *call) observeSend(addrPtr, addrLen uint64) (int64, syscall.Errno) {
 	switch binary.LittleEndian.Uint16(addr) {
 	case unix.AF_INET, unix.AF_INET6:
 		ap, ok := inetAddr(addr)
-		if !ok || c.s.mode == NetHost || ap.Addr().IsLoopback() || ap.Port() == 53 && c.s.dns.isResolver(ap.Addr()) {
+		if !ok || c.s.mode == policy.NetHost || ap.Addr().IsLoopback() || ap.Port() == 53 && c.s.dns.isResolver(ap.Addr()) {
 			return 0, continueCall // the DNS responder reports its queries
 		}
 		op := "send"
@@ -542,8 +544,8 @@ func netOp(ap netip.AddrPort) string {
 }
 
 // directRule says why a direct inet connect or datagram was refused.
-func directRule(mode NetworkMode, ap netip.AddrPort) string {
-	if mode != NetProxy {
+func directRule(mode policy.NetworkMode, ap netip.AddrPort) string {
+	if mode != policy.NetProxy {
 		return "network.mode " + string(mode)
 	}
 	if ap.Port() == 53 {
@@ -556,8 +558,8 @@ func directRule(mode NetworkMode, ap netip.AddrPort) string {
 // sandbox without a network namespace, where they would reach the host's
 // network: loopback only (which holds the proxy in proxy mode), as with a
 // namespace. With a namespace (or in host mode) it returns nil.
-func directNetGate(mode NetworkMode, netns bool, proxyPort int) func(netip.AddrPort) (string, bool) {
-	if netns || mode == NetHost {
+func directNetGate(mode policy.NetworkMode, netns bool, proxyPort int) func(netip.AddrPort) (string, bool) {
+	if netns || mode == policy.NetHost {
 		return nil
 	}
 	return func(ap netip.AddrPort) (string, bool) {
@@ -567,7 +569,7 @@ func directNetGate(mode NetworkMode, netns bool, proxyPort int) func(netip.AddrP
 		// The host's loopback is shared here. In proxy mode only the
 		// proxy's port on it is the sandbox's; the supervisor makes the
 		// connect itself, outside Landlock, so it must say so itself.
-		if mode == NetProxy && int(ap.Port()) != proxyPort {
+		if mode == policy.NetProxy && int(ap.Port()) != proxyPort {
 			return "network.mode proxy: without a network namespace only the proxy's port on loopback is reachable", false
 		}
 		return "", true

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/sbshim/sbshim/isolation/netproxy"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // ProxyLayer is the Layer of the Events the filtering proxy reports.
@@ -49,7 +51,7 @@ func proxyEnvVars(port int, loopbackAllowed bool) map[string]string {
 }
 
 // withProxyEnv sets the proxy variables in env (NAME=VALUE, sorted).
-func withProxyEnv(env []string, port int, pol *Policy) []string {
+func withProxyEnv(env []string, port int, pol *policy.Policy) []string {
 	vars := proxyEnvVars(port, loopbackAllowed(pol.Network.Allow))
 	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
@@ -86,7 +88,7 @@ func loopbackAllowed(allow []string) bool {
 // Only the package managers' configuration is read: no package manager
 // is asked (one that must be asked names its built-in default, never a
 // loopback mirror).
-func loopbackRegistries(pol *Policy, env []string) []netip.AddrPort {
+func loopbackRegistries(pol *policy.Policy, env []string) []netip.AddrPort {
 	if !pol.Network.AllowPackageRegistries {
 		return nil
 	}
@@ -106,7 +108,7 @@ func loopbackRegistries(pol *Policy, env []string) []netip.AddrPort {
 // (netproxy.RegistrySettings: ~/.npmrc and the user's pip.conf are
 // hidden), so that its package managers use the user's registries and
 // mirrors. warn, if set, hears what could not be carried whole.
-func withRegistrySettings(env []string, pol *Policy, warn func(string)) []string {
+func withRegistrySettings(env []string, pol *policy.Policy, warn func(string)) []string {
 	renv := registryEnv(pol, env, nil)
 	renv.Hidden = func(path string) bool { _, ok := pol.CanRead(path); return !ok }
 	vars, notes := netproxy.RegistrySettings(renv)
@@ -136,7 +138,7 @@ func withRegistrySettings(env []string, pol *Policy, warn func(string)) []string
 // the package managers' configuration in env, the program's environment),
 // and network.deny. Validation has checked every entry. warn, if set,
 // hears of a package manager that did not answer in time.
-func proxyRules(pol *Policy, env []string, warn func(string)) *netproxy.Rules {
+func proxyRules(pol *policy.Policy, env []string, warn func(string)) *netproxy.Rules {
 	allow := []netproxy.KeyedList{{Key: "network.allow", Entries: pol.Network.Allow}}
 	if pol.Network.AllowPackageRegistries {
 		var hosts []string
@@ -153,7 +155,7 @@ func proxyRules(pol *Policy, env []string, warn func(string)) *netproxy.Rules {
 	return rs
 }
 
-func registryEnv(pol *Policy, env []string, warn func(string)) netproxy.RegistryEnv {
+func registryEnv(pol *policy.Policy, env []string, warn func(string)) netproxy.RegistryEnv {
 	vals := make(map[string]string, len(env))
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok {

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // Config is what a sandbox needs to run one command.
 type Config struct {
-	Policy *Policy
+	Policy *policy.Policy
 	// Argv is the command and its arguments, byte for byte as given.
 	Argv []string
 	// Dir is the working directory; host paths keep their names inside.

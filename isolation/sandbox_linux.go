@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // Process is a command running in a sandbox.
@@ -159,11 +161,11 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		plan := planMounts(pol)
 		spec.Mounts = &plan
 		spec.UserLimits = userLimits()
-		spec.NetNS = pol.Network.Mode != NetHost
+		spec.NetNS = pol.Network.Mode != policy.NetHost
 		spec.DNS = spec.NetNS
 	}
 	spec.Env = withRegistrySettings(spec.Env, pol, cfg.Warn)
-	if pol.Network.Mode == NetProxy {
+	if pol.Network.Mode == policy.NetProxy {
 		spec.ProxyPort = proxyPort
 		spec.Env = withProxyEnv(spec.Env, proxyPort, pol)
 		if !namespaces {
@@ -452,8 +454,8 @@ func (p *Process) serveDNS(udp, tcp int, cfg Config) {
 
 // degradedBridge listens for the proxy on the host's loopback when there
 // is no network namespace to put the bridge in.
-func degradedBridge(pol *Policy) (net.Listener, int, error) {
-	if pol.Network.Mode != NetProxy {
+func degradedBridge(pol *policy.Policy) (net.Listener, int, error) {
+	if pol.Network.Mode != policy.NetProxy {
 		return nil, 0, nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -466,7 +468,7 @@ func degradedBridge(pol *Policy) (net.Listener, int, error) {
 // hiddenHint explains a command the sandbox could not find or run that
 // exists on the host: which layer hides it. "" when it does not exist
 // outside either, or was looked up on PATH.
-func hiddenHint(name, dir string, pol *Policy, namespaces bool) string {
+func hiddenHint(name, dir string, pol *policy.Policy, namespaces bool) string {
 	if !strings.Contains(name, "/") {
 		return ""
 	}

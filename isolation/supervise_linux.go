@@ -17,6 +17,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // superviseRules is what the supervisor asks of the Policy.
@@ -86,7 +88,7 @@ const (
 type supervisor struct {
 	fd     int
 	rules  superviseRules
-	mode   NetworkMode
+	mode   policy.NetworkMode
 	report func(Event)
 	// directNet, set only when there is no network namespace, decides
 	// the inet connects the supervisor performs: nil lets the sandbox's
@@ -104,7 +106,7 @@ type supervisor struct {
 	root int // O_PATH fd of the sandbox's root, -1 until needed
 }
 
-func newSupervisor(listener int, rules superviseRules, mode NetworkMode, report func(Event), deputy *deputyClient) *supervisor {
+func newSupervisor(listener int, rules superviseRules, mode policy.NetworkMode, report func(Event), deputy *deputyClient) *supervisor {
 	return &supervisor{fd: listener, rules: rules, mode: mode, report: report, deputy: deputy, root: -1}
 }
 

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // The held-back line names at most heldBackMaxNames variables and shows
@@ -16,13 +16,13 @@ const (
 )
 
 // heldBackLine returns the one stderr line that names the host variables
-// the policy holds back as secrets (isolation.Policy.EnvHeldBack), or ""
+// the policy holds back as secrets (policy.Policy.EnvHeldBack), or ""
 // when there are none. A variable held back for its value says what kind
 // of credential the value holds; no value is ever shown. A name that is
 // not plain printable ASCII (it came from the environment, which a
 // project's client config can set) is quoted with Go escapes so that it
 // cannot break the line or pass for something else.
-func heldBackLine(held []isolation.EnvHeld) string {
+func heldBackLine(held []policy.EnvHeld) string {
 	if len(held) == 0 {
 		return ""
 	}

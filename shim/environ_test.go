@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // TestHeldBackLine checks the stderr line that names the variables held
@@ -14,18 +14,18 @@ import (
 // value, and names that could break or forge a line escaped.
 func TestHeldBackLine(t *testing.T) {
 	for _, c := range []struct {
-		held []isolation.EnvHeld
+		held []policy.EnvHeld
 		want string
 	}{
 		{nil, ""},
-		{[]isolation.EnvHeld{{Name: "GITHUB_PAT", Rule: "env.deny *_PAT"}},
+		{[]policy.EnvHeld{{Name: "GITHUB_PAT", Rule: "env.deny *_PAT"}},
 			"sbshim: environment: held back GITHUB_PAT; pass one with --env-pass NAME\n"},
-		{[]isolation.EnvHeld{
+		{[]policy.EnvHeld{
 			{Name: "BW_SESSION", Rule: "env.deny *SESSION*"},
 			{Name: "REDIS_URL", Rule: "env.value a URL with a password"},
 			{Name: "github_token", Rule: "env.deny *TOKEN"},
 		}, "sbshim: environment: held back BW_SESSION, REDIS_URL (its value holds a URL with a password), github_token; pass one with --env-pass NAME\n"},
-		{[]isolation.EnvHeld{
+		{[]policy.EnvHeld{
 			{Name: "X_TOKEN\nsbshim: blocked read /etc/passwd", Rule: "env.deny *TOKEN*"},
 			{Name: "A,B", Rule: "env.deny A*"},
 			{Name: "K\xff\u202e_KEY", Rule: "env.deny *_KEY"},
@@ -44,11 +44,11 @@ func TestHeldBackLine(t *testing.T) {
 // TestHeldBackLineIsBounded checks that a flood of held-back variables, or
 // a huge name, still makes one short line that says what it left out.
 func TestHeldBackLineIsBounded(t *testing.T) {
-	var held []isolation.EnvHeld
+	var held []policy.EnvHeld
 	for i := range 1000 {
-		held = append(held, isolation.EnvHeld{Name: fmt.Sprintf("T%04d_TOKEN", i), Rule: "env.deny *TOKEN"})
+		held = append(held, policy.EnvHeld{Name: fmt.Sprintf("T%04d_TOKEN", i), Rule: "env.deny *TOKEN"})
 	}
-	held = append(held, isolation.EnvHeld{Name: strings.Repeat("K", 1<<17) + "_KEY", Rule: "env.deny *_KEY"})
+	held = append(held, policy.EnvHeld{Name: strings.Repeat("K", 1<<17) + "_KEY", Rule: "env.deny *_KEY"})
 	line := heldBackLine(held)
 	if len(line) > 4096 || strings.Count(line, "\n") != 1 {
 		t.Fatalf("line of %d bytes, %d newlines", len(line), strings.Count(line, "\n"))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/shim/audit"
 )
 
@@ -17,7 +18,7 @@ import (
 // path.
 func floodSession(t *testing.T) (s *Session, stderr *syncBuffer, log string) {
 	t.Helper()
-	s, _, stderr = reportSession(t, isolation.ReportPolicy{Stderr: true, Notify: true})
+	s, _, stderr = reportSession(t, policy.ReportPolicy{Stderr: true, Notify: true})
 	log = filepath.Join(t.TempDir(), "flood.jsonl")
 	w, err := audit.Open(log, "flood", "S")
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/mcp"
 	"github.com/sbshim/sbshim/shim/audit"
 )
@@ -30,7 +30,7 @@ type Options struct {
 	Profile string
 	// Workspace is $WORKSPACE; the working directory when empty. It must
 	// be an existing folder; /, the home folder and the like are no
-	// workspace (isolation.Vars.NoWorkspace).
+	// workspace (policy.Vars.NoWorkspace).
 	Workspace string
 	// Strict refuses to run with a layer missing.
 	Strict bool
@@ -319,27 +319,27 @@ func packageNoVersion(p string) string {
 
 // vars computes the path variables for a session; name is the private
 // cache folder's (cacheName).
-func (o Options) vars(name string) (isolation.Vars, error) {
+func (o Options) vars(name string) (policy.Vars, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return isolation.Vars{}, fmt.Errorf("home directory: %w", err)
+		return policy.Vars{}, fmt.Errorf("home directory: %w", err)
 	}
 	ws := o.Workspace
 	if ws == "" {
 		if ws, err = os.Getwd(); err != nil {
-			return isolation.Vars{}, fmt.Errorf("working directory: %w", err)
+			return policy.Vars{}, fmt.Errorf("working directory: %w", err)
 		}
 	} else if err := checkWorkspace(ws); err != nil {
-		return isolation.Vars{}, err
+		return policy.Vars{}, err
 	}
 	if ws, err = filepath.Abs(ws); err != nil {
-		return isolation.Vars{}, err
+		return policy.Vars{}, err
 	}
 	cacheHome := os.Getenv("XDG_CACHE_HOME")
 	if cacheHome == "" {
 		cacheHome = filepath.Join(home, ".cache")
 	}
-	return isolation.Vars{
+	return policy.Vars{
 		Home:      home,
 		Workspace: ws,
 		Tmp:       "/tmp",
@@ -364,8 +364,8 @@ func checkWorkspace(dir string) error {
 }
 
 // WorkspaceNotice is the one line sbshim prints on stderr when the policy
-// has no writable workspace (isolation.Vars.NoWorkspace), "" otherwise.
-func WorkspaceNotice(o Options, pol *isolation.Policy) string {
+// has no writable workspace (policy.Vars.NoWorkspace), "" otherwise.
+func WorkspaceNotice(o Options, pol *policy.Policy) string {
 	if pol.Vars.NoWorkspace == "" {
 		return ""
 	}
@@ -386,7 +386,7 @@ func ConfigDir(home string) string {
 }
 
 // Policy loads the effective policy of a session.
-func (o Options) Policy() (*isolation.Policy, error) {
+func (o Options) Policy() (*policy.Policy, error) {
 	pol, _, err := o.policy()
 	return pol, err
 }
@@ -394,12 +394,12 @@ func (o Options) Policy() (*isolation.Policy, error) {
 // PolicyLayers loads the effective policy and, for a tool that writes a
 // profile to replace the --profile layer (sbshim learn), the layers it
 // is made of before expansion, the flags excluded.
-func (o Options) PolicyLayers() (*isolation.Policy, *isolation.ProfileLayers, error) {
+func (o Options) PolicyLayers() (*policy.Policy, *policy.ProfileLayers, error) {
 	pol, lo, err := o.policy()
 	if err != nil {
 		return nil, nil, err
 	}
-	layers, err := isolation.LoadProfileLayers(lo)
+	layers, err := policy.LoadProfileLayers(lo)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -408,20 +408,20 @@ func (o Options) PolicyLayers() (*isolation.Policy, *isolation.ProfileLayers, er
 
 // policy loads the effective policy and returns the options it was
 // loaded with.
-func (o Options) policy() (*isolation.Policy, isolation.LoadOptions, error) {
+func (o Options) policy() (*policy.Policy, policy.LoadOptions, error) {
 	vars, err := o.vars(o.cacheName())
 	if err != nil {
-		return nil, isolation.LoadOptions{}, err
+		return nil, policy.LoadOptions{}, err
 	}
 	flagJSON, err := o.Flags.profileJSON()
 	if err != nil {
-		return nil, isolation.LoadOptions{}, err
+		return nil, policy.LoadOptions{}, err
 	}
-	flags, err := isolation.ParseProfile("flags", flagJSON)
+	flags, err := policy.ParseProfile("flags", flagJSON)
 	if err != nil {
-		return nil, isolation.LoadOptions{}, err
+		return nil, policy.LoadOptions{}, err
 	}
-	lo := isolation.LoadOptions{
+	lo := policy.LoadOptions{
 		Profile:       o.Profile,
 		UserConfigDir: vars.ConfigDir,
 		Flags:         flags,
@@ -432,11 +432,11 @@ func (o Options) policy() (*isolation.Policy, isolation.LoadOptions, error) {
 		return nil, lo, err
 	}
 	if pick == nil {
-		pol, err := isolation.Load(lo)
+		pol, err := policy.Load(lo)
 		return pol, lo, err
 	}
 	lo.Server = pick.layer(pick.grants, nil)
-	pol, err := isolation.Load(lo)
+	pol, err := policy.Load(lo)
 	if err != nil {
 		return nil, lo, err
 	}
@@ -448,6 +448,6 @@ func (o Options) policy() (*isolation.Policy, isolation.LoadOptions, error) {
 		return pol, lo, nil
 	}
 	lo.Server = pick.layer(kept, notes)
-	pol, err = isolation.Load(lo)
+	pol, err = policy.Load(lo)
 	return pol, lo, err
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/mcp"
 )
 
@@ -34,11 +35,11 @@ func (b *syncBuffer) String() string {
 
 // reportSession is a Session whose stderr (and stdout) go to buffers, with
 // the given report settings.
-func reportSession(t *testing.T, rep isolation.ReportPolicy) (s *Session, stdout, stderr *syncBuffer) {
+func reportSession(t *testing.T, rep policy.ReportPolicy) (s *Session, stdout, stderr *syncBuffer) {
 	t.Helper()
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	s = &Session{
-		pol:     &isolation.Policy{Report: rep},
+		pol:     &policy.Policy{Report: rep},
 		id:      "S",
 		tracker: mcp.NewTracker(mcp.TrackerOptions{}),
 		proto:   mcp.NewProtocol(),
@@ -78,7 +79,7 @@ func TestReportEscapesNames(t *testing.T) {
 		"/tmp/a\u2028sbshim: b\u2029c\u0085d",
 	}
 	for _, h := range hostile {
-		s, _, stderr := reportSession(t, isolation.ReportPolicy{Stderr: true, Annotate: true})
+		s, _, stderr := reportSession(t, policy.ReportPolicy{Stderr: true, Annotate: true})
 		tool := "to\x1bol\nsbshim: x"
 		req := mcp.Decode([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"to\u001bol\nsbshim: x"}}`))
 		s.tracker.Observe(mcp.ClientToServer, &req, time.Now(), nil)

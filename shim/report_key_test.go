@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/mcp"
 )
 
@@ -36,7 +37,7 @@ func legacyLogging(s *Session) {
 func TestNotificationCarriesReportKey(t *testing.T) {
 	var keys []string
 	for range 2 {
-		s, stdout, _ := reportSession(t, isolation.ReportPolicy{Notify: true})
+		s, stdout, _ := reportSession(t, policy.ReportPolicy{Notify: true})
 		legacyLogging(s)
 		s.rep.event(isolation.Event{Kind: "file", Op: "read", Target: "/home/me/.ssh/\xff", Exe: "/bin/\u009b\u202e", Rule: "filesystem.denyRead ~/.ssh"})
 		s.rep.close()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/mcp"
 )
 
@@ -17,7 +18,7 @@ import (
 func testSession(t *testing.T) *Session {
 	t.Helper()
 	s := &Session{
-		pol:     &isolation.Policy{},
+		pol:     &policy.Policy{},
 		tracker: mcp.NewTracker(mcp.TrackerOptions{}),
 		proto:   mcp.NewProtocol(),
 		out:     newLineMux(io.Discard, 0),
@@ -100,7 +101,7 @@ func TestReporterBlocksPending(t *testing.T) {
 func TestRepeatTotalsGrowApart(t *testing.T) {
 	var buf lockedBuffer
 	s := &Session{
-		pol:     &isolation.Policy{},
+		pol:     &policy.Policy{},
 		tracker: mcp.NewTracker(mcp.TrackerOptions{}),
 		proto:   mcp.NewProtocol(),
 		out:     newLineMux(io.Discard, 0),

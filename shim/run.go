@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/mcp"
 	"github.com/sbshim/sbshim/shim/audit"
 	"golang.org/x/term"
@@ -60,7 +61,7 @@ func run(o Options, st streams) int {
 	if err := pol.PrepareAgentState(); err != nil {
 		fmt.Fprintf(stderr, "sbshim: warning: %v\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	if pol.Network.Mode == isolation.NetHost {
+	if pol.Network.Mode == policy.NetHost {
 		fmt.Fprintln(stderr, "sbshim: warning: network mode \"host\": the command shares this machine's network, unfiltered")
 	}
 	if line := heldBackLine(pol.EnvHeldBack(os.Environ())); line != "" && pol.Report.Stderr {

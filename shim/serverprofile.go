@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/sbshim/sbshim/configs"
-	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // ServerMatch is a server sbshim recognised from its command line.
@@ -200,7 +200,7 @@ func pypiName(spec string) string {
 // line asks to be writable, before they are checked.
 type serverPick struct {
 	match  ServerMatch
-	base   *isolation.Profile
+	base   *policy.Profile
 	grants []string
 }
 
@@ -218,7 +218,7 @@ func (o Options) pickServer(home string) (*serverPick, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := isolation.ParseProfile("built-in:servers/"+m.Profile, data)
+	base, err := policy.ParseProfile("built-in:servers/"+m.Profile, data)
 	if err != nil {
 		return nil, err
 	}
@@ -287,9 +287,9 @@ func serverGrants(m ServerMatch, home string, getenv func(string) string) []stri
 
 // layer is the server layer with the grants kept; notes say what was not
 // granted and why.
-func (s *serverPick) layer(kept, notes []string) *isolation.ServerLayer {
+func (s *serverPick) layer(kept, notes []string) *policy.ServerLayer {
 	p := *s.base
-	fsys := isolation.FilesystemProfile{}
+	fsys := policy.FilesystemProfile{}
 	if p.Filesystem != nil {
 		fsys = *p.Filesystem
 	}
@@ -303,7 +303,7 @@ func (s *serverPick) layer(kept, notes []string) *isolation.ServerLayer {
 		src += "; not granted: " + strings.Join(notes, "; ")
 	}
 	src += ")"
-	return &isolation.ServerLayer{Name: s.match.Profile, Source: src, Profile: &p}
+	return &policy.ServerLayer{Name: s.match.Profile, Source: src, Profile: &p}
 }
 
 // serverGrantRefusal says why a path a server's command line names must
@@ -312,7 +312,7 @@ func (s *serverPick) layer(kept, notes []string) *isolation.ServerLayer {
 // (filesystem.denyRead) or a folder holding one, or sbshim's own
 // configuration and state. A path reached through a symlink is judged in
 // both forms.
-func serverGrantRefusal(pol *isolation.Policy, p string) string {
+func serverGrantRefusal(pol *policy.Policy, p string) string {
 	forms := []string{p}
 	if r, err := filepath.EvalSymlinks(p); err == nil && r != p {
 		forms = append(forms, r)
@@ -354,7 +354,7 @@ func within(path, root string) bool {
 
 // checkServerGrants splits the grants into those the policy allows and
 // notes on the others.
-func checkServerGrants(pol *isolation.Policy, grants []string) (kept, notes []string) {
+func checkServerGrants(pol *policy.Policy, grants []string) (kept, notes []string) {
 	for _, g := range grants {
 		if r := serverGrantRefusal(pol, g); r != "" {
 			notes = append(notes, fmt.Sprintf("%s: %s", g, r))

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/sbshim/sbshim/configs"
-	"github.com/sbshim/sbshim/isolation"
 	"github.com/sbshim/sbshim/isolation/netproxy"
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 func TestRecognizeServer(t *testing.T) {
@@ -75,7 +75,7 @@ func TestServerProfilesParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := isolation.ParseProfile(n, data); err != nil {
+		if _, err := policy.ParseProfile(n, data); err != nil {
 			t.Errorf("%s: %v", n, err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/mcp"
 	"github.com/sbshim/sbshim/shim/audit"
 )
@@ -30,7 +31,7 @@ const argumentsLimit = 1024
 // the two relay directions, the child's stderr, and the reporters.
 type Session struct {
 	opts   Options
-	pol    *isolation.Policy
+	pol    *policy.Policy
 	server string
 	id     string
 	start  time.Time

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/mcp"
 )
 
@@ -76,7 +77,7 @@ func TestClientToServerCutThrough(t *testing.T) {
 // of that call gets its annotation.
 func TestServerToClientHoldsForAnnotation(t *testing.T) {
 	s := testSession(t)
-	s.pol = &isolation.Policy{Report: isolation.ReportPolicy{Annotate: true}}
+	s.pol = &policy.Policy{Report: policy.ReportPolicy{Annotate: true}}
 	childR, childW := pipe(t)
 	clientR, clientW := pipe(t)
 	s.out = newLineMux(clientW, 0)

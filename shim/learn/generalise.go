@@ -16,6 +16,7 @@ import (
 
 	"github.com/sbshim/sbshim/isolation"
 	"github.com/sbshim/sbshim/isolation/netproxy"
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // Thresholds of the generaliser.
@@ -40,7 +41,7 @@ const (
 )
 
 // ruleWriteNotListed is the rule of a write no allowWrite entry covered
-// (isolation.Policy.CanWrite).
+// (policy.Policy.CanWrite).
 const ruleWriteNotListed = "filesystem.allowWrite (not listed)"
 
 // FS is what learn asks of the host file system: metadata only, nothing is
@@ -71,7 +72,7 @@ func (HostFS) EvalSymlinks(p string) (string, error) { return filepath.EvalSymli
 type Config struct {
 	// Policy is the policy in force: the one the server ran with, or
 	// would run with now.
-	Policy *isolation.Policy
+	Policy *policy.Policy
 	// AllowSecrets are absolute paths (--allow-secrets) under which the
 	// user accepts hearing about secret locations.
 	AllowSecrets []string
@@ -528,7 +529,7 @@ func (g *generaliser) netCandidate(a *Attempt) bool {
 	case a.Layer != isolation.ProxyLayer || a.Rule != netproxy.ReasonNotListed:
 		g.refuse(a, "refused by "+quote(a.Rule)+" (layer "+quote(a.Layer)+"), which no network.allow entry lifts")
 		return false
-	case pol.Network.Mode != isolation.NetProxy:
+	case pol.Network.Mode != policy.NetProxy:
 		g.refuse(a, "network.mode is "+string(pol.Network.Mode)+" now: hosts are allowed only in proxy mode; set it yourself")
 		return false
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // Test world: a home with a workspace in it; the policy is the built-in
@@ -17,11 +18,11 @@ const (
 	tWS   = "/home/u/proj"
 )
 
-func testPolicy(t testing.TB, profile string) *isolation.Policy {
+func testPolicy(t testing.TB, profile string) *policy.Policy {
 	t.Helper()
 	cfg := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", "/home/u/.local/state")
-	pol, err := isolation.Load(isolation.LoadOptions{Profile: profile, UserConfigDir: cfg, Vars: isolation.Vars{
+	pol, err := policy.Load(policy.LoadOptions{Profile: profile, UserConfigDir: cfg, Vars: policy.Vars{
 		Home: tHome, Workspace: tWS, Tmp: "/tmp", Cache: "/home/u/.cache/sbshim/t", ConfigDir: "/home/u/.config/sbshim",
 	}})
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/shim/audit"
 )
 
@@ -44,7 +44,7 @@ type Lists struct {
 }
 
 // InForce returns the allow lists of the merged, unexpanded layers.
-func InForce(l *isolation.ProfileLayers) Lists {
+func InForce(l *policy.ProfileLayers) Lists {
 	var out Lists
 	if l != nil && l.Merged != nil {
 		if f := l.Merged.Filesystem; f != nil {
@@ -80,8 +80,8 @@ func (l Lists) With(grants []Grant) Lists {
 // (top, nil for none) with its allow lists replaced by the lists in force
 // plus the grants (a later layer replaces an allow list, so the profile
 // must repeat what it keeps), and a description saying what was learned.
-func Build(top *isolation.Profile, inForce Lists, p *Proposal, server string, now time.Time) (*isolation.Profile, error) {
-	var prof isolation.Profile
+func Build(top *policy.Profile, inForce Lists, p *Proposal, server string, now time.Time) (*policy.Profile, error) {
+	var prof policy.Profile
 	if top != nil {
 		// A deep copy through JSON: the layer is not ours to change.
 		b, err := json.Marshal(top)
@@ -94,12 +94,12 @@ func Build(top *isolation.Profile, inForce Lists, p *Proposal, server string, no
 	}
 	lists := inForce.With(p.Grants)
 	if prof.Filesystem == nil {
-		prof.Filesystem = &isolation.FilesystemProfile{}
+		prof.Filesystem = &policy.FilesystemProfile{}
 	}
 	prof.Filesystem.AllowWrite = nonNil(lists.AllowWrite)
 	if slices.ContainsFunc(p.Grants, func(g Grant) bool { return g.Key == KeyAllowNet }) || len(lists.AllowNet) > 0 {
 		if prof.Network == nil {
-			prof.Network = &isolation.NetworkProfile{}
+			prof.Network = &policy.NetworkProfile{}
 		}
 		prof.Network.Allow = nonNil(lists.AllowNet)
 	}
@@ -125,13 +125,13 @@ func nonNil(l []string) []string {
 
 // Encode writes prof as indented JSON and checks that sbshim reads it
 // back as a valid profile.
-func Encode(prof *isolation.Profile, source string) ([]byte, error) {
+func Encode(prof *policy.Profile, source string) ([]byte, error) {
 	b, err := json.MarshalIndent(prof, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding the learned profile: %w", err)
 	}
 	b = append(b, '\n')
-	if _, err := isolation.ParseProfile(source, b); err != nil {
+	if _, err := policy.ParseProfile(source, b); err != nil {
 		return nil, fmt.Errorf("the learned profile does not read back: %w", err)
 	}
 	return b, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sbshim/sbshim/isolation"
 	"github.com/sbshim/sbshim/isolation/netproxy"
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // The generaliser's invariants, whatever a hostile log holds: no grant is
@@ -86,7 +87,7 @@ func randomScenario(r *rand.Rand) (*Attempts, *fakeFS, []string) {
 // random runs.
 var testCodeDirs = CodeDirs("/usr/bin:/usr/lib:"+tHome+"/notes/bin", tHome)
 
-func checkInvariants(t *testing.T, pol *isolation.Policy, at *Attempts, secrets []string, p *Proposal) {
+func checkInvariants(t *testing.T, pol *policy.Policy, at *Attempts, secrets []string, p *Proposal) {
 	t.Helper()
 	made := map[*Attempt]bool{}
 	for _, a := range at.List {

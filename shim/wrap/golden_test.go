@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/wrap")
@@ -300,7 +300,7 @@ func projectTag(project string) string {
 // defaultHeldBack is HeldBack from the built-in default profile alone.
 func defaultHeldBack(t *testing.T) func(name, value string) string {
 	t.Helper()
-	pol, err := isolation.Load(isolation.LoadOptions{UserConfigDir: t.TempDir(), Vars: isolation.Vars{Home: "/home/me"}})
+	pol, err := policy.Load(policy.LoadOptions{UserConfigDir: t.TempDir(), Vars: policy.Vars{Home: "/home/me"}})
 	if err != nil {
 		t.Fatal(err)
 	}

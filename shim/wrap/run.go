@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"unicode/utf8"
 
-	"github.com/sbshim/sbshim/isolation"
+	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // Op is what Run does to the selected servers.
@@ -489,7 +489,7 @@ func unsafeRune(r rune) bool {
 // config, the profile), or nil if that policy does not load: then wrap
 // only cannot say which variables look secret.
 func policyHeldBack(o Options) func(name, value string) string {
-	pol, err := isolation.Load(isolation.LoadOptions{Profile: o.Profile, Vars: isolation.Vars{Home: o.Env.Home}})
+	pol, err := policy.Load(policy.LoadOptions{Profile: o.Profile, Vars: policy.Vars{Home: o.Env.Home}})
 	if err != nil {
 		return nil
 	}
@@ -497,7 +497,7 @@ func policyHeldBack(o Options) func(name, value string) string {
 }
 
 // heldBackBy is HeldBack from a loaded policy.
-func heldBackBy(pol *isolation.Policy) func(name, value string) string {
+func heldBackBy(pol *policy.Policy) func(name, value string) string {
 	return func(name, value string) string {
 		rule, ok := pol.EnvAllowed(name, value)
 		switch {
