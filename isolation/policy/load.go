@@ -62,39 +62,9 @@ func Load(o LoadOptions) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := builtinLayer("default")
+	layers, name, _, err := o.profileLayers(userDir, vars.Home)
 	if err != nil {
 		return nil, err
-	}
-	layers := []layer{base}
-	name := "default"
-	if l, ok := o.Server.layer(); ok {
-		if err := l.profile.Validate(l.source); err != nil {
-			return nil, err
-		}
-		layers = append(layers, l)
-		name += "+" + o.Server.Name
-	}
-
-	userFile := filepath.Join(userDir, "config.json")
-	if l, err := fileLayer(userFile); err == nil {
-		layers = append(layers, l)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-
-	if o.Profile != "" {
-		l, chain, err := profileLayer(o.Profile, userDir, vars.Home)
-		if err != nil {
-			return nil, err
-		}
-		// The built-in default is already the base.
-		if l.source != base.source {
-			layers = append(layers, l)
-			if chain != "default" {
-				name += "+" + chain
-			}
-		}
 	}
 
 	if o.Flags != nil {
@@ -370,4 +340,45 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// profileLayers reads the layers Load merges before the flags: the
+// built-in default, the server layer, config.json and the --profile
+// layer. It returns them, the policy's name, and the --profile layer
+// alone (nil when there is none or it is the default, already the base).
+func (o LoadOptions) profileLayers(userDir, home string) ([]layer, string, *layer, error) {
+	base, err := builtinLayer("default")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	layers := []layer{base}
+	name := "default"
+	if l, ok := o.Server.layer(); ok {
+		if err := l.profile.Validate(l.source); err != nil {
+			return nil, "", nil, err
+		}
+		layers = append(layers, l)
+		name += "+" + o.Server.Name
+	}
+	if l, err := fileLayer(filepath.Join(userDir, "config.json")); err == nil {
+		layers = append(layers, l)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil, err
+	}
+	var top *layer
+	if o.Profile != "" {
+		l, chain, err := profileLayer(o.Profile, userDir, home)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		// The built-in default is already the base.
+		if l.source != base.source {
+			layers = append(layers, l)
+			top = &l
+			if chain != "default" {
+				name += "+" + chain
+			}
+		}
+	}
+	return layers, name, top, nil
 }

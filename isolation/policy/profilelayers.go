@@ -1,11 +1,5 @@
 package policy
 
-import (
-	"errors"
-	"io/fs"
-	"path/filepath"
-)
-
 // ProfileLayers is what Load merges, before anything is expanded: for a tool
 // that writes a profile meant to replace the --profile layer (sbshim
 // learn), which must repeat the allow lists in force since a later layer
@@ -28,32 +22,14 @@ func LoadProfileLayers(o LoadOptions) (*ProfileLayers, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := builtinLayer("default")
+	layers, _, top, err := o.profileLayers(userDir, o.Vars.Home)
 	if err != nil {
 		return nil, err
 	}
-	layers := []layer{base}
-	if l, ok := o.Server.layer(); ok {
-		layers = append(layers, l)
+	out := &ProfileLayers{Merged: mergeLayers(layers)}
+	if top != nil {
+		out.Top, out.TopSource = top.profile, top.source
 	}
-	if l, err := fileLayer(filepath.Join(userDir, "config.json")); err == nil {
-		layers = append(layers, l)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	out := &ProfileLayers{}
-	if o.Profile != "" {
-		home := o.Vars.Home
-		l, _, err := profileLayer(o.Profile, userDir, home)
-		if err != nil {
-			return nil, err
-		}
-		if l.source != base.source {
-			layers = append(layers, l)
-			out.Top, out.TopSource = l.profile, l.source
-		}
-	}
-	out.Merged = mergeLayers(layers)
 	return out, nil
 }
 
