@@ -451,6 +451,11 @@ func (s *Session) finish(code int) {
 		Net:        s.rep.sessionConnections(),
 	})
 	s.errw.flush(true)
+	s.closeAudit()
+}
+
+// closeAudit writes what is pending and closes the audit log.
+func (s *Session) closeAudit() {
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
 	s.writeAuditLocked()
@@ -540,15 +545,7 @@ func (s *Session) startFailed(mode string, err error) int {
 		ExitCode: &code,
 		Error:    err.Error(),
 	})
-	s.auditMu.Lock()
-	defer s.auditMu.Unlock()
-	s.writeAuditLocked()
-	if s.audit != nil {
-		if err := s.audit.Close(); err != nil {
-			s.warn(fmt.Sprintf("audit log: %v", err))
-		}
-		s.audit = nil
-	}
+	s.closeAudit()
 	return code
 }
 
