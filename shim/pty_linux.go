@@ -379,6 +379,19 @@ func (r *ptyRelay) resize(ws isolation.WinSize) {
 // hangup closes the command's terminal as a terminal that went away
 // would: the kernel sends SIGHUP to the command's session.
 func (r *ptyRelay) hangup() {
+	// As a terminal's hang-up does, and before the terminal goes: the
+	// leader of the foreground process group gets SIGHUP first, so that
+	// a shell waiting at its prompt ends by the signal (status 129) and
+	// not, as a race would have it, by the end of its input. The kernel
+	// signals the whole group and the session leader when the master
+	// closes, as always. The group is the sandbox's own: a terminal's
+	// foreground group can only be one of its session.
+	if pgrp, err := unix.IoctlGetInt(int(r.master.Fd()), unix.TIOCGPGRP); err == nil && pgrp > 0 {
+		if fd, err := unix.PidfdOpen(pgrp, 0); err == nil {
+			_ = unix.PidfdSendSignal(fd, unix.SIGHUP, nil, 0)
+			unix.Close(fd)
+		}
+	}
 	r.close()
 }
 
