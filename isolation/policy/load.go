@@ -258,6 +258,7 @@ func resolve(m *Profile, v Vars) *Policy {
 	}
 	p.Filesystem = FilesystemPolicy{
 		DenyRead:   expandPaths(m.Filesystem.DenyRead, v, c),
+		AllowRead:  expandExact(m.Filesystem.AllowRead, v),
 		AllowWrite: expandPaths(m.Filesystem.AllowWrite, v, c),
 		DenyWrite:  expandPaths(m.Filesystem.DenyWrite, v, c),
 	}
@@ -352,6 +353,20 @@ func expandPaths(list []string, v Vars, c *symCache) []string {
 		for _, p := range expandPath(raw, v, c) {
 			out = appendUnique(out, p)
 		}
+	}
+	return out
+}
+
+// expandExact expands the variables of each path, nothing else: no glob,
+// no symlink form (an allowRead entry must name what it lifts exactly; a
+// symlink's target would lift something else).
+func expandExact(list []string, v Vars) []string {
+	out := []string{}
+	for _, raw := range list {
+		if pathNeedsWorkspace(raw, v) {
+			continue
+		}
+		out = appendUnique(out, expandVars(raw, v))
 	}
 	return out
 }
