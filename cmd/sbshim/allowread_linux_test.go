@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // allowReadProfile writes a profile file holding filesystem.allowRead
@@ -108,5 +112,72 @@ func TestAllowReadFollowsNoSymlink(t *testing.T) {
 				t.Fatalf("allowRead through a symlink: exit %d, stdout %q, stderr %q; want a refusal to start", code, stdout, stderr)
 			}
 		})
+	}
+}
+
+// TestLearnAllowSecrets: the real server-filesystem, serving the home
+// folder, cannot read ~/.ssh/known_hosts (blocked and reported); sbshim
+// learn without --allow-secrets proposes nothing and says why; with
+// --allow-secrets ~/.ssh/known_hosts --write it saves that file, and only
+// it, as filesystem.allowRead; rerun with the profile, the read works
+// with zero blocks, id_rsa stays refused, and learn proposes nothing new.
+func TestLearnAllowSecrets(t *testing.T) {
+	b := newBox(t)
+	b.mkfile(".ssh/known_hosts", "github.com ssh-ed25519 AAAA\n")
+	argv := serverArgv(t, "server-filesystem", b.home)
+	const name = "fs-secrets"
+	logPath := filepath.Join(b.root, "state", "sbshim", "audit", name+".jsonl")
+	read := func(flags []string, rel string) (string, bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cl := sdk.NewClient(&sdk.Implementation{Name: "sbshim-e2e", Version: "1"}, nil)
+		cs := b.sdkSession(ctx, cl, flags, argv)
+		defer cs.Close()
+		text, isErr := sdkCall(t, ctx, cs, "read_text_file", map[string]any{"path": b.path(rel)})
+		return text, !isErr
+	}
+
+	if text, ok := read([]string{"--name", name}, ".ssh/known_hosts"); ok {
+		t.Fatalf("known_hosts readable under the default profile: %s", text)
+	}
+	recs := waitSessions(t, logPath, 1)
+	if len(ofType(recs, "blocked")) == 0 {
+		t.Fatal("the first session reported no blocked attempt")
+	}
+	out, errOut, code := b.learnCmd("--server", name)
+	if code != 0 || strings.Contains(out, "\n+  ") || !strings.Contains(out, "unless --allow-secrets names it") {
+		t.Fatalf("learn without --allow-secrets: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := b.learnCmd("--server", name, "--allow-secrets", "~"); code == 0 || !strings.Contains(errOut, "holds your home folder") {
+		t.Fatalf("learn --allow-secrets ~: exit %d, %s", code, errOut)
+	}
+	out, errOut, code = b.learnCmd("--server", name, "--allow-secrets", "~/.ssh/known_hosts", "--write")
+	t.Logf("sbshim learn --allow-secrets ~/.ssh/known_hosts --write:\n%s", out)
+	if code != 0 || !strings.Contains(out, " filesystem.allowRead:\n+  ~/.ssh/known_hosts\n") {
+		t.Fatalf("learn --allow-secrets --write: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "+  ") && !strings.HasPrefix(l, "+    ") && l != "+  ~/.ssh/known_hosts" {
+			t.Errorf("learn proposes more than the file: %q\n%s", l, out)
+		}
+	}
+
+	flags := []string{"--name", name, "--profile", name}
+	if text, ok := read(flags, ".ssh/known_hosts"); !ok || !strings.Contains(text, "github.com ssh-ed25519 AAAA") {
+		t.Fatalf("with the learned profile, read_text_file ~/.ssh/known_hosts: %v %s", ok, text)
+	}
+	recs = waitSessions(t, logPath, 2)
+	if blocked := ofType(recs, "blocked"); len(blocked) != 0 {
+		t.Fatalf("with the learned profile, still blocked: %v", blocked)
+	}
+	if text, ok := read(flags, ".ssh/id_rsa"); ok || strings.Contains(text, "SECRET") {
+		t.Fatalf("with the learned profile, id_rsa is readable: %s", text)
+	}
+	waitSessions(t, logPath, 3)
+	out, errOut, code = b.learnCmd("--server", name, "--allow-secrets", "~/.ssh/known_hosts")
+	if code != 0 || !strings.Contains(out, "Nothing new to propose") || strings.Contains(out, "\n+  ") ||
+		!strings.Contains(out, "~/.ssh/id_rsa") || !strings.Contains(out, "unless --allow-secrets names it") {
+		t.Fatalf("learn with the profile in force: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
