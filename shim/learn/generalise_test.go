@@ -22,7 +22,9 @@ func TestGeneralise(t *testing.T) {
 		"/home/u/.ssh/kh -> /home/u/.ssh/id_rsa", "/home/u/.ssh/linked -> /home/u/.aws", "/home/u/.aws/config",
 		"/home/u/.cache/sbshim/other/x",
 	)
-	r := func(target, deny string) *Attempt { return att("file", "read", target, "filesystem.denyRead "+deny, "read_file") }
+	r := func(target, deny string) *Attempt {
+		return att("file", "read", target, "filesystem.denyRead "+deny, "read_file")
+	}
 	w := func(target string) *Attempt { return att("file", "write", target, notListed, "write_file") }
 	c := func(target string) *Attempt { return att("file", "create", target, notListed, "write_file") }
 	tests := []struct {
