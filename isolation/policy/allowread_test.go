@@ -112,3 +112,51 @@ func TestLoadAllowReadExact(t *testing.T) {
 		t.Errorf("allowRead of a symlink to id_rsa makes id_rsa readable")
 	}
 }
+
+// TestAllowReadProperty: for random allowRead lists, allowRead never
+// changes what may be written, never lifts anything of a denyRead entry
+// it equals or lies above, nor sbshim's private folders, and what it
+// lifts lies within (or on the way to) one of its entries.
+func TestAllowReadProperty(t *testing.T) {
+	parts := []string{"/", "/home", "/home/u", "/home/u/.ssh", "/home/u/.ssh/known_hosts", "/home/u/.ssh/known_hosts/x",
+		"/home/u/.ssh/id_rsa", "/home/u/proj", "/home/u/proj/secrets", "/home/u/proj/secrets/pub", "/home/u/proj/secrets/pub/private",
+		"/home/u/proj/secrets/pub/private/k", "/etc/shadow", "/home/u/.cache/sbshim", "/home/u/.cache/sbshim/srv",
+		"/home/u/.cache/sbshim/other", "/home/u/.cache/sbshim/other/x", "/home/u/.local/state/sbshim/audit", "/home/u/.sshx"}
+	base := allowReadPolicy()
+	base.Filesystem.AllowRead = nil
+	for seed := range 2000 {
+		p := allowReadPolicy()
+		p.Filesystem.AllowRead = nil
+		for i, s := 0, seed; i < 4; i, s = i+1, s/len(parts) {
+			p.Filesystem.AllowRead = append(p.Filesystem.AllowRead, parts[(s+i*7)%len(parts)])
+		}
+		for _, path := range parts {
+			if _, ok := p.CanWrite(path); ok != func() bool { _, ok := base.CanWrite(path); return ok }() {
+				t.Fatalf("allowRead %v changes CanWrite(%s)", p.Filesystem.AllowRead, path)
+			}
+			_, was := base.CanRead(path)
+			_, now := p.CanRead(path)
+			if was && !now {
+				t.Fatalf("allowRead %v hides %s", p.Filesystem.AllowRead, path)
+			}
+			if was || !now {
+				continue
+			}
+			for _, e := range p.Filesystem.DenyRead {
+				if !Within(path, e) {
+					continue
+				}
+				if slices.Contains(p.Vars.PrivateDirs, e) && !p.privateCarveOut(path, e) {
+					t.Fatalf("allowRead %v lifts %s out of sbshim's private %s", p.Filesystem.AllowRead, path, e)
+				}
+				lifted := false
+				for _, a := range p.Filesystem.AllowRead {
+					lifted = lifted || Inside(a, e) && (Within(path, a) || Within(a, path))
+				}
+				if !lifted && !p.privateCarveOut(path, e) {
+					t.Fatalf("allowRead %v lifts %s out of %s, with no entry strictly inside it", p.Filesystem.AllowRead, path, e)
+				}
+			}
+		}
+	}
+}
