@@ -40,7 +40,7 @@ type LoadOptions struct {
 //   - deny lists (filesystem.denyRead, filesystem.denyWrite, network.deny,
 //     env.deny) accumulate: union in order, duplicates dropped; a later
 //     layer can never remove a deny;
-//   - allow lists (filesystem.allowWrite, network.allow,
+//   - allow lists (filesystem.allowWrite, filesystem.allowRead, network.allow,
 //     network.allowUnixSockets, env.pass) are replaced by the last layer
 //     that sets them, except the flags layer, whose entries are appended;
 //   - env.set maps merge key by key;
