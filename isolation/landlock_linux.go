@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
@@ -23,6 +24,10 @@ type landlockSpec struct {
 	// ReadDeny, set only when there is no mount namespace to hide them,
 	// lists paths Landlock itself must keep unreadable.
 	ReadDeny []string `json:"readDeny,omitempty"`
+	// ReadAllow, with ReadDeny, are the filesystem.allowRead exemptions
+	// inside it (Policy.ReadExemptions): readable although a denied
+	// entry holds them. A symlink on their way is refused.
+	ReadAllow []string `json:"readAllow,omitempty"`
 	// ConnectTCP, when set, are the only TCP ports the program may
 	// connect to (proxy mode: the bridge; enforced from ABI 4 on).
 	ConnectTCP []int `json:"connectTCP,omitempty"`
@@ -104,6 +109,13 @@ func landlockRuleset(s landlockSpec) (int, int, error) {
 		{s.Write, all},
 		{s.UnixSockets, ll.AccessFSResolveUnix},
 	}
+	if len(s.ReadDeny) > 0 {
+		for _, p := range s.ReadAllow {
+			if err := addExactPathRule(rs, p, read&all); err != nil {
+				return -1, 0, err
+			}
+		}
+	}
 	for _, r := range rules {
 		access := r.access & all
 		if access == 0 {
@@ -130,6 +142,27 @@ func landlockRuleset(s landlockSpec) (int, int, error) {
 // nothing to allow.
 func addPathRule(rs int, p string, access uint64) error {
 	fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+	return addFDRule(rs, p, fd, err, access)
+}
+
+// addExactPathRule is addPathRule for a path that must name itself: a
+// symlink on its way (or at its end) is an error, not followed. (It opens
+// p and compares the path the kernel resolved: openat2 may be emulated
+// when sbshim runs inside another sandbox.)
+func addExactPathRule(rs int, p string, access uint64) error {
+	fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err == nil {
+		real, rerr := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
+		if rerr != nil || real != p {
+			unix.Close(fd)
+			return fmt.Errorf("filesystem.allowRead %s is a symlink or has one on its way: name the real path", p)
+		}
+	}
+	return addFDRule(rs, p, fd, err, access)
+}
+
+// addFDRule adds the rule for p, opened as fd (or failed with err).
+func addFDRule(rs int, p string, fd int, err error, access uint64) error {
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.ENOTDIR) {
 		return nil
 	}

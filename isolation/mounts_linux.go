@@ -36,6 +36,14 @@ type mountPlan struct {
 	// OwnMasked are denyRead paths inside Own trees, masked after those
 	// are bound.
 	OwnMasked []string `json:"ownMasked,omitempty"`
+	// Readable are the filesystem.allowRead exemptions inside masks
+	// (Policy.ReadExemptions): bound again, read-only, from the real
+	// host path, opened without following any symlink, after the masks
+	// and the Own trees.
+	Readable []string `json:"readable,omitempty"`
+	// ReadableMasked are denyRead paths inside Readable trees, masked
+	// after those are bound.
+	ReadableMasked []string `json:"readableMasked,omitempty"`
 	// ReadOnly are re-bound read-only on top of a writable tree (denyWrite
 	// and the always-protected paths).
 	ReadOnly []string `json:"readOnly"`
@@ -73,13 +81,6 @@ func planMounts(p *policy.Policy) mountPlan {
 		}
 	}
 	plan.Own = dropNested(plan.Own)
-	for _, m := range plan.Masked {
-		for _, w := range plan.Own {
-			if policy.Inside(w, m) && !slices.Contains(plan.Scaffold, m) {
-				plan.Scaffold = append(plan.Scaffold, m)
-			}
-		}
-	}
 	var ownMasked []string
 	for _, d := range deny {
 		if policy.UnderAny(d, plan.Own) {
@@ -87,7 +88,33 @@ func planMounts(p *policy.Policy) mountPlan {
 		}
 	}
 	plan.OwnMasked = dropNested(ownMasked)
+	// What allowRead lifts out of a mask is bound again read-only.
+	for _, a := range outermostFirst(p.ReadExemptions()) {
+		if policy.UnderAny(a, plan.Masked) && !policy.UnderAny(a, plan.Own) || policy.UnderAny(a, plan.OwnMasked) {
+			plan.Readable = append(plan.Readable, a)
+		}
+	}
+	plan.Readable = dropNested(plan.Readable)
+	var readableMasked []string
+	for _, d := range deny {
+		if policy.UnderAny(d, plan.Readable) && !slices.Contains(plan.Readable, d) {
+			readableMasked = append(readableMasked, d)
+		}
+	}
+	plan.ReadableMasked = dropNested(readableMasked)
+	// A mask with something bound inside it is a scaffold: its tmpfs
+	// holds the mount points, then is made read-only.
+	for _, m := range append(append([]string(nil), plan.Masked...), plan.OwnMasked...) {
+		for _, w := range append(append([]string(nil), plan.Own...), plan.Readable...) {
+			if policy.Inside(w, m) && !slices.Contains(plan.Scaffold, m) {
+				plan.Scaffold = append(plan.Scaffold, m)
+			}
+		}
+	}
 	hidden := func(d string) bool {
+		if policy.UnderAny(d, plan.Readable) {
+			return true // bound read-only as a whole
+		}
 		return policy.UnderAny(d, plan.Masked) && !policy.UnderAny(d, plan.Own) || policy.UnderAny(d, plan.OwnMasked)
 	}
 	var ro []string
@@ -169,9 +196,10 @@ type rootBuilder struct {
 	root    string // staging/root: the new root before pivot_root
 	rootFD  int
 	// sources are O_PATH fds of bind sources, opened before anything is
-	// mounted over the host's paths.
-	sources map[string]int
-	devices map[string]int
+	// mounted over the host's paths; readable those of plan.Readable.
+	sources  map[string]int
+	readable map[string]int
+	devices  map[string]int
 }
 
 // devNodes are the device nodes the sandbox's /dev offers, bound from the
@@ -181,7 +209,7 @@ func devNodes() []string { return []string{"null", "zero", "full", "random", "ur
 // buildRoot carries out plan and leaves the calling thread inside the new
 // root with "/" as its working directory.
 func buildRoot(plan mountPlan) (err error) {
-	b := &rootBuilder{plan: plan, sources: map[string]int{}, devices: map[string]int{}, rootFD: -1}
+	b := &rootBuilder{plan: plan, sources: map[string]int{}, readable: map[string]int{}, devices: map[string]int{}, rootFD: -1}
 	defer b.closeFDs()
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
@@ -220,6 +248,9 @@ func buildRoot(plan mountPlan) (err error) {
 		{"masks", func() error { return b.mask(b.plan.Masked) }},
 		{"own trees under masks", b.bindOwn},
 		{"masks in own trees", func() error { return b.mask(b.plan.OwnMasked) }},
+		{"filesystem.allowRead binds", b.bindReadable},
+		{"masks in filesystem.allowRead trees", func() error { return b.mask(b.plan.ReadableMasked) }},
+		{"scaffold masks read-only", b.sealScaffold},
 		{"read-only re-binds", b.rebindReadOnly},
 		{"pivot_root", b.pivot},
 	}
@@ -233,6 +264,9 @@ func buildRoot(plan mountPlan) (err error) {
 
 func (b *rootBuilder) closeFDs() {
 	for _, fd := range b.sources {
+		unix.Close(fd)
+	}
+	for _, fd := range b.readable {
 		unix.Close(fd)
 	}
 	for _, fd := range b.devices {
@@ -253,6 +287,25 @@ func (b *rootBuilder) openSources() error {
 			return fmt.Errorf("open writable path %s: %w", w, err)
 		}
 		b.sources[w] = fd
+	}
+	for _, a := range b.plan.Readable {
+		// No symlink anywhere on the way: the policy lifts exactly this
+		// path, and a symlink (~/.ssh/known_hosts -> id_rsa, or a folder
+		// on the way) would show something else.
+		fd, err := unix.Openat2(unix.AT_FDCWD, a, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+			continue // nothing to show
+		}
+		if errors.Is(err, unix.ELOOP) {
+			return fmt.Errorf("filesystem.allowRead %s is a symlink or has one on its way: name the real path (a symlink would show something else than what the entry names)", a)
+		}
+		if err != nil {
+			return fmt.Errorf("open filesystem.allowRead path %s: %w", a, err)
+		}
+		b.readable[a] = fd
 	}
 	for _, d := range devNodes() {
 		fd, err := unix.Open("/dev/"+d, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -508,12 +561,34 @@ func (b *rootBuilder) mask(paths []string) error {
 }
 
 // bindOwn binds the Own trees again, read-write, on top of the masks
-// they lie under, then makes the scaffold masks read-only (not what is
-// bound in them).
-func (b *rootBuilder) bindOwn() error {
-	if err := b.bindReadWrite(b.plan.Own); err != nil {
-		return err
+// they lie under.
+func (b *rootBuilder) bindOwn() error { return b.bindReadWrite(b.plan.Own) }
+
+// bindReadable binds the Readable trees again, read-only, on top of the
+// masks they lie under, from the fds openSources made.
+func (b *rootBuilder) bindReadable() error {
+	for _, a := range b.plan.Readable {
+		src, ok := b.readable[a]
+		if !ok {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(src, &st); err != nil {
+			return fmt.Errorf("stat %s: %w", a, err)
+		}
+		if err := b.ensureMountPoint(a, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
+			return err
+		}
+		if err := b.bindFD(src, a, true, true); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// sealScaffold makes the scaffold masks read-only (not what is bound in
+// them) once their mount points are made.
+func (b *rootBuilder) sealScaffold() error {
 	for _, m := range b.plan.Scaffold {
 		fd, err := b.openIn(m, unix.O_DIRECTORY)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EACCES) {

@@ -156,6 +156,7 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 	spec.Landlock = landlockSpec{Write: write, UnixSockets: pol.Network.AllowUnixSockets}
 	if !namespaces {
 		spec.Landlock.ReadDeny = pol.Filesystem.DenyRead
+		spec.Landlock.ReadAllow = pol.ReadExemptions()
 	}
 	if namespaces {
 		plan := planMounts(pol)
@@ -298,9 +299,10 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		case cfg.Warn != nil:
 			cfg.Warn(fmt.Sprintf("limits.pids does not bind root here (%v); see 'sbshim doctor'", err))
 		}
-		if _, err := parentConn.Write([]byte{1}); err != nil {
-			return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("the sandbox's init ended during set-up: %w", err)})
-		}
+		// A write that fails means the init ended first, usually
+		// because its set-up failed: the status saying why is read
+		// below (the loop fails if there is none).
+		_, _ = parentConn.Write([]byte{1})
 	}
 	rd := &msgReader{fd: pair[0]}
 	for {

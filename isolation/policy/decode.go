@@ -12,7 +12,7 @@ import (
 func keysTop() []string {
 	return []string{"description", "filesystem", "network", "env", "limits", "report", "audit", "agent"}
 }
-func keysFilesystem() []string { return []string{"denyRead", "allowWrite", "denyWrite"} }
+func keysFilesystem() []string { return []string{"denyRead", "allowRead", "allowWrite", "denyWrite"} }
 func keysNetwork() []string {
 	return []string{"mode", "allow", "deny", "allowPackageRegistries", "allowUnixSockets"}
 }
@@ -210,6 +210,8 @@ func (d decoder) filesystem(key string, n *jnode) (*FilesystemProfile, error) {
 		switch k {
 		case "denyRead":
 			f.DenyRead, err = d.list(join(key, k), v)
+		case "allowRead":
+			f.AllowRead, err = d.list(join(key, k), v)
 		case "allowWrite":
 			f.AllowWrite, err = d.list(join(key, k), v)
 		case "denyWrite":

@@ -40,7 +40,7 @@ type LoadOptions struct {
 //   - deny lists (filesystem.denyRead, filesystem.denyWrite, network.deny,
 //     env.deny) accumulate: union in order, duplicates dropped; a later
 //     layer can never remove a deny;
-//   - allow lists (filesystem.allowWrite, network.allow,
+//   - allow lists (filesystem.allowWrite, filesystem.allowRead, network.allow,
 //     network.allowUnixSockets, env.pass) are replaced by the last layer
 //     that sets them, except the flags layer, whose entries are appended;
 //   - env.set maps merge key by key;
@@ -228,6 +228,7 @@ func resolve(m *Profile, v Vars) *Policy {
 	}
 	p.Filesystem = FilesystemPolicy{
 		DenyRead:   expandPaths(m.Filesystem.DenyRead, v, c),
+		AllowRead:  expandExact(m.Filesystem.AllowRead, v),
 		AllowWrite: expandPaths(m.Filesystem.AllowWrite, v, c),
 		DenyWrite:  expandPaths(m.Filesystem.DenyWrite, v, c),
 	}
@@ -322,6 +323,20 @@ func expandPaths(list []string, v Vars, c *symCache) []string {
 		for _, p := range expandPath(raw, v, c) {
 			out = appendUnique(out, p)
 		}
+	}
+	return out
+}
+
+// expandExact expands the variables of each path, nothing else: no glob,
+// no symlink form (an allowRead entry must name what it lifts exactly; a
+// symlink's target would lift something else).
+func expandExact(list []string, v Vars) []string {
+	out := []string{}
+	for _, raw := range list {
+		if pathNeedsWorkspace(raw, v) {
+			continue
+		}
+		out = appendUnique(out, expandVars(raw, v))
 	}
 	return out
 }

@@ -58,15 +58,15 @@ const ruleNotAbsolute = "path is not absolute"
 
 // CanRead reports whether path may be read: everything may, except what
 // lies under a filesystem.denyRead entry (but for the own folders inside
-// sbshim's private ones, see privateCarveOut). When it may not, rule names the
-// entry, e.g. "filesystem.denyRead ~/.ssh". A path that is not absolute is
-// refused.
+// sbshim's private ones, see privateCarveOut, and the filesystem.allowRead
+// exemptions, see readExempt). When it may not, rule names the entry, e.g.
+// "filesystem.denyRead ~/.ssh". A path that is not absolute is refused.
 func (p *Policy) CanRead(path string) (rule string, ok bool) {
 	path, abs := cleanAbs(path)
 	if !abs {
 		return ruleNotAbsolute, false
 	}
-	if e, hit := p.deniedRead(path); hit {
+	if e, hit := p.hiddenRead(path); hit {
 		return p.ruleFor("filesystem.denyRead", e), false
 	}
 	return "", true
@@ -74,7 +74,9 @@ func (p *Policy) CanRead(path string) (rule string, ok bool) {
 
 // CanWrite reports whether path may be written: only if it lies under a
 // filesystem.allowWrite entry and not under a filesystem.denyWrite entry, a
-// protected path (see ProtectedPaths) or a filesystem.denyRead entry. rule
+// protected path (see ProtectedPaths) or a filesystem.denyRead entry
+// (filesystem.allowRead lifts reads only: a secret it shows stays
+// read-only). rule
 // names the deciding rule, e.g. "filesystem.allowWrite $WORKSPACE" when
 // allowed or "protected .git/hooks" when not.
 func (p *Policy) CanWrite(path string) (rule string, ok bool) {

@@ -52,6 +52,7 @@ func mergeInto(dst, src *Profile, flags bool) {
 		d.DenyRead = union(d.DenyRead, f.DenyRead)
 		d.DenyWrite = union(d.DenyWrite, f.DenyWrite)
 		d.AllowWrite = replace(d.AllowWrite, f.AllowWrite, flags)
+		d.AllowRead = replace(d.AllowRead, f.AllowRead, flags)
 	}
 	if n := src.Network; n != nil {
 		d := dst.Network

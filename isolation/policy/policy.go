@@ -36,10 +36,18 @@ type Policy struct {
 }
 
 // FilesystemPolicy lists absolute, clean host paths. Everything is readable
-// except DenyRead; only AllowWrite trees are writable, minus DenyWrite and
-// the always-protected paths. Deny beats allow.
+// except DenyRead, but for the AllowRead paths strictly inside a DenyRead
+// entry (see ReadExemptions); only AllowWrite trees are writable, minus
+// DenyWrite, DenyRead and the always-protected paths. Deny beats allow.
 type FilesystemPolicy struct {
-	DenyRead   []string `json:"denyRead"`
+	DenyRead []string `json:"denyRead"`
+	// AllowRead are exact paths (files or folders) that stay readable
+	// although a DenyRead entry covers them: each lifts only what lies
+	// within it and only where it lies strictly inside a DenyRead entry
+	// (never a whole entry, never sbshim's private folders), for reading
+	// only. Their symlinks are not resolved: the sandbox refuses to start
+	// when one is, or holds, a symlink on the host.
+	AllowRead  []string `json:"allowRead"`
 	AllowWrite []string `json:"allowWrite"`
 	DenyWrite  []string `json:"denyWrite"`
 }

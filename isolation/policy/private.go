@@ -85,3 +85,63 @@ func (p *Policy) deniedRead(path string) (string, bool) {
 	}
 	return "", false
 }
+
+// readExempt reports whether path, which lies within the denyRead entry
+// e, is exempt from it for reading by filesystem.allowRead: an allowRead
+// entry lies strictly inside e and path lies within it, or leads to it
+// (the folders on the way can be looked up: the mount tree shows nothing
+// but the way). An entry equal to or above e lifts nothing of e, and
+// sbshim's private folders are never lifted.
+func (p *Policy) readExempt(path, e string) bool {
+	if slices.Contains(p.Vars.PrivateDirs, e) {
+		return false
+	}
+	for _, a := range p.Filesystem.AllowRead {
+		if !isClean(a) {
+			a = filepath.Clean(a)
+		}
+		if Inside(a, e) && (Within(path, a) || Within(a, path)) {
+			return true
+		}
+	}
+	return false
+}
+
+// hiddenRead returns the denyRead entry that keeps path (clean) from
+// being read, if any: deniedRead, less the allowRead exemptions.
+func (p *Policy) hiddenRead(path string) (string, bool) {
+	for _, e := range p.Filesystem.DenyRead {
+		if !isClean(e) {
+			e = filepath.Clean(e)
+		}
+		if Within(path, e) && !p.privateCarveOut(path, e) && !p.readExempt(path, e) {
+			return e, true
+		}
+	}
+	return "", false
+}
+
+// ReadExemptions returns the filesystem.allowRead entries that lift
+// something: those strictly inside a denyRead entry that CanRead lets
+// through (not inside a private folder or another entry they do not
+// lift), outermost first, nested ones dropped. The sandboxes make these,
+// and only these, visible again inside the masks.
+func (p *Policy) ReadExemptions() []string {
+	var out []string
+	for _, a := range p.Filesystem.AllowRead {
+		a, abs := cleanAbs(a)
+		if !abs || slices.Contains(out, a) {
+			continue
+		}
+		inside := false
+		for _, e := range p.Filesystem.DenyRead {
+			if Inside(a, filepath.Clean(e)) {
+				inside = true
+			}
+		}
+		if _, ok := p.CanRead(a); inside && ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}

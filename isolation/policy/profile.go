@@ -22,6 +22,7 @@ type Profile struct {
 // FilesystemProfile is the "filesystem" object of a Profile.
 type FilesystemProfile struct {
 	DenyRead   []string `json:"denyRead,omitzero"`
+	AllowRead  []string `json:"allowRead,omitzero"`
 	AllowWrite []string `json:"allowWrite,omitzero"`
 	DenyWrite  []string `json:"denyWrite,omitzero"`
 }

@@ -22,6 +22,12 @@ func (p *Profile) Validate(source string) error {
 	v := validator{source: source}
 	if f := p.Filesystem; f != nil {
 		v.paths("filesystem.denyRead", f.DenyRead)
+		v.paths("filesystem.allowRead", f.AllowRead)
+		for i, p := range f.AllowRead {
+			if strings.Contains(p, "*") {
+				v.fail(fmt.Sprintf("filesystem.allowRead[%d]", i), "got %s, expected an exact path (no *): it lifts what it names out of a secret location, nothing more", quoteShort(p))
+			}
+		}
 		v.paths("filesystem.allowWrite", f.AllowWrite)
 		v.paths("filesystem.denyWrite", f.DenyWrite)
 	}

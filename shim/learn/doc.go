@@ -7,8 +7,11 @@
 // for a decision it can make again: each attempt is checked anew against
 // the policy in force (an attempt it now allows is dropped, one it
 // refuses for a reason a profile cannot lift is listed, not proposed);
-// only blocked file writes that no allowWrite entry covered and network
-// connections that no network.allow entry listed are ever proposed; a
+// only blocked file writes that no allowWrite entry covered, network
+// connections that no network.allow entry listed and, with
+// --allow-secrets PATH, reads under a secret location within PATH (as
+// filesystem.allowRead, read-only, never the location itself) are ever
+// proposed; a
 // target must be an absolute, clean path or a valid host to be used at
 // all; and every proposal passes the same safety checks at the end
 // (never /, a top-level folder, the home folder or a folder above it,

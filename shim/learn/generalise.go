@@ -37,6 +37,7 @@ const (
 // The policy keys learn adds to.
 const (
 	KeyAllowWrite = "filesystem.allowWrite"
+	KeyAllowRead  = "filesystem.allowRead"
 	KeyAllowNet   = "network.allow"
 )
 
@@ -108,12 +109,12 @@ func CodeDirs(path, home string) []string {
 
 // Grant is one proposed addition to the policy.
 type Grant struct {
-	// Key is KeyAllowWrite or KeyAllowNet.
+	// Key is KeyAllowWrite, KeyAllowRead or KeyAllowNet.
 	Key string
 	// Entry is the profile entry: a path (under ~ when in the home
 	// folder) or HOST:PORT.
 	Entry string
-	// Path is the absolute path of a KeyAllowWrite grant.
+	// Path is the absolute path of a KeyAllowWrite or KeyAllowRead grant.
 	Path string
 	// Why says how the entry was derived from the attempts.
 	Why string
@@ -152,6 +153,9 @@ func Generalise(c Config, at *Attempts) *Proposal {
 		case "file":
 			if g.fileCandidate(a) {
 				files = append(files, a)
+			} else if g.secretRead != nil {
+				g.reads = append(g.reads, g.secretRead)
+				g.secretRead = nil
 			}
 		case "net":
 			if g.netCandidate(a) {
@@ -164,6 +168,7 @@ func Generalise(c Config, at *Attempts) *Proposal {
 		}
 	}
 	g.files(files)
+	g.secretReads(g.reads)
 	g.hosts(hosts)
 	g.finish()
 	return g.p
@@ -172,6 +177,10 @@ func Generalise(c Config, at *Attempts) *Proposal {
 type generaliser struct {
 	c Config
 	p *Proposal
+	// reads are the reads under a secret location that --allow-secrets
+	// names (fileCandidate leaves the last one in secretRead).
+	reads      []*Attempt
+	secretRead *Attempt
 }
 
 func (g *generaliser) refuse(a *Attempt, reason string) {
@@ -199,6 +208,10 @@ func (g *generaliser) fileCandidate(a *Attempt) bool {
 	}
 	if a.Op == "read" || a.Op == "exec" {
 		if rule, ok := pol.CanRead(a.Target); !ok {
+			if a.Op == "read" && strings.HasPrefix(rule, "filesystem.denyRead") && g.secretAllowed(a.Target) {
+				g.secretRead = a // judged by secretReads
+				return false
+			}
 			g.refuse(a, g.secretReason(a.Target, rule))
 			return false
 		}
@@ -252,7 +265,7 @@ func (g *generaliser) fileCandidate(a *Attempt) bool {
 // proposed.
 func (g *generaliser) secretReason(path, rule string) string {
 	if g.secretAllowed(path) {
-		return "under a secret location (" + quote(rule) + ") that --allow-secrets names; but a profile cannot lift a filesystem.denyRead entry (deny lists only accumulate), so there is nothing to add: remove the entry from the layer that sets it if you really mean to expose it"
+		return "under a secret location (" + quote(rule) + ") that --allow-secrets names; but only reads of it are proposed (filesystem.allowRead): it stays read-only"
 	}
 	return "under a secret location (" + quote(rule) + "); never proposed unless --allow-secrets names it"
 }
@@ -696,6 +709,14 @@ func wildcardOK(domain string) bool {
 func (g *generaliser) finish() {
 	kept := g.p.Grants[:0]
 	for _, gr := range g.p.Grants {
+		if gr.Key == KeyAllowRead {
+			if reason := g.readUnsafe(gr.Path); reason != "" {
+				for _, a := range gr.From {
+					g.refuse(a, reason)
+				}
+				continue
+			}
+		}
 		if gr.Key == KeyAllowWrite {
 			if reason := g.unsafe(gr.Path); reason != "" {
 				for _, a := range gr.From {

@@ -18,7 +18,13 @@ func TestGeneralise(t *testing.T) {
 		"/srv/link -> /home/u/.ssh", "/srv/other/",
 		"/home/u/.config/tool/", "/proc/self/", "/opt/tools/bin/", "/opt/tools/a", "/opt/tools/b", "/opt/tools/c",
 		"/home/u/.config/autostart/", "/home/u/.local/bin/", "/home/u/.local/share/applications/",
+		"/home/u/.ssh/known_hosts", "/home/u/.ssh/id_rsa", "/home/u/.ssh/keys/a", "/home/u/.ssh/keys/b", "/home/u/.ssh/keys/c",
+		"/home/u/.ssh/kh -> /home/u/.ssh/id_rsa", "/home/u/.ssh/linked -> /home/u/.aws", "/home/u/.aws/config",
+		"/home/u/.cache/sbshim/other/x",
 	)
+	r := func(target, deny string) *Attempt {
+		return att("file", "read", target, "filesystem.denyRead "+deny, "read_file")
+	}
 	w := func(target string) *Attempt { return att("file", "write", target, notListed, "write_file") }
 	c := func(target string) *Attempt { return att("file", "create", target, notListed, "write_file") }
 	tests := []struct {
@@ -67,8 +73,32 @@ func TestGeneralise(t *testing.T) {
 			refused: []string{"protected path"}},
 		{name: "a write under a secret location", in: []*Attempt{w("/home/u/.kube/config")},
 			refused: []string{"secret location", "unless --allow-secrets"}},
-		{name: "a secret named by --allow-secrets still cannot be lifted", secrets: []string{"/home/u/.ssh"},
-			in: []*Attempt{att("file", "read", "/home/u/.ssh/id_rsa", "filesystem.denyRead ~/.ssh", "t")}, refused: []string{"--allow-secrets names; but a profile cannot lift"}},
+		{name: "a secret read without --allow-secrets", in: []*Attempt{r("/home/u/.ssh/known_hosts", "~/.ssh")},
+			refused: []string{"never proposed unless --allow-secrets names it"}},
+		{name: "a secret read that --allow-secrets names: the file", secrets: []string{"/home/u/.ssh/known_hosts"},
+			in: []*Attempt{r("/home/u/.ssh/known_hosts", "~/.ssh")}, grants: []string{"filesystem.allowRead ~/.ssh/known_hosts"}},
+		{name: "--allow-secrets names the location: still the file, not the location", secrets: []string{"/home/u/.ssh"},
+			in: []*Attempt{r("/home/u/.ssh/known_hosts", "~/.ssh")}, grants: []string{"filesystem.allowRead ~/.ssh/known_hosts"}},
+		{name: "--allow-secrets names another file", secrets: []string{"/home/u/.ssh/known_hosts"},
+			in: []*Attempt{r("/home/u/.ssh/id_rsa", "~/.ssh")}, refused: []string{"never proposed unless --allow-secrets names it"}},
+		{name: "three siblings make their folder inside the location", secrets: []string{"/home/u/.ssh"},
+			in:     []*Attempt{r("/home/u/.ssh/keys/a", "~/.ssh"), r("/home/u/.ssh/keys/b", "~/.ssh"), r("/home/u/.ssh/keys/c", "~/.ssh")},
+			grants: []string{"filesystem.allowRead ~/.ssh/keys"}},
+		{name: "three siblings never make the location itself", secrets: []string{"/home/u/.ssh"},
+			in:     []*Attempt{r("/home/u/.ssh/known_hosts", "~/.ssh"), r("/home/u/.ssh/id_rsa", "~/.ssh"), r("/home/u/.ssh/keys", "~/.ssh")},
+			grants: []string{"filesystem.allowRead ~/.ssh/id_rsa", "filesystem.allowRead ~/.ssh/keys", "filesystem.allowRead ~/.ssh/known_hosts"}},
+		{name: "a read of the location itself", secrets: []string{"/home/u/.ssh"},
+			in: []*Attempt{r("/home/u/.ssh", "~/.ssh")}, refused: []string{"itself: filesystem.allowRead lifts only what lies strictly inside"}},
+		{name: "a symlink in the location", secrets: []string{"/home/u/.ssh"},
+			in: []*Attempt{r("/home/u/.ssh/kh", "~/.ssh")}, refused: []string{"a symlink"}},
+		{name: "through a symlinked folder in the location", secrets: []string{"/home/u/.ssh"},
+			in: []*Attempt{r("/home/u/.ssh/linked/config", "~/.ssh")}, refused: []string{"symlink"}},
+		{name: "a secret that does not exist", secrets: []string{"/home/u/.ssh"},
+			in: []*Attempt{r("/home/u/.ssh/gone", "~/.ssh")}, refused: []string{"does not exist"}},
+		{name: "a write under a named secret stays refused", secrets: []string{"/home/u/.ssh"},
+			in: []*Attempt{att("file", "write", "/home/u/.ssh/known_hosts", "filesystem.denyRead ~/.ssh", "t")}, refused: []string{"it stays read-only"}},
+		{name: "another server's cache", secrets: []string{"/home/u/.cache/sbshim"},
+			in: []*Attempt{r("/home/u/.cache/sbshim/other/x", "~/.cache/sbshim")}, refused: []string{"private state"}},
 		{name: "the log lies about the rule: the policy decides", in: []*Attempt{att("file", "write", "/home/u/.aws/credentials", notListed, "t")},
 			refused: []string{"secret location"}},
 		{name: "a write the policy allows now", in: []*Attempt{w("/home/u/proj/x")}, allowed: 1},

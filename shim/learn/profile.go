@@ -40,6 +40,7 @@ func ProfilePath(configDir, server string) string {
 // Lists are the allow lists a proposal changes, as profile entries.
 type Lists struct {
 	AllowWrite []string
+	AllowRead  []string
 	AllowNet   []string
 }
 
@@ -49,6 +50,7 @@ func InForce(l *policy.ProfileLayers) Lists {
 	if l != nil && l.Merged != nil {
 		if f := l.Merged.Filesystem; f != nil {
 			out.AllowWrite = slices.Clone(f.AllowWrite)
+			out.AllowRead = slices.Clone(f.AllowRead)
 		}
 		if n := l.Merged.Network; n != nil {
 			out.AllowNet = slices.Clone(n.Allow)
@@ -60,12 +62,16 @@ func InForce(l *policy.ProfileLayers) Lists {
 // With returns the lists with the grants added (entries already there are
 // not repeated).
 func (l Lists) With(grants []Grant) Lists {
-	out := Lists{AllowWrite: slices.Clone(l.AllowWrite), AllowNet: slices.Clone(l.AllowNet)}
+	out := Lists{AllowWrite: slices.Clone(l.AllowWrite), AllowRead: slices.Clone(l.AllowRead), AllowNet: slices.Clone(l.AllowNet)}
 	for _, g := range grants {
 		switch g.Key {
 		case KeyAllowWrite:
 			if !slices.Contains(out.AllowWrite, g.Entry) {
 				out.AllowWrite = append(out.AllowWrite, g.Entry)
+			}
+		case KeyAllowRead:
+			if !slices.Contains(out.AllowRead, g.Entry) {
+				out.AllowRead = append(out.AllowRead, g.Entry)
 			}
 		case KeyAllowNet:
 			if !slices.Contains(out.AllowNet, g.Entry) {
@@ -97,6 +103,9 @@ func Build(top *policy.Profile, inForce Lists, p *Proposal, server string, now t
 		prof.Filesystem = &policy.FilesystemProfile{}
 	}
 	prof.Filesystem.AllowWrite = nonNil(lists.AllowWrite)
+	if slices.ContainsFunc(p.Grants, func(g Grant) bool { return g.Key == KeyAllowRead }) || len(lists.AllowRead) > 0 {
+		prof.Filesystem.AllowRead = nonNil(lists.AllowRead)
+	}
 	if slices.ContainsFunc(p.Grants, func(g Grant) bool { return g.Key == KeyAllowNet }) || len(lists.AllowNet) > 0 {
 		if prof.Network == nil {
 			prof.Network = &policy.NetworkProfile{}

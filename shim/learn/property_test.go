@@ -27,7 +27,7 @@ import (
 var pathParts = []string{
 	"/", "/home", tHome, tWS, tHome + "/.ssh", tHome + "/.aws", tHome + "/.config", tHome + "/.config/gh",
 	tHome + "/.config/sbshim", tHome + "/.local/state/sbshim", tHome + "/notes", tHome + "/notes/bin", tHome + "/.local/bin", "/etc", "/etc/ssl/private",
-	"/srv", "/srv/data", "/tmp", "/proc/self", "/usr/lib", "/var/lib",
+	"/srv", "/srv/data", "/tmp", "/proc/self", "/usr/lib", "/var/lib", tHome + "/.cache/sbshim", tHome + "/.cache/sbshim/other",
 }
 var nameParts = []string{"a", "b", "c", "x.txt", ".bashrc", ".git", "hooks", "config", "..", ".", "", "*", "$HOME", "id_rsa", "\n", "\x1b[2J", "\xff", " ", "~"}
 
@@ -62,8 +62,12 @@ func randomScenario(r *rand.Rand) (*Attempts, *fakeFS, []string) {
 			if r.IntN(4) == 0 {
 				p = filepath.Clean(p)
 			}
+			if len(fsEntries) > 0 && r.IntN(3) == 0 {
+				// Often something that exists: its file, folder or link.
+				p, _, _ = strings.Cut(fsEntries[r.IntN(len(fsEntries))], " -> ")
+			}
 			ops := []string{"write", "create", "delete", "read", "exec", "rename"}
-			rules := []string{notListed, notListed, notListed, "protected .git/hooks", "filesystem.denyRead ~/.ssh", "filesystem.denyWrite x"}
+			rules := []string{notListed, notListed, notListed, "protected .git/hooks", "filesystem.denyRead ~/.ssh", "filesystem.denyRead ~/.config/gh", "filesystem.denyWrite x"}
 			a = att("file", ops[r.IntN(len(ops))], p, rules[r.IntN(len(rules))], "t")
 		default:
 			var labels []string
@@ -79,6 +83,9 @@ func randomScenario(r *rand.Rand) (*Attempts, *fakeFS, []string) {
 	var secrets []string
 	if r.IntN(4) == 0 {
 		secrets = []string{tHome + "/.ssh", tHome + "/.config"}[:1+r.IntN(2)]
+		if r.IntN(2) == 0 {
+			secrets = append(secrets, "/", tHome, tHome+"/.cache/sbshim", tHome+"/.local/state/sbshim/x", tHome+"/.ssh/a")
+		}
 	}
 	return at, newFakeFS(fsEntries...), secrets
 }
@@ -135,6 +142,41 @@ func checkInvariants(t *testing.T, pol *policy.Policy, at *Attempts, secrets []s
 				}
 				if a.Kind != "file" || a.Rule != notListed || a.Op == "read" || a.Op == "exec" {
 					t.Fatalf("grant %q for attempt %+v", path, a)
+				}
+			}
+		case KeyAllowRead:
+			path := g.Path
+			if path == "/" || path == tHome || within(tHome, path) {
+				t.Fatalf("read grant %q: /, home or above", path)
+			}
+			named := false
+			for _, s := range secrets {
+				named = named || within(path, s)
+			}
+			if !named {
+				t.Fatalf("read grant %q: under no --allow-secrets path %q", path, secrets)
+			}
+			covered := false
+			for _, s := range pol.Filesystem.DenyRead {
+				covered = covered || inside(path, s)
+				if within(s, path) {
+					t.Fatalf("read grant %q lifts the whole secret location %q", path, s)
+				}
+			}
+			if !covered {
+				t.Fatalf("read grant %q: under no secret location", path)
+			}
+			for _, d := range append([]string{pol.Vars.ConfigDir}, pol.Vars.PrivateDirs...) {
+				if within(path, d) || within(d, path) {
+					t.Fatalf("read grant %q in or above sbshim's own %q", path, d)
+				}
+			}
+			if g.Entry != displayPath(path, tHome) || filepath.Clean(path) != path || strings.ContainsAny(path, "*$\n\x1b") {
+				t.Fatalf("read grant %q / %q: not a clean literal profile path", g.Entry, path)
+			}
+			for _, a := range g.From {
+				if !within(a.Target, path) || a.Kind != "file" || a.Op != "read" {
+					t.Fatalf("read grant %q for attempt %+v", path, a)
 				}
 			}
 		case KeyAllowNet:

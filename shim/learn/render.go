@@ -26,6 +26,7 @@ func Render(w io.Writer, p *Proposal, inForce Lists, home string, loc *time.Loca
 	} else {
 		ew.printf("--- policy in force\n+++ proposed\n")
 		renderList(ew, KeyAllowWrite, inForce.AllowWrite, p.Grants, home, loc)
+		renderList(ew, KeyAllowRead, inForce.AllowRead, p.Grants, home, loc)
 		renderList(ew, KeyAllowNet, inForce.AllowNet, p.Grants, home, loc)
 	}
 	if len(p.Refused) > 0 {

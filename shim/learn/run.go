@@ -92,7 +92,11 @@ func Run(o Options, w io.Writer) (*Result, error) {
 		if !filepath.IsAbs(s) {
 			return nil, fmt.Errorf("--allow-secrets %q: expected an absolute path or one starting with ~/", s)
 		}
-		secrets = append(secrets, filepath.Clean(s))
+		s = filepath.Clean(s)
+		if home := pol.Vars.Home; s == "/" || home != "" && within(home, s) {
+			return nil, fmt.Errorf("--allow-secrets %q holds your home folder: name the secret location or the file the server needs (~/.ssh/known_hosts)", s)
+		}
+		secrets = append(secrets, s)
 	}
 
 	at := Collect(recs)
