@@ -183,17 +183,20 @@ func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.
 // inTmp says whether p lies in /tmp, which the sandbox has its own of.
 func inTmp(p string) bool { return p == "/tmp" || strings.HasPrefix(p, "/tmp/") }
 
-// hostOnly says whether full, a resolved sandbox path, names something
-// outside the sandbox that its mount tree does not have.
+// hostOnly says whether full, a resolved sandbox path in /tmp, names
+// something of the host's /tmp that the sandbox's own /tmp does not have.
+// The cheap questions come first: a file the host does not have, or one
+// in a tree the sandbox shows from the host, is no such thing.
 func (c *call) hostOnly(full string) bool {
+	if !c.s.ownTmp || policy.UnderAny(full, c.s.hostTmp) || !hostHas(full) {
+		return false
+	}
 	root, err := c.openRoot()
 	if err != nil {
 		return false
 	}
-	if _, there := kernelResolve(root, full, false); there {
-		return false
-	}
-	return hostHas(full)
+	_, there := kernelResolve(root, full, false)
+	return !there
 }
 
 // explainFailure reports a call the deputy answered with an error it

@@ -377,6 +377,14 @@ func (p *Process) startSupervisor(listener int, cfg Config, spec *initSpec) {
 		sup.directNet = p.dns.gate(cfg.Policy.Network.Mode)
 	}
 	sup.dns = p.dns
+	if spec.Mounts != nil {
+		sup.ownTmp = true
+		for _, w := range cfg.Policy.Filesystem.AllowWrite {
+			if w != "/tmp" && strings.HasPrefix(w, "/tmp/") {
+				sup.hostTmp = append(sup.hostTmp, w)
+			}
+		}
+	}
 	go func() { p.supErr <- sup.Run(ctx) }()
 }
 

@@ -97,6 +97,12 @@ type supervisor struct {
 	// dns is the sandbox's DNS responder (nil: none): datagrams to its
 	// addresses' port 53 reach it, and it reports them.
 	dns *dnsResponder
+	// hostTmp are the trees under /tmp that the sandbox shows from the
+	// host (a workspace there): the rest of /tmp is its own, and only
+	// there can a file of the host's /tmp be missing (see hostOnly).
+	// nil: the sandbox's /tmp is the host's (no mount namespace).
+	hostTmp []string
+	ownTmp  bool
 
 	// deputy performs, inside the sandbox, the calls the supervisor
 	// answers itself.

@@ -65,6 +65,17 @@ func mcpStart(b *testing.B, mode, ws string, env, argv []string) (*exec.Cmd, io.
 	return cmd, stdin, r
 }
 
+// mcpWorkspace is a fresh workspace outside /tmp, as a project folder is
+// (the sandbox has a /tmp of its own).
+func mcpWorkspace(b *testing.B) string {
+	ws, err := os.MkdirTemp(testRoot(), "sbshim-bench-ws-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(ws) })
+	return ws
+}
+
 // mcpServerSetup is a reference server's command line and environment
 // for a fresh workspace.
 func mcpServerSetup(b *testing.B, server, ws string) ([]string, []string) {
@@ -86,7 +97,7 @@ func BenchmarkMCPColdStart(b *testing.B) {
 	for _, server := range []string{"server-filesystem", "server-memory"} {
 		for _, mode := range mcpModes {
 			b.Run(server+"/"+mode, func(b *testing.B) {
-				ws := b.TempDir()
+				ws := mcpWorkspace(b)
 				argv, env := mcpServerSetup(b, server, ws)
 				var ds []time.Duration
 				for i := 0; i < b.N; i++ {
@@ -107,7 +118,7 @@ func BenchmarkMCPColdStart(b *testing.B) {
 func BenchmarkMCPReadGraph(b *testing.B) {
 	for _, mode := range mcpModes {
 		b.Run(mode, func(b *testing.B) {
-			ws := b.TempDir()
+			ws := mcpWorkspace(b)
 			argv, env := mcpServerSetup(b, "server-memory", ws)
 			cmd, stdin, r := mcpStart(b, mode, ws, env, argv)
 			defer func() { stdin.Close(); cmd.Wait() }()
@@ -138,7 +149,7 @@ func BenchmarkMCPReadGraph(b *testing.B) {
 func BenchmarkMCPTrue(b *testing.B) {
 	for _, mode := range mcpModes {
 		b.Run(mode, func(b *testing.B) {
-			ws := b.TempDir()
+			ws := mcpWorkspace(b)
 			var ds []time.Duration
 			for i := 0; i < b.N; i++ {
 				cmd := mcpCommand(b, mode, ws, nil, []string{"/bin/true"})
