@@ -1,11 +1,14 @@
 package shim
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -136,7 +139,7 @@ func (s *Session) awaitPTYExit(proc *isolation.Process, r *ptyRelay, user userTe
 	var hangup, kill <-chan time.Time
 	hangUpNow := func() {
 		restore()
-		r.hangup()
+		r.hangup(proc.Pid())
 		if kill == nil {
 			kill = time.After(s.opts.killGrace())
 		}
@@ -378,21 +381,70 @@ func (r *ptyRelay) resize(ws isolation.WinSize) {
 
 // hangup closes the command's terminal as a terminal that went away
 // would: the kernel sends SIGHUP to the command's session.
-func (r *ptyRelay) hangup() {
+func (r *ptyRelay) hangup(initPid int) {
 	// As a terminal's hang-up does, and before the terminal goes: the
 	// leader of the foreground process group gets SIGHUP first, so that
 	// a shell waiting at its prompt ends by the signal (status 129) and
 	// not, as a race would have it, by the end of its input. The kernel
 	// signals the whole group and the session leader when the master
-	// closes, as always. The group is the sandbox's own: a terminal's
-	// foreground group can only be one of its session.
-	if pgrp, err := unix.IoctlGetInt(int(r.master.Fd()), unix.TIOCGPGRP); err == nil && pgrp > 0 {
-		if fd, err := unix.PidfdOpen(pgrp, 0); err == nil {
-			_ = unix.PidfdSendSignal(fd, unix.SIGHUP, nil, 0)
-			unix.Close(fd)
-		}
-	}
+	// closes, as always.
+	r.signalForeground(initPid)
 	r.close()
+}
+
+// signalForeground sends SIGHUP to the leader of the terminal's
+// foreground process group. The group is the sandbox's (a terminal's
+// foreground group is one of its session), but its id may have been freed
+// and taken by a process outside since it was read: the leader is pinned
+// by a pidfd, and signalled only if it is, while pinned, in the
+// sandbox's pid namespace with this terminal as its own.
+func (r *ptyRelay) signalForeground(initPid int) {
+	fd := int(r.master.Fd())
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	if err != nil || pgrp <= 0 {
+		return
+	}
+	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
+	if err != nil {
+		return
+	}
+	pidfd, err := unix.PidfdOpen(pgrp, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(pidfd)
+	proc := "/proc/" + strconv.Itoa(pgrp)
+	ns, err1 := os.Readlink(proc + "/ns/pid")
+	sandboxNS, err2 := os.Readlink("/proc/" + strconv.Itoa(initPid) + "/ns/pid")
+	tty, ok := controllingTTY(proc)
+	if err1 != nil || err2 != nil || ns != sandboxNS || !ok || tty != unix.Mkdev(136, n) {
+		return
+	}
+	_ = unix.PidfdSendSignal(pidfd, unix.SIGHUP, nil, 0)
+}
+
+// controllingTTY reads the device number of the controlling terminal of
+// the process at proc (/proc/PID).
+func controllingTTY(proc string) (uint64, bool) {
+	data, err := os.ReadFile(proc + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// After the command name in parentheses: state ppid pgrp session tty_nr.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 5 {
+		return 0, false
+	}
+	nr, err := strconv.ParseUint(f[4], 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	// The kernel's encoding of tty_nr is the one unix.Mkdev makes.
+	return nr, true
 }
 
 // close stops both directions and closes the master.
