@@ -351,31 +351,39 @@ func (g *generaliser) files(as []*Attempt) {
 	for _, d := range dirs {
 		g.grantPath(d.path, d.why, d.from)
 	}
+	g.byFolder(parents, byParent, "files", g.unsafe, g.grantPath)
+}
+
+// byFolder grants the units of each parent: their folder, once
+// SiblingThreshold of them (what they are: "files", "entries") were needed
+// and unsafe finds nothing against it; else each unit unsafe finds
+// nothing against, and refuses the others with its reason.
+func (g *generaliser) byFolder(parents []string, byParent map[string][]*unit, what string, unsafe func(string) string, grant func(p, why string, from []*Attempt)) {
 	for _, parent := range parents {
 		sib := byParent[parent]
 		if len(sib) >= SiblingThreshold {
-			reason := g.unsafe(parent)
+			reason := unsafe(parent)
 			if reason == "" {
 				var from []*Attempt
 				for _, u := range sib {
 					from = append(from, u.from...)
 				}
-				g.grantPath(parent, fmt.Sprintf("the folder: %d files in it were needed (%d or more make learn propose their folder)", len(sib), SiblingThreshold), from)
+				grant(parent, fmt.Sprintf("the folder: %d %s in it were needed (%d or more make learn propose their folder)", len(sib), what, SiblingThreshold), from)
 				continue
 			}
-			// The folder is not safe: fall back to the files, each judged.
+			// The folder is not safe: fall back to the units, each judged.
 			for _, u := range sib {
 				u.why += "; not its folder, which is " + reason
 			}
 		}
 		for _, u := range sib {
-			if reason := g.unsafe(u.path); reason != "" {
+			if reason := unsafe(u.path); reason != "" {
 				for _, a := range u.from {
 					g.refuse(a, reason)
 				}
 				continue
 			}
-			g.grantPath(u.path, u.why, u.from)
+			grant(u.path, u.why, u.from)
 		}
 	}
 }

@@ -60,32 +60,7 @@ func (g *generaliser) secretReads(as []*Attempt) {
 		}
 		byParent[parent] = append(byParent[parent], units[p])
 	}
-	for _, parent := range parents {
-		sib := byParent[parent]
-		if len(sib) >= SiblingThreshold {
-			reason := g.readUnsafe(parent)
-			if reason == "" {
-				var from []*Attempt
-				for _, u := range sib {
-					from = append(from, u.from...)
-				}
-				g.grantRead(parent, fmt.Sprintf("the folder: %d entries in it were needed (%d or more make learn propose their folder)", len(sib), SiblingThreshold), from)
-				continue
-			}
-			for _, u := range sib {
-				u.why += "; not its folder, which is " + reason
-			}
-		}
-		for _, u := range sib {
-			if reason := g.readUnsafe(u.path); reason != "" {
-				for _, a := range u.from {
-					g.refuse(a, reason)
-				}
-				continue
-			}
-			g.grantRead(u.path, u.why, u.from)
-		}
-	}
+	g.byFolder(parents, byParent, "entries", g.readUnsafe, g.grantRead)
 }
 
 // grantRead adds a KeyAllowRead grant, unless the proposal is full.
