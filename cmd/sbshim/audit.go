@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -70,16 +68,8 @@ func runAudit(args []string, stdout, stderr io.Writer, env auditEnv) int {
 	fs.BoolVar(&follow, "f", false, "follow: print records as they are written, until interrupted")
 	fs.BoolVar(&follow, "follow", false, "the same as -f")
 	fs.StringVar(&dir, "dir", "", "read the logs in `DIR` (default $XDG_STATE_HOME/sbshim/audit)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sbshim audit: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+	if code, ok := parseFlagsOnly(fs, args, stderr); !ok {
+		return code
 	}
 	if since != "" {
 		t, err := audit.ParseSince(since, env.now)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,16 +43,8 @@ func cmdLearn(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Workspace, "workspace", "", "the `DIR` $WORKSPACE stood for (default: the working directory)")
 	fs.StringVar(&dir, "dir", "", "read the audit logs in `DIR` (default $XDG_STATE_HOME/sbshim/audit)")
 	fs.StringVar(&o.AuditFile, "audit-log", "", "read this audit log `FILE` instead")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sbshim learn: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+	if code, ok := parseFlagsOnly(fs, args, stderr); !ok {
+		return code
 	}
 	o.AllowSecrets = secrets
 	o.Now, o.Loc = time.Now(), time.Local
