@@ -176,6 +176,9 @@ func (c *call) perform(q *deputyReq, fd int, cloexec bool) (int64, syscall.Errno
 		return 0, unix.EACCES, 0
 	}
 	a := c.s.deputy.ask(q, fd, c.inline)
+	if b := a.resp.Block; b != nil && b.Kind == "file" && b.Op == "write" && !hostHas(b.Target) {
+		b.Op = "create" // not there outside: writing it would have made it
+	}
 	if b := a.resp.Block; b != nil && hostAllowsFileOp(b) {
 		c.reportBlock(b.Kind, b.Op, b.Target, b.Rule, syscall.Errno(a.resp.Errno))
 	} else if b == nil && a.resp.Errno != 0 {

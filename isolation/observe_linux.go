@@ -269,8 +269,7 @@ func hostHas(path string) bool {
 // hostAllowsFileOp says whether the user could have done what the deputy
 // refused, outside the sandbox: write an existing file, make, link,
 // rename or delete a name in its folder, or change a file's attributes.
-// Other refusals (network, syscalls) always count. A write of a file that
-// is not there outside becomes a create.
+// Other refusals (network, syscalls) always count.
 func hostAllowsFileOp(b *deputyBlock) bool {
 	if b.Kind != "file" {
 		return true
@@ -279,11 +278,6 @@ func hostAllowsFileOp(b *deputyBlock) bool {
 	case "read":
 		return hostAllows(b.Target, unix.R_OK)
 	case "write":
-		if !hostHas(b.Target) {
-			// Not there outside: writing it would have created it.
-			b.Op = "create"
-			return hostAllows(path.Dir(b.Target), unix.W_OK|unix.X_OK)
-		}
 		return hostAllows(b.Target, unix.W_OK)
 	case "create":
 		// A name that is there outside would have been refused (EEXIST)
