@@ -186,6 +186,9 @@ func (c *call) attr(t attrTarget, q *deputyReq) (int64, syscall.Errno) {
 		if !c.valid() {
 			return 0, unix.ENOENT
 		}
+		if p == "" && t.flags&unix.AT_EMPTY_PATH != 0 && t.dirfd == unix.AT_FDCWD {
+			p = "." // the working directory itself
+		}
 		switch {
 		case p != "":
 			full, err := c.sandboxPath(t.dirfd, p)
@@ -195,26 +198,19 @@ func (c *call) attr(t attrTarget, q *deputyReq) (int64, syscall.Errno) {
 			q.Path, q.Caller = c.callerPath(full)
 		case t.flags&unix.AT_EMPTY_PATH == 0:
 			return 0, unix.ENOENT
-		case t.dirfd == unix.AT_FDCWD:
-			full, err := c.sandboxPath(t.dirfd, ".")
-			if err != nil {
-				return 0, errnoOf(err)
-			}
-			q.Path, q.Caller = c.callerPath(full)
 		default:
-			t.fdOnly = true
+			t.fdOnly = true // the descriptor dirfd itself
 		}
 	}
+	fd := -1
 	if t.fdOnly {
-		fd, errno := c.socket(int(t.dirfd))
-		if errno != 0 {
+		var errno syscall.Errno
+		if fd, errno = c.socket(int(t.dirfd)); errno != 0 {
 			return 0, errno
 		}
 		defer unix.Close(fd)
-		val, errno, _ := c.perform(q, fd, false)
-		return val, errno
 	}
-	val, errno, _ := c.perform(q, -1, false)
+	val, errno, _ := c.perform(q, fd, false)
 	return val, errno
 }
 
