@@ -108,12 +108,20 @@ type supervisor struct {
 	// answers itself.
 	deputy *deputyClient
 
+	// readIdx indexes the denyRead entries for the observer's fast
+	// path (fastread_linux.go); nil: none.
+	readIdx *readIndex
+	// pathBuf holds the path of a call answered on the supervisor's own
+	// thread by the fast path.
+	pathBuf [unix.PathMax]byte
+
 	mu   sync.Mutex
 	root int // O_PATH fd of the sandbox's root, -1 until needed
 }
 
 func newSupervisor(listener int, rules superviseRules, mode policy.NetworkMode, report func(Event), deputy *deputyClient) *supervisor {
-	return &supervisor{fd: listener, rules: rules, mode: mode, report: report, deputy: deputy, root: -1}
+	return &supervisor{fd: listener, rules: rules, mode: mode, report: report, deputy: deputy, root: -1,
+		readIdx: newReadIndex(rules)}
 }
 
 // Run answers calls until the sandbox is gone or ctx is done; it closes the
@@ -328,6 +336,9 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 	case nr == unix.SYS_OPENAT:
 		d, p := at(0, 1)
 		if !performedOpen(c.arg(2)) {
+			if c.fastRead(p, c.arg(2)) {
+				return 0, continueCall
+			}
 			return c.observeOpen(d, p, c.arg(2))
 		}
 		return c.open(d, p, c.arg(2), c.arg(3), 0)
