@@ -103,8 +103,13 @@ func isCleanAbs(p string) bool {
 // fastRead answers a read-only open at pathAddr (flags: its open flags)
 // when it can tell at little cost that observeOpen would let it go on.
 // It reads the path into the supervisor's own buffer, so only the
-// supervisor's thread may use it (inline calls). ok false: ask
+// supervisor's goroutine may use it (inline calls). ok false: ask
 // observeOpen.
+//
+// Its system calls are raw, as the answer's (rawIoctlPtr): none of them
+// waits on anything but the kernel (a remote memory read, a lookup with
+// O_PATH, which opens nothing), and the scheduler's bookkeeping of a
+// system call would wake the runtime's monitor thread on every open.
 func (c *call) fastRead(pathAddr, flags uint64) bool {
 	s := c.s
 	if !c.inline || s.readIdx == nil {
@@ -147,11 +152,11 @@ func readSeen(root int, p []byte, nofollow bool, idx *readIndex) bool {
 	// The kernel looks the components up in order: ENOENT means that
 	// those before the missing one exist and are no links (a link would
 	// have failed first, with ELOOP).
-	fd, _, errno := syscall.Syscall6(unix.SYS_OPENAT2, uintptr(root), uintptr(unsafe.Pointer(&p[0])),
+	fd, _, errno := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(root), uintptr(unsafe.Pointer(&p[0])),
 		uintptr(unsafe.Pointer(&how)), unsafe.Sizeof(how), 0, 0)
 	switch errno {
 	case 0:
-		unix.Close(int(fd))
+		_, _, _ = syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
 		return true
 	case unix.ENOENT:
 		return true
@@ -175,7 +180,7 @@ func (c *call) pathInto(addr uint64, buf []byte) ([]byte, bool) {
 		local := unix.Iovec{Base: &buf[n]}
 		local.SetLen(want)
 		remote := unix.RemoteIovec{Base: uintptr(at), Len: want}
-		got, _, errno := syscall.Syscall6(unix.SYS_PROCESS_VM_READV, uintptr(c.pid),
+		got, _, errno := syscall.RawSyscall6(unix.SYS_PROCESS_VM_READV, uintptr(c.pid),
 			uintptr(unsafe.Pointer(&local)), 1, uintptr(unsafe.Pointer(&remote)), 1, 0)
 		if errno != 0 || got == 0 {
 			return nil, false
