@@ -112,7 +112,7 @@ type supervisor struct {
 	// path (fastread_linux.go); nil: none.
 	readIdx *readIndex
 	// pathBuf holds the path of a call answered on the supervisor's own
-	// thread by the fast path.
+	// goroutine by the fast path.
 	pathBuf [unix.PathMax]byte
 
 	mu   sync.Mutex
@@ -216,7 +216,8 @@ func (w *notifWaiter) next(req *seccompNotif) (got bool, err error) {
 		var rerr error
 		err := w.rc.Read(func(fd uintptr) bool {
 			pfd := unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
-			r, _, errno := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&zeroTimespec)), 0, 0, 0)
+			var none unix.Timespec // a poll that does not wait
+			r, _, errno := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&none)), 0, 0, 0)
 			n := int(r)
 			switch {
 			case errno == unix.EINTR:
@@ -269,9 +270,6 @@ func mayBlock(req *seccompNotif) bool {
 	}
 	return isLegacyOpen(uintptr(req.Data.Nr))
 }
-
-// zeroTimespec is a timeout of none, for a poll that does not wait.
-var zeroTimespec unix.Timespec
 
 // rawIoctlPtr is ioctlPtr for calls that never wait (a receive once the
 // listener is ready, an answer): without telling the scheduler, whose
