@@ -164,7 +164,7 @@ func (c *call) observeOpen(dirfd int32, pathAddr, flags uint64) (int64, syscall.
 	if !ok {
 		return 0, continueCall
 	}
-	if rule, ok := c.s.rules.CanRead(full); !ok {
+	if rule, ok := c.s.canRead(full); !ok {
 		if !hostAllows(full, unix.R_OK) {
 			// Missing or unreadable on the host as well: the sandbox
 			// changes nothing, and the kernel answers as it sees it.

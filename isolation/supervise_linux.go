@@ -108,20 +108,25 @@ type supervisor struct {
 	// answers itself.
 	deputy *deputyClient
 
+	// readIdx indexes the denyRead entries for the observer's fast
+	// path (fastread_linux.go); nil: none.
+	readIdx *readIndex
+	// pathBuf holds the path of a call answered on the supervisor's own
+	// goroutine by the fast path.
+	pathBuf [unix.PathMax]byte
+
 	mu   sync.Mutex
 	root int // O_PATH fd of the sandbox's root, -1 until needed
 }
 
 func newSupervisor(listener int, rules superviseRules, mode policy.NetworkMode, report func(Event), deputy *deputyClient) *supervisor {
-	return &supervisor{fd: listener, rules: rules, mode: mode, report: report, deputy: deputy, root: -1}
+	return &supervisor{fd: listener, rules: rules, mode: mode, report: report, deputy: deputy, root: -1,
+		readIdx: newReadIndex(rules)}
 }
 
 // Run answers calls until the sandbox is gone or ctx is done; it closes the
 // listener.
 func (s *supervisor) Run(ctx context.Context) error {
-	// One thread waits and answers: no hand-off between threads per call.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	defer unix.Close(s.fd)
 	defer func() {
 		if s.root >= 0 {
@@ -136,24 +141,16 @@ func (s *supervisor) Run(ctx context.Context) error {
 	_, _, _ = syscall.Syscall(unix.SYS_IOCTL, uintptr(s.fd), ioctlNotifSetFlag, notifSyncWakeUp)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for ctx.Err() == nil {
-		pfd := []unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(pfd, 100)
-		if errors.Is(err, unix.EINTR) || n == 0 {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("supervisor: poll: %w", err)
-		}
-		if pfd[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
-			return nil // every process of the sandbox is gone
-		}
+	w, err := newNotifWaiter(ctx, s.fd)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	for {
 		var req seccompNotif
-		if err := ioctlPtr(s.fd, ioctlNotifRecv, unsafe.Pointer(&req)); err != nil {
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ENOENT) {
-				continue // the caller went away
-			}
-			return fmt.Errorf("supervisor: receive: %w", err)
+		got, err := w.next(&req)
+		if err != nil || !got {
+			return err
 		}
 		if !mayBlock(&req) {
 			// Most calls are answered from here, without a goroutine
@@ -167,7 +164,97 @@ func (s *supervisor) Run(ctx context.Context) error {
 			s.handle(&req, false)
 		}()
 	}
-	return nil
+}
+
+// notifWaiter waits for the listener's notifications in the runtime's
+// poller, as the relay waits for its pipes. A thread blocked in poll(2)
+// would hold its P for the whole wait, and the runtime's monitor thread
+// (sysmon), which sleeps only once every P is idle, would then wake
+// every 20 µs for the whole session: several wake-ups per tool call on
+// a machine that has few cores to spare.
+type notifWaiter struct {
+	f    *os.File // a duplicate of the listener, non-blocking
+	rc   syscall.RawConn
+	stop func() bool
+}
+
+func newNotifWaiter(ctx context.Context, listener int) (*notifWaiter, error) {
+	fd, err := unix.FcntlInt(uintptr(listener), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: duplicate the listener: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("supervisor: listener: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "seccomp-listener")
+	rc, err := f.SyscallConn()
+	if err == nil {
+		// A listener the poller cannot take makes os.File a blocking one,
+		// whose deadlines fail.
+		err = f.SetReadDeadline(time.Time{})
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("supervisor: the listener cannot be polled: %w", err)
+	}
+	w := &notifWaiter{f: f, rc: rc}
+	w.stop = context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
+	return w, nil
+}
+
+func (w *notifWaiter) close() {
+	w.stop()
+	w.f.Close()
+}
+
+// next receives the next notification into req. got is false when every
+// process of the sandbox is gone or the context is done.
+func (w *notifWaiter) next(req *seccompNotif) (got bool, err error) {
+	for {
+		gone, received := false, false
+		var rerr error
+		err := w.rc.Read(func(fd uintptr) bool {
+			pfd := unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+			var none unix.Timespec // a poll that does not wait
+			r, _, errno := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&none)), 0, 0, 0)
+			n := int(r)
+			switch {
+			case errno == unix.EINTR:
+				return true // ask again
+			case errno != 0:
+				rerr = fmt.Errorf("supervisor: poll: %w", errno)
+				return true
+			case n == 0:
+				return false // wait in the poller
+			case pfd.Revents&(unix.POLLHUP|unix.POLLERR) != 0:
+				gone = true // every process of the sandbox is gone
+				return true
+			}
+			// Ready: a notification is pending, so the receive does not
+			// wait (it fails with ENOENT if its caller went away).
+			if err := rawIoctlPtr(int(fd), ioctlNotifRecv, unsafe.Pointer(req)); err != nil {
+				if !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.ENOENT) {
+					rerr = fmt.Errorf("supervisor: receive: %w", err)
+				}
+				return true
+			}
+			received = true
+			return true
+		})
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, os.ErrClosed):
+			return false, nil // the context is done
+		case err != nil:
+			return false, fmt.Errorf("supervisor: wait: %w", err)
+		case rerr != nil:
+			return false, rerr
+		case gone:
+			return false, nil
+		case received:
+			return true, nil
+		}
+	}
 }
 
 // mayBlock says whether answering req may wait on something outside the
@@ -182,6 +269,17 @@ func mayBlock(req *seccompNotif) bool {
 		return performedOpen(req.Data.Args[2])
 	}
 	return isLegacyOpen(uintptr(req.Data.Nr))
+}
+
+// rawIoctlPtr is ioctlPtr for calls that never wait (a receive once the
+// listener is ready, an answer): without telling the scheduler, whose
+// bookkeeping of a system call wakes its monitor thread.
+func rawIoctlPtr(fd int, req uintptr, p unsafe.Pointer) error {
+	_, _, errno := syscall.RawSyscall(unix.SYS_IOCTL, uintptr(fd), req, uintptr(p))
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 func ioctlPtr(fd int, req uintptr, p unsafe.Pointer) error {
@@ -199,7 +297,7 @@ type call struct {
 	pid int
 	mem *os.File
 	// inline is set when the call is answered on the supervisor's own
-	// thread, which alone uses the deputy's in-order socket.
+	// goroutine, which alone uses the deputy's in-order socket.
 	inline bool
 }
 
@@ -218,7 +316,7 @@ func (s *supervisor) handle(req *seccompNotif, inline bool) {
 	} else if errno != 0 {
 		resp.Val, resp.Error = 0, -int32(errno)
 	}
-	_ = ioctlPtr(s.fd, ioctlNotifSend, unsafe.Pointer(&resp))
+	_ = rawIoctlPtr(s.fd, ioctlNotifSend, unsafe.Pointer(&resp))
 }
 
 // performedOpen says whether an open with flags is performed by the
@@ -328,6 +426,9 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 	case nr == unix.SYS_OPENAT:
 		d, p := at(0, 1)
 		if !performedOpen(c.arg(2)) {
+			if c.fastRead(p, c.arg(2)) {
+				return 0, continueCall
+			}
 			return c.observeOpen(d, p, c.arg(2))
 		}
 		return c.open(d, p, c.arg(2), c.arg(3), 0)
