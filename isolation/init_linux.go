@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -53,6 +54,9 @@ type initSpec struct {
 	// UserLimits are the sandbox's limits of per-user kernel resources
 	// (names of /proc/sys/user files).
 	UserLimits map[string]int64 `json:"userLimits,omitempty"`
+	// Trace asks the init to send the times of its phases with its
+	// status (SBSHIM_TRACE_START).
+	Trace bool `json:"trace,omitempty"`
 }
 
 // initStatus is the init's one report to its parent: the command started,
@@ -63,6 +67,8 @@ type initStatus struct {
 	Code   int    `json:"code,omitempty"`
 	Layer  string `json:"layer,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Trace is the init's phases when the spec asked for them.
+	Trace []TraceMark `json:"trace,omitempty"`
 }
 
 // InitMain is the sandbox's init. It never returns: it exits with the
@@ -70,6 +76,7 @@ type initStatus struct {
 // with ExitSetup / ExitNotExecutable / ExitNotFound after telling its
 // parent why.
 func InitMain() {
+	entered := time.Now()
 	// Every per-thread restriction (capabilities, no_new_privs, Landlock,
 	// seccomp) is applied to this one thread, and the command is forked
 	// from it.
@@ -99,16 +106,22 @@ func InitMain() {
 		fmt.Fprintf(os.Stderr, "sbshim: init: read spec: %v\n", err)
 		os.Exit(ExitSetup)
 	}
-	pid, layers, err := startInside(conn, &spec)
+	var tr *initTrace
+	if spec.Trace {
+		tr = &initTrace{marks: []TraceMark{{Proc: "init", Phase: "main entered", At: entered.UnixNano()}}}
+		tr.mark("spec read")
+	}
+	pid, layers, err := startInside(conn, &spec, tr)
 	if err != nil {
 		var se *SetupError
 		if !errors.As(err, &se) {
 			se = &SetupError{Code: ExitSetup, Err: err}
 		}
-		_ = writeMsg(conn, initStatus{Code: se.Code, Layer: se.Layer, Error: se.Err.Error()})
+		_ = writeMsg(conn, initStatus{Code: se.Code, Layer: se.Layer, Error: se.Err.Error(), Trace: tr.list()})
 		os.Exit(se.Code)
 	}
-	if err := writeMsg(conn, initStatus{OK: true, Layers: layers}); err != nil {
+	tr.mark("command forked")
+	if err := writeMsg(conn, initStatus{OK: true, Layers: layers, Trace: tr.list()}); err != nil {
 		// The parent is gone; so are we (its death signal follows).
 		os.Exit(ExitSetup)
 	}
@@ -118,7 +131,7 @@ func InitMain() {
 
 // startInside builds the sandbox around the calling process and starts the
 // command in it.
-func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
+func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, error) {
 	layers := Layers{UserNS: spec.Mounts != nil, NetNS: spec.NetNS}
 	fail := func(layer string, err error) (int, Layers, error) {
 		return 0, layers, &SetupError{Code: ExitSetup, Layer: layer, Err: err}
@@ -127,6 +140,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		if err := buildRoot(*spec.Mounts); err != nil {
 			return fail("mount", err)
 		}
+		tr.mark("mounts built")
 	}
 	var tty *sandboxTTY
 	if spec.PTY != nil {
@@ -155,6 +169,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			}
 		}
 	}
+	tr.mark("network set up")
 	if err := os.Chdir(spec.Dir); err != nil {
 		return fail("workdir", fmt.Errorf("the working directory is not reachable in the sandbox: %w", err))
 	}
@@ -172,11 +187,13 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			return fail("mount", err)
 		}
 	}
+	tr.mark("limits set")
 	if spec.CgroupWait {
 		var b [1]byte
 		if _, err := io.ReadFull(conn, b[:]); err != nil {
 			return fail("limits", fmt.Errorf("wait for the pids cgroup: %w", err))
 		}
+		tr.mark("cgroup awaited")
 	}
 	// From here on every thread of this process is restricted, not just
 	// the one that forks: the init is PID 1, and its other threads must be
@@ -184,6 +201,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 	if err := dropPrivileges(); err != nil {
 		return fail("capabilities", err)
 	}
+	tr.mark("privileges dropped")
 	ruleset, abi, err := landlockRuleset(spec.Landlock)
 	if err != nil {
 		return fail("landlock", err)
@@ -195,6 +213,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		}
 	}
 	layers.Landlock = abi
+	tr.mark("landlock")
 	base, err := buildSeccompFilter(seccompOptions{NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != policy.NetHost})
 	if err != nil {
 		return fail("seccomp", err)
@@ -203,6 +222,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		return fail("seccomp", err)
 	}
 	layers.Seccomp = true
+	tr.mark("seccomp")
 	// Nothing in the sandbox may read or write the init's memory.
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fail("capabilities", fmt.Errorf("make the init undumpable: %w", err))
@@ -217,6 +237,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			return fail("supervisor", err)
 		}
 		defer dep.close()
+		tr.mark("deputy started")
 	}
 	if ruleset >= 0 {
 		if err := thisThread("landlock_restrict_self", unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(ruleset), 0, 0); err != nil {
@@ -248,6 +269,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			layers.Supervisor = true
 			layers.Observer = true // the same listener carries the observed calls
 		}
+		tr.mark("notify filter and listener sent")
 	}
 	path, err := lookPath(spec.Argv[0], spec.Env)
 	if err != nil {
@@ -266,6 +288,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 	if tty != nil {
 		tty.apply(attr)
 	}
+	tr.mark("command looked up")
 	pid, err := syscall.ForkExec(path, spec.Argv, attr)
 	if err != nil {
 		return 0, layers, execError(spec.Argv[0], err)

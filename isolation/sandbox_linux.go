@@ -99,7 +99,9 @@ func Start(cfg Config) (*Process, error) {
 	if cfg.Policy == nil {
 		return nil, &SetupError{Code: ExitSetup, Layer: "policy", Err: errors.New("no policy")}
 	}
+	cfg.Trace.Mark("isolation.Start")
 	spec := buildInitSpec(cfg, true, bridgePort())
+	cfg.Trace.Mark("init spec built")
 	p, err := startInit(cfg, spec, true, nil)
 	if err != nil && isNamespaceRefusal(err) {
 		if cfg.Strict {
@@ -145,7 +147,9 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		Policy:    pol,
 		Pids:      pol.Limits.Pids,
 		MemoryMB:  pol.Limits.MemoryMB,
+		Trace:     cfg.Trace != nil,
 	}
+	cfg.Trace.Mark("spec: environment")
 	if cfg.PTY != nil {
 		spec.PTY = &ptySpec{Size: *cfg.PTY}
 	}
@@ -161,11 +165,14 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 	if namespaces {
 		plan := planMounts(pol)
 		spec.Mounts = &plan
+		cfg.Trace.Mark("spec: mounts planned")
 		spec.UserLimits = userLimits()
 		spec.NetNS = pol.Network.Mode != policy.NetHost
 		spec.DNS = spec.NetNS
 	}
+	cfg.Trace.Mark("spec: namespaces")
 	spec.Env = withRegistrySettings(spec.Env, pol, cfg.Warn)
+	cfg.Trace.Mark("spec: registry settings")
 	if pol.Network.Mode == policy.NetProxy {
 		spec.ProxyPort = proxyPort
 		spec.Env = withProxyEnv(spec.Env, proxyPort, pol)
@@ -264,6 +271,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		}
 	}()
 	err = <-started
+	cfg.Trace.Mark("init forked")
 	childConn.Close()
 	if err != nil {
 		p.release()
@@ -288,6 +296,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 	if err := writeSpec(parentConn, spec); err != nil {
 		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
 	}
+	cfg.Trace.Mark("spec sent")
 	if spec.CgroupWait {
 		cg, err := newPidsCgroup(cmd.Process.Pid, spec.Pids)
 		switch {
@@ -303,6 +312,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		// because its set-up failed: the status saying why is read
 		// below (the loop fails if there is none).
 		_, _ = parentConn.Write([]byte{1})
+		cfg.Trace.Mark("cgroup joined")
 	}
 	rd := &msgReader{fd: pair[0]}
 	for {
@@ -332,6 +342,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 				continue
 			}
 			p.startSupervisor(fds[0], cfg, spec)
+			cfg.Trace.Mark("supervisor started")
 			closeAll(fds[1:])
 			continue
 		}
@@ -339,6 +350,8 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		if err := json.Unmarshal(body, &st); err != nil {
 			return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("bad report from init: %w", err)})
 		}
+		cfg.Trace.add(st.Trace)
+		cfg.Trace.Mark("init status read")
 		if !st.OK {
 			_ = cmd.Wait()
 			close(p.exited)
