@@ -26,27 +26,34 @@ func (c *pidsCgroup) remove() {
 	}
 }
 
-// newPidsCgroup makes a child of sbshim's own pids cgroup limited to max
-// processes and moves pid into it.
-func newPidsCgroup(pid, max int) (*pidsCgroup, error) {
+// newPidsCgroup makes an empty child of sbshim's own pids cgroup, limited
+// to max processes. It is made before the sandbox's init exists (each
+// step takes milliseconds on cgroup v1), so that only the move of the
+// init (add) is left once it does.
+func newPidsCgroup(max int) (*pidsCgroup, error) {
 	parent, err := pidsCgroupDir()
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(parent, "sbshim-"+strconv.Itoa(pid))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("make cgroup %s: %w", dir, err)
+	// A fresh name: one sbshim process may run several sandboxes at once.
+	dir, err := os.MkdirTemp(parent, "sbshim-"+strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		return nil, fmt.Errorf("make a cgroup in %s: %w", parent, err)
 	}
 	c := &pidsCgroup{dir: dir}
 	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(max)), 0); err != nil {
 		c.remove()
 		return nil, fmt.Errorf("set %s/pids.max: %w", dir, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-		c.remove()
-		return nil, fmt.Errorf("move the sandbox into %s: %w", dir, err)
-	}
 	return c, nil
+}
+
+// add moves the process pid, all its threads, into the cgroup.
+func (c *pidsCgroup) add(pid int) error {
+	if err := os.WriteFile(filepath.Join(c.dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+		return fmt.Errorf("move the sandbox into %s: %w", c.dir, err)
+	}
+	return nil
 }
 
 // pidsCgroupDir finds the folder of sbshim's own cgroup in a hierarchy
@@ -122,4 +129,42 @@ func cgroupMounts() (map[string]string, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// pendingCgroup is a pids cgroup being made in the background while
+// sbshim prepares the sandbox (newPidsCgroup).
+type pendingCgroup struct {
+	done chan struct{}
+	cg   *pidsCgroup
+	err  error
+}
+
+// makePidsCgroup starts making the cgroup of a sandbox limited to max
+// processes; nil when there is none to make (max is 0).
+func makePidsCgroup(max int) *pendingCgroup {
+	if max <= 0 {
+		return nil
+	}
+	p := &pendingCgroup{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.cg, p.err = newPidsCgroup(max)
+	}()
+	return p
+}
+
+// wait returns the cgroup once it is made.
+func (p *pendingCgroup) wait() (*pidsCgroup, error) {
+	<-p.done
+	return p.cg, p.err
+}
+
+// discard removes the cgroup once it is made, when it is not to be used.
+func (p *pendingCgroup) discard() {
+	if p == nil {
+		return
+	}
+	if cg, err := p.wait(); err == nil {
+		cg.remove()
+	}
 }

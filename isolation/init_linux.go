@@ -49,7 +49,8 @@ type initSpec struct {
 	// Policy is what the deputy checks.
 	Policy *policy.Policy `json:"policy"`
 	// CgroupWait: sbshim moves the init into a cgroup while it builds the
-	// sandbox, and sends one byte once done; nothing may start before.
+	// sandbox, and sends one byte once done; no process (the deputy, the
+	// command) may start before.
 	CgroupWait bool `json:"cgroupWait,omitempty"`
 	// UserLimits are the sandbox's limits of per-user kernel resources
 	// (names of /proc/sys/user files).
@@ -188,13 +189,6 @@ func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, err
 		}
 	}
 	tr.mark("limits set")
-	if spec.CgroupWait {
-		var b [1]byte
-		if _, err := io.ReadFull(conn, b[:]); err != nil {
-			return fail("limits", fmt.Errorf("wait for the pids cgroup: %w", err))
-		}
-		tr.mark("cgroup awaited")
-	}
 	// From here on every thread of this process is restricted, not just
 	// the one that forks: the init is PID 1, and its other threads must be
 	// worth no more to the command than the command itself.
@@ -226,6 +220,15 @@ func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, err
 	// Nothing in the sandbox may read or write the init's memory.
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fail("capabilities", fmt.Errorf("make the init undumpable: %w", err))
+	}
+	if spec.CgroupWait {
+		// sbshim has been moving this process into the sandbox's pids
+		// cgroup meanwhile; no process may start before it is there.
+		var b [1]byte
+		if _, err := io.ReadFull(conn, b[:]); err != nil {
+			return fail("limits", fmt.Errorf("wait for the pids cgroup: %w", err))
+		}
+		tr.mark("cgroup awaited")
 	}
 	var dep *deputyProc
 	if spec.Supervise {

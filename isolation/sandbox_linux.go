@@ -100,9 +100,15 @@ func Start(cfg Config) (*Process, error) {
 		return nil, &SetupError{Code: ExitSetup, Layer: "policy", Err: errors.New("no policy")}
 	}
 	cfg.Trace.Mark("isolation.Start")
+	// RLIMIT_NPROC does not bind root: a cgroup must. Making one takes
+	// milliseconds, so it is made while the init's spec is built.
+	var cg *pendingCgroup
+	if os.Getuid() == 0 {
+		cg = makePidsCgroup(cfg.Policy.Limits.Pids)
+	}
 	spec := buildInitSpec(cfg, true, bridgePort())
 	cfg.Trace.Mark("init spec built")
-	p, err := startInit(cfg, spec, true, nil)
+	p, err := startInit(cfg, spec, true, nil, cg)
 	if err != nil && isNamespaceRefusal(err) {
 		if cfg.Strict {
 			return nil, &SetupError{Code: ExitSetup, Layer: "userns", Err: fmt.Errorf(
@@ -116,7 +122,7 @@ func Start(cfg Config) (*Process, error) {
 			return nil, &SetupError{Code: ExitSetup, Layer: "proxy", Err: lerr}
 		}
 		spec = buildInitSpec(cfg, false, port)
-		p, err = startInit(cfg, spec, false, ln)
+		p, err = startInit(cfg, spec, false, ln, nil)
 	}
 	if err != nil {
 		var se *SetupError
@@ -196,10 +202,17 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 
 // startInit starts sbshim's init, in new namespaces when namespaces is
 // true, and waits until it reports that the command started. ln is the
-// proxy's listener when sbshim made it itself (no network namespace).
-func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*Process, error) {
+// proxy's listener when sbshim made it itself (no network namespace). cg,
+// when not nil, is the pids cgroup the init is to be moved into (only
+// with namespaces); startInit uses or removes it.
+func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener, cg *pendingCgroup) (*Process, error) {
+	if !namespaces {
+		cg.discard()
+		cg = nil
+	}
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		cg.discard()
 		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("socketpair: %w", err)}
 	}
 	parentConn := os.NewFile(uintptr(pair[0]), "sbshim-init-parent")
@@ -275,44 +288,69 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 	childConn.Close()
 	if err != nil {
 		p.release()
+		cg.discard()
 		if namespaces {
 			return nil, fmt.Errorf("start the sandbox: %w", err)
 		}
 		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("start the sandbox: %w", err)}
 	}
+	// The init is moved into its pids cgroup while it builds the
+	// sandbox (the move takes milliseconds); it waits for the move before
+	// it starts any process.
+	spec.CgroupWait = cg != nil
+	joined := make(chan struct{})
+	var cgErr error // set before joined is closed
 	fail := func(err error) (*Process, error) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		close(p.exited)
 		p.release()
 		p.dropPTY()
+		if spec.CgroupWait {
+			<-joined
+			if cgErr != nil && cfg.Strict {
+				err = cgErr
+			}
+		}
 		p.cgroup.remove()
 		return nil, err
 	}
-	// RLIMIT_NPROC does not bind root: a cgroup must. Moving a process
-	// into a cgroup takes milliseconds, so it is done while the init
-	// builds the sandbox; the init waits for it before it starts anything.
-	spec.CgroupWait = spec.Pids > 0 && os.Getuid() == 0 && namespaces
 	if err := writeSpec(parentConn, spec); err != nil {
+		if spec.CgroupWait {
+			cg.discard()
+			close(joined)
+		}
 		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
 	}
 	cfg.Trace.Mark("spec sent")
 	if spec.CgroupWait {
-		cg, err := newPidsCgroup(cmd.Process.Pid, spec.Pids)
-		switch {
-		case err == nil:
-			p.cgroup = cg
-		case cfg.Strict:
-			return fail(&SetupError{Code: ExitSetup, Layer: "limits", Err: fmt.Errorf(
-				"limits.pids cannot bind root without a cgroup (%v); --strict refuses (see 'sbshim doctor')", err)})
-		case cfg.Warn != nil:
-			cfg.Warn(fmt.Sprintf("limits.pids does not bind root here (%v); see 'sbshim doctor'", err))
-		}
-		// A write that fails means the init ended first, usually
-		// because its set-up failed: the status saying why is read
-		// below (the loop fails if there is none).
-		_, _ = parentConn.Write([]byte{1})
-		cfg.Trace.Mark("cgroup joined")
+		go func() {
+			defer close(joined)
+			c, err := cg.wait()
+			if err == nil {
+				if err = c.add(cmd.Process.Pid); err != nil {
+					c.remove()
+				} else {
+					p.cgroup = c
+				}
+			}
+			cfg.Trace.Mark("cgroup joined")
+			if err != nil {
+				cgErr = &SetupError{Code: ExitSetup, Layer: "limits", Err: fmt.Errorf(
+					"limits.pids cannot bind root without a cgroup (%v); --strict refuses (see 'sbshim doctor')", err)}
+				if cfg.Strict {
+					// The init waits for the byte below; without it, it
+					// starts nothing, and its end is read as a failure.
+					_ = cmd.Process.Kill()
+					return
+				}
+				cgErr = fmt.Errorf("limits.pids does not bind root here (%v); see 'sbshim doctor'", err)
+			}
+			// A write that fails means the init ended first, usually
+			// because its set-up failed: the status saying why is
+			// read below (the loop fails if there is none).
+			_, _ = parentConn.Write([]byte{1})
+		}()
 	}
 	rd := &msgReader{fd: pair[0]}
 	for {
@@ -357,6 +395,9 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 			close(p.exited)
 			p.release()
 			p.dropPTY()
+			if spec.CgroupWait {
+				<-joined
+			}
 			p.cgroup.remove()
 			msg := st.Error
 			if st.Code == ExitNotFound || st.Code == ExitNotExecutable {
@@ -366,6 +407,13 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		}
 		p.layers = st.Layers
 		break
+	}
+	if spec.CgroupWait {
+		// The init waited for the move before it started the command.
+		<-joined
+		if cgErr != nil && cfg.Warn != nil {
+			cfg.Warn(cgErr.Error())
+		}
 	}
 	go func() {
 		for sig := range p.sigs {
