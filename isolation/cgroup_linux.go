@@ -168,3 +168,56 @@ func (p *pendingCgroup) discard() {
 		cg.remove()
 	}
 }
+
+// cgroupJoin is the move of a started init into its pids cgroup, made in
+// the background while the init builds the sandbox.
+type cgroupJoin struct {
+	done chan struct{} // closed once the move is over and the init told
+	cg   *pidsCgroup   // the cgroup the init is in; nil if the move failed
+	err  error         // why the move failed
+}
+
+// joinCgroup starts moving proc into the cgroup pc makes. Once it is
+// there, the init is told by one byte on conn, after its spec: specSent
+// says whether the spec went (false: nothing more is written). When the
+// move fails and strict is set, proc is killed instead: the init starts
+// no process before the byte, and its end is read as the failure.
+func joinCgroup(pc *pendingCgroup, proc *os.Process, conn *os.File, strict bool, specSent <-chan bool, tr *StartTrace) *cgroupJoin {
+	j := &cgroupJoin{done: make(chan struct{})}
+	go func() {
+		defer close(j.done)
+		c, err := pc.wait()
+		if err == nil {
+			if err = c.add(proc.Pid); err != nil {
+				c.remove()
+			} else {
+				j.cg = c
+			}
+		}
+		tr.Mark("cgroup joined")
+		if err != nil {
+			j.err = err
+			if strict {
+				_ = proc.Kill()
+				return
+			}
+		}
+		if <-specSent {
+			// A write that fails means the init ended first, usually
+			// because its set-up failed: the status saying why is
+			// read by startInit.
+			_, _ = conn.Write([]byte{1})
+		}
+	}()
+	return j
+}
+
+// wait returns the cgroup the init is in (nil if none) and the error that
+// kept it out, once the move is over; a nil join has neither.
+func (j *cgroupJoin) wait() (*pidsCgroup, error) {
+	if j == nil {
+		return nil, nil
+	}
+	<-j.done
+	return j.cg, j.err
+}

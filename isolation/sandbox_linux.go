@@ -106,9 +106,10 @@ func Start(cfg Config) (*Process, error) {
 	if os.Getuid() == 0 {
 		cg = makePidsCgroup(cfg.Policy.Limits.Pids)
 	}
-	spec := buildInitSpec(cfg, true, bridgePort())
-	cfg.Trace.Mark("init spec built")
-	p, err := startInit(cfg, spec, true, nil, cg)
+	// The init is forked while its spec is built: it needs the spec only
+	// once its runtime has started.
+	netNS := cfg.Policy.Network.Mode != policy.NetHost
+	p, err := startInit(cfg, func() *initSpec { return buildInitSpec(cfg, true, bridgePort()) }, true, netNS, nil, cg)
 	if err != nil && isNamespaceRefusal(err) {
 		if cfg.Strict {
 			return nil, &SetupError{Code: ExitSetup, Layer: "userns", Err: fmt.Errorf(
@@ -121,8 +122,8 @@ func Start(cfg Config) (*Process, error) {
 		if lerr != nil {
 			return nil, &SetupError{Code: ExitSetup, Layer: "proxy", Err: lerr}
 		}
-		spec = buildInitSpec(cfg, false, port)
-		p, err = startInit(cfg, spec, false, ln, nil)
+		spec := buildInitSpec(cfg, false, port)
+		p, err = startInit(cfg, func() *initSpec { return spec }, false, false, ln, nil)
 	}
 	if err != nil {
 		var se *SetupError
@@ -201,11 +202,13 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 }
 
 // startInit starts sbshim's init, in new namespaces when namespaces is
-// true, and waits until it reports that the command started. ln is the
-// proxy's listener when sbshim made it itself (no network namespace). cg,
-// when not nil, is the pids cgroup the init is to be moved into (only
-// with namespaces); startInit uses or removes it.
-func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener, cg *pendingCgroup) (*Process, error) {
+// true (with a network namespace of its own when netNS is), sends it the
+// spec that build returns (built while the init starts), and waits until
+// it reports that the command started. ln is the proxy's listener when
+// sbshim made it itself (no network namespace). cg, when not nil, is the
+// pids cgroup the init is to be moved into (only with namespaces);
+// startInit uses or removes it.
+func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln net.Listener, cg *pendingCgroup) (*Process, error) {
 	if !namespaces {
 		cg.discard()
 		cg = nil
@@ -246,7 +249,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener, cg 
 		uid, gid := os.Getuid(), os.Getgid()
 		flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
 			unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP)
-		if spec.NetNS {
+		if netNS {
 			flags |= unix.CLONE_NEWNET
 		}
 		cmd.SysProcAttr.Cloneflags = flags
@@ -263,9 +266,6 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener, cg 
 		}
 	}
 	p := &Process{cmd: cmd, exited: make(chan struct{})}
-	if ln != nil {
-		p.proxy = startProxy(ln, cfg, spec.Env, spec.ProxyPort, func() int { return 0 })
-	}
 	// Catch the forwarded signals before the command can run, so that
 	// none of them ends sbshim instead of reaching the command; they are
 	// passed on once the init is there to receive them.
@@ -275,14 +275,27 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener, cg 
 	// exits, not the process: fork from a locked thread that stays alive
 	// until the init has been waited for.
 	started := make(chan error)
+	// The init is moved into its pids cgroup, if it has one, while it
+	// builds the sandbox (the move takes milliseconds); it waits for the
+	// move, told by a byte after its spec, before it starts any process.
+	var join *cgroupJoin // set before started is sent on
+	specSent := make(chan bool, 1)
 	go func() {
 		runtime.LockOSThread()
 		err := cmd.Start()
+		if err == nil && cg != nil {
+			join = joinCgroup(cg, cmd.Process, parentConn, cfg.Strict, specSent, cfg.Trace)
+		}
 		started <- err
 		if err == nil {
 			<-p.exited
 		}
 	}()
+	spec := build()
+	cfg.Trace.Mark("init spec built")
+	if ln != nil {
+		p.proxy = startProxy(ln, cfg, spec.Env, spec.ProxyPort, func() int { return 0 })
+	}
 	err = <-started
 	cfg.Trace.Mark("init forked")
 	childConn.Close()
@@ -294,64 +307,39 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener, cg 
 		}
 		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("start the sandbox: %w", err)}
 	}
-	// The init is moved into its pids cgroup while it builds the
-	// sandbox (the move takes milliseconds); it waits for the move before
-	// it starts any process.
-	spec.CgroupWait = cg != nil
-	joined := make(chan struct{})
-	var cgErr error // set before joined is closed
+	spec.CgroupWait = join != nil
+	// joined waits for the move and takes the cgroup the init is in;
+	// it returns why the move failed.
+	joined := func() error {
+		c, err := join.wait()
+		p.cgroup = c
+		return err
+	}
 	fail := func(err error) (*Process, error) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		close(p.exited)
 		p.release()
 		p.dropPTY()
-		if spec.CgroupWait {
-			<-joined
-			if cgErr != nil && cfg.Strict {
-				err = cgErr
-			}
+		if cgErr := joined(); cgErr != nil && cfg.Strict {
+			err = &SetupError{Code: ExitSetup, Layer: "limits", Err: fmt.Errorf(
+				"limits.pids cannot bind root without a cgroup (%v); --strict refuses (see 'sbshim doctor')", cgErr)}
 		}
 		p.cgroup.remove()
 		return nil, err
 	}
-	if err := writeSpec(parentConn, spec); err != nil {
-		if spec.CgroupWait {
-			cg.discard()
-			close(joined)
-		}
+	if spec.NetNS != netNS {
+		// Start and buildInitSpec decide alike; a mismatch is a bug, and
+		// the init's namespaces are not those the spec describes.
+		specSent <- false
+		return fail(&SetupError{Code: ExitSetup, Layer: "netns", Err: errors.New("the init's network namespace and its spec disagree")})
+	}
+	err = writeSpec(parentConn, spec)
+	specSent <- err == nil
+	if err != nil {
 		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
 	}
 	cfg.Trace.Mark("spec sent")
-	if spec.CgroupWait {
-		go func() {
-			defer close(joined)
-			c, err := cg.wait()
-			if err == nil {
-				if err = c.add(cmd.Process.Pid); err != nil {
-					c.remove()
-				} else {
-					p.cgroup = c
-				}
-			}
-			cfg.Trace.Mark("cgroup joined")
-			if err != nil {
-				cgErr = &SetupError{Code: ExitSetup, Layer: "limits", Err: fmt.Errorf(
-					"limits.pids cannot bind root without a cgroup (%v); --strict refuses (see 'sbshim doctor')", err)}
-				if cfg.Strict {
-					// The init waits for the byte below; without it, it
-					// starts nothing, and its end is read as a failure.
-					_ = cmd.Process.Kill()
-					return
-				}
-				cgErr = fmt.Errorf("limits.pids does not bind root here (%v); see 'sbshim doctor'", err)
-			}
-			// A write that fails means the init ended first, usually
-			// because its set-up failed: the status saying why is
-			// read below (the loop fails if there is none).
-			_, _ = parentConn.Write([]byte{1})
-		}()
-	}
 	rd := &msgReader{fd: pair[0]}
 	for {
 		body, fds, err := rd.next()
@@ -395,9 +383,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener, cg 
 			close(p.exited)
 			p.release()
 			p.dropPTY()
-			if spec.CgroupWait {
-				<-joined
-			}
+			_ = joined()
 			p.cgroup.remove()
 			msg := st.Error
 			if st.Code == ExitNotFound || st.Code == ExitNotExecutable {
@@ -408,12 +394,9 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener, cg 
 		p.layers = st.Layers
 		break
 	}
-	if spec.CgroupWait {
-		// The init waited for the move before it started the command.
-		<-joined
-		if cgErr != nil && cfg.Warn != nil {
-			cfg.Warn(cgErr.Error())
-		}
+	// The init waited for the move before it started the command.
+	if err := joined(); err != nil && cfg.Warn != nil {
+		cfg.Warn(fmt.Sprintf("limits.pids does not bind root here (%v); see 'sbshim doctor'", err))
 	}
 	go func() {
 		for sig := range p.sigs {
