@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // initFD is the descriptor on which the init talks to its parent: a unix
@@ -46,8 +44,13 @@ type initSpec struct {
 	DNS bool `json:"dns,omitempty"`
 	// PTY asks for a terminal of the sandbox's devpts (PTY mode).
 	PTY *ptySpec `json:"pty,omitempty"`
-	// Policy is what the deputy checks.
-	Policy *policy.Policy `json:"policy"`
+	// DeputyConfig is the deputy's configuration (the policy it checks),
+	// encoded by sbshim: the init passes it on without reading it.
+	DeputyConfig []byte `json:"deputyConfig"`
+	// HostNetwork is network.mode "host".
+	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// deputyErr is why DeputyConfig could not be made (sbshim's side only).
+	deputyErr error
 	// CgroupWait: sbshim moves the init into a cgroup while it builds the
 	// sandbox, and sends one byte once done; no process (the deputy, the
 	// command) may start before.
@@ -127,7 +130,14 @@ func InitMain() {
 		os.Exit(ExitSetup)
 	}
 	conn.Close()
-	os.Exit(superviseChild(pid, spec.Mounts == nil, sigs, chld))
+	code := superviseChild(pid, spec.Mounts == nil, sigs, chld)
+	if tr != nil {
+		// Written after the command's end, where sbshim still reads:
+		// how long the command took as the init saw it.
+		fmt.Fprintf(os.Stderr, "sbshim: trace init: command ended %.3f ms after it was forked\n",
+			float64(time.Now().UnixNano()-tr.marks[len(tr.marks)-1].At)/1e6)
+	}
+	os.Exit(code)
 }
 
 // startInside builds the sandbox around the calling process and starts the
@@ -208,7 +218,7 @@ func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, err
 	}
 	layers.Landlock = abi
 	tr.mark("landlock")
-	base, err := buildSeccompFilter(seccompOptions{NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != policy.NetHost})
+	base, err := buildSeccompFilter(seccompOptions{NoInetDatagram: spec.Mounts == nil && !spec.HostNetwork})
 	if err != nil {
 		return fail("seccomp", err)
 	}
@@ -248,7 +258,7 @@ func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, err
 		}
 	}
 	if spec.Supervise {
-		prog, err := buildSeccompFilter(seccompOptions{Supervise: true, NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != policy.NetHost})
+		prog, err := buildSeccompFilter(seccompOptions{Supervise: true, NoInetDatagram: spec.Mounts == nil && !spec.HostNetwork})
 		if err != nil {
 			return fail("seccomp", err)
 		}

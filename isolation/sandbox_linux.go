@@ -35,6 +35,7 @@ type Process struct {
 	cgroup *pidsCgroup   // the sandbox's own pids cgroup, when sbshim runs as root
 	deputy *deputyClient // until the supervisor takes it
 	pty    *os.File      // the terminal's master in PTY mode
+	trace  *StartTrace   // Config.Trace
 }
 
 // Layers reports the isolation layers in force.
@@ -51,9 +52,12 @@ func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig)
 // left running.
 func (p *Process) Wait() (int, error) {
 	err := p.cmd.Wait()
+	p.trace.Mark("init waited for")
 	close(p.exited)
 	p.release()
+	p.trace.Mark("supervisor, proxy and DNS stopped")
 	p.cgroup.remove()
+	p.trace.Mark("cgroup removed")
 	code := 0
 	if err != nil {
 		var ee *exec.ExitError
@@ -147,15 +151,16 @@ func isNamespaceRefusal(err error) bool {
 func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 	pol := cfg.Policy
 	spec := &initSpec{
-		Argv:      cfg.Argv,
-		Env:       pol.Environ(os.Environ()),
-		Dir:       cfg.Dir,
-		Supervise: true,
-		Policy:    pol,
-		Pids:      pol.Limits.Pids,
-		MemoryMB:  pol.Limits.MemoryMB,
-		Trace:     cfg.Trace != nil,
+		Argv:        cfg.Argv,
+		Env:         pol.Environ(os.Environ()),
+		Dir:         cfg.Dir,
+		Supervise:   true,
+		HostNetwork: pol.Network.Mode == policy.NetHost,
+		Pids:        pol.Limits.Pids,
+		MemoryMB:    pol.Limits.MemoryMB,
+		Trace:       cfg.Trace != nil,
 	}
+	spec.DeputyConfig, spec.deputyErr = encodeDeputyConfig(pol)
 	cfg.Trace.Mark("spec: environment")
 	if cfg.PTY != nil {
 		spec.PTY = &ptySpec{Size: *cfg.PTY}
@@ -265,7 +270,7 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN, unix.CAP_SYS_RESOURCE, unix.CAP_NET_BIND_SERVICE}
 		}
 	}
-	p := &Process{cmd: cmd, exited: make(chan struct{})}
+	p := &Process{cmd: cmd, exited: make(chan struct{}), trace: cfg.Trace}
 	// Catch the forwarded signals before the command can run, so that
 	// none of them ends sbshim instead of reaching the command; they are
 	// passed on once the init is there to receive them.
@@ -327,6 +332,10 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 		}
 		p.cgroup.remove()
 		return nil, err
+	}
+	if spec.deputyErr != nil {
+		specSent <- false
+		return fail(&SetupError{Code: ExitSetup, Layer: "supervisor", Err: spec.deputyErr})
 	}
 	if spec.NetNS != netNS {
 		// Start and buildInitSpec decide alike; a mismatch is a bug, and
