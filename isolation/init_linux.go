@@ -52,8 +52,8 @@ type initSpec struct {
 	// deputyErr is why DeputyConfig could not be made (sbshim's side only).
 	deputyErr error
 	// CgroupWait: sbshim moves the init into a cgroup while it builds the
-	// sandbox, and sends one byte once done; no process (the deputy, the
-	// command) may start before.
+	// sandbox, and sends one byte once done; the command may not start
+	// before.
 	CgroupWait bool `json:"cgroupWait,omitempty"`
 	// UserLimits are the sandbox's limits of per-user kernel resources
 	// (names of /proc/sys/user files).
@@ -231,15 +231,6 @@ func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, err
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fail("capabilities", fmt.Errorf("make the init undumpable: %w", err))
 	}
-	if spec.CgroupWait {
-		// sbshim has been moving this process into the sandbox's pids
-		// cgroup meanwhile; no process may start before it is there.
-		var b [1]byte
-		if _, err := io.ReadFull(conn, b[:]); err != nil {
-			return fail("limits", fmt.Errorf("wait for the pids cgroup: %w", err))
-		}
-		tr.mark("cgroup awaited")
-	}
 	var dep *deputyProc
 	if spec.Supervise {
 		// The deputy shares every restriction so far; the command gets
@@ -302,6 +293,18 @@ func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, err
 		tty.apply(attr)
 	}
 	tr.mark("command looked up")
+	if spec.CgroupWait {
+		// sbshim has been moving this process into the sandbox's pids
+		// cgroup meanwhile; the command may not start before it is
+		// there. The deputy may: it is not the sandbox's (nothing in the
+		// sandbox can trace or signal it, and it never forks), and it
+		// stays one process whichever cgroup it is in.
+		var b [1]byte
+		if _, err := io.ReadFull(conn, b[:]); err != nil {
+			return fail("limits", fmt.Errorf("wait for the pids cgroup: %w", err))
+		}
+		tr.mark("cgroup awaited")
+	}
 	pid, err := syscall.ForkExec(path, spec.Argv, attr)
 	if err != nil {
 		return 0, layers, execError(spec.Argv[0], err)
