@@ -183,7 +183,8 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		spec.DNS = spec.NetNS
 	}
 	cfg.Trace.Mark("spec: namespaces")
-	spec.Env = withRegistrySettings(spec.Env, pol, cfg.Warn)
+	writable := writableMemo{}
+	spec.Env = withRegistrySettings(spec.Env, pol, cfg.Warn, writable)
 	cfg.Trace.Mark("spec: registry settings")
 	if pol.Network.Mode == policy.NetProxy {
 		spec.ProxyPort = proxyPort
@@ -198,7 +199,7 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		} else {
 			// A package mirror on the host's loopback is reached at the
 			// same address of the sandbox's own.
-			for _, m := range loopbackRegistries(pol, spec.Env) {
+			for _, m := range loopbackRegistries(pol, spec.Env, writable) {
 				spec.Forwards = append(spec.Forwards, m.String())
 			}
 		}
