@@ -159,9 +159,10 @@ func proxyRules(pol *policy.Policy, env []string, warn func(string)) *netproxy.R
 	return rs
 }
 
-//
-// writable, when not nil, remembers pol.CanWrite's answers for the paths
-// discovery asks about; nil asks the policy every time.
+// registryEnv is what registry discovery reads of the host for pol, with
+// env the program's environment. writable, when not nil, remembers
+// pol.CanWrite's answers for the paths discovery asks about; nil asks the
+// policy every time.
 func registryEnv(pol *policy.Policy, env []string, warn func(string), writable writableMemo) netproxy.RegistryEnv {
 	vals := make(map[string]string, len(env))
 	for _, kv := range env {
