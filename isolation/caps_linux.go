@@ -50,7 +50,8 @@ func dropPrivileges() error {
 	// end with empty permitted, effective, inheritable and ambient sets,
 	// no_new_privs and root made ordinary: they hold nothing and can gain
 	// nothing.
-	for c := 0; c <= capLastCap(); c++ {
+	last := capLastCap()
+	for c := 0; c <= last; c++ {
 		err := thisThread("drop capability bounding set", unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c), 0)
 		if err != nil && c <= unix.CAP_LAST_CAP {
 			return err

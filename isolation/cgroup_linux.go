@@ -26,27 +26,34 @@ func (c *pidsCgroup) remove() {
 	}
 }
 
-// newPidsCgroup makes a child of sbshim's own pids cgroup limited to max
-// processes and moves pid into it.
-func newPidsCgroup(pid, max int) (*pidsCgroup, error) {
+// newPidsCgroup makes an empty child of sbshim's own pids cgroup, limited
+// to max processes. It is made before the sandbox's init exists (each
+// step takes milliseconds on cgroup v1), so that only the move of the
+// init (add) is left once it does.
+func newPidsCgroup(max int) (*pidsCgroup, error) {
 	parent, err := pidsCgroupDir()
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(parent, "sbshim-"+strconv.Itoa(pid))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("make cgroup %s: %w", dir, err)
+	// A fresh name: one sbshim process may run several sandboxes at once.
+	dir, err := os.MkdirTemp(parent, "sbshim-"+strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		return nil, fmt.Errorf("make a cgroup in %s: %w", parent, err)
 	}
 	c := &pidsCgroup{dir: dir}
 	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(max)), 0); err != nil {
 		c.remove()
 		return nil, fmt.Errorf("set %s/pids.max: %w", dir, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-		c.remove()
-		return nil, fmt.Errorf("move the sandbox into %s: %w", dir, err)
-	}
 	return c, nil
+}
+
+// add moves the process pid, all its threads, into the cgroup.
+func (c *pidsCgroup) add(pid int) error {
+	if err := os.WriteFile(filepath.Join(c.dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+		return fmt.Errorf("move the sandbox into %s: %w", c.dir, err)
+	}
+	return nil
 }
 
 // pidsCgroupDir finds the folder of sbshim's own cgroup in a hierarchy
@@ -122,4 +129,95 @@ func cgroupMounts() (map[string]string, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// pendingCgroup is a pids cgroup being made in the background while
+// sbshim prepares the sandbox (newPidsCgroup).
+type pendingCgroup struct {
+	done chan struct{}
+	cg   *pidsCgroup
+	err  error
+}
+
+// makePidsCgroup starts making the cgroup of a sandbox limited to max
+// processes; nil when there is none to make (max is 0).
+func makePidsCgroup(max int) *pendingCgroup {
+	if max <= 0 {
+		return nil
+	}
+	p := &pendingCgroup{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.cg, p.err = newPidsCgroup(max)
+	}()
+	return p
+}
+
+// wait returns the cgroup once it is made.
+func (p *pendingCgroup) wait() (*pidsCgroup, error) {
+	<-p.done
+	return p.cg, p.err
+}
+
+// discard removes the cgroup once it is made, when it is not to be used.
+func (p *pendingCgroup) discard() {
+	if p == nil {
+		return
+	}
+	if cg, err := p.wait(); err == nil {
+		cg.remove()
+	}
+}
+
+// cgroupJoin is the move of a started init into its pids cgroup, made in
+// the background while the init builds the sandbox.
+type cgroupJoin struct {
+	done chan struct{} // closed once the move is over and the init told
+	cg   *pidsCgroup   // the cgroup the init is in; nil if the move failed
+	err  error         // why the move failed
+}
+
+// joinCgroup starts moving proc into the cgroup pc makes. Once it is
+// there, the init is told by one byte on conn, after its spec: specSent
+// says whether the spec went (false: nothing more is written). When the
+// move fails and strict is set, proc is killed instead: the init starts
+// no process before the byte, and its end is read as the failure.
+func joinCgroup(pc *pendingCgroup, proc *os.Process, conn *os.File, strict bool, specSent <-chan bool, tr *StartTrace) *cgroupJoin {
+	j := &cgroupJoin{done: make(chan struct{})}
+	go func() {
+		defer close(j.done)
+		c, err := pc.wait()
+		if err == nil {
+			if err = c.add(proc.Pid); err != nil {
+				c.remove()
+			} else {
+				j.cg = c
+			}
+		}
+		tr.Mark("cgroup joined")
+		if err != nil {
+			j.err = err
+			if strict {
+				_ = proc.Kill()
+				return
+			}
+		}
+		if <-specSent {
+			// A write that fails means the init ended first, usually
+			// because its set-up failed: the status saying why is
+			// read by startInit.
+			_, _ = conn.Write([]byte{1})
+		}
+	}()
+	return j
+}
+
+// wait returns the cgroup the init is in (nil if none) and the error that
+// kept it out, once the move is over; a nil join has neither.
+func (j *cgroupJoin) wait() (*pidsCgroup, error) {
+	if j == nil {
+		return nil, nil
+	}
+	<-j.done
+	return j.cg, j.err
 }

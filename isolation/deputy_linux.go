@@ -1,10 +1,12 @@
 package isolation
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"strconv"
@@ -32,8 +34,9 @@ import (
 // The deputy talks only to the supervisor, over two SOCK_SEQPACKET
 // sockets: fd 3 carries calls answered one at a time in order, fd 4 calls
 // that may block (each answered in its own goroutine). fd 5 is a pipe
-// with its configuration (gob). When the init asks, it sends one byte on
-// fd 3 once it is not dumpable.
+// with its configuration: one byte, deputyReady when the init asks for
+// the ready byte (sent on fd 3 once the deputy is not dumpable), then the
+// deputyConfig as gob, encoded by sbshim (the init passes it on as it is).
 const (
 	deputySyncFD   = 3
 	deputyAsyncFD  = 4
@@ -43,8 +46,43 @@ const (
 // deputyConfig is what the deputy needs to know: the policy it checks.
 type deputyConfig struct {
 	Policy *policy.Policy
-	// Ready asks for the ready byte once the deputy is undumpable.
-	Ready bool
+}
+
+// deputyReady is the first byte of the configuration pipe when the init
+// asks for the ready byte; deputyNoReady when it does not.
+const (
+	deputyReady   = 'R'
+	deputyNoReady = '-'
+)
+
+// encodeDeputyConfig is the deputy's configuration for pol, as the init
+// passes it on.
+func encodeDeputyConfig(pol *policy.Policy) ([]byte, error) {
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(deputyConfig{Policy: pol}); err != nil {
+		return nil, fmt.Errorf("encode the deputy's configuration: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// readDeputyConfig reads what startDeputy writes on the configuration
+// pipe: whether the ready byte is asked for, and the configuration.
+func readDeputyConfig(r io.Reader) (deputyConfig, bool, error) {
+	var cfg deputyConfig
+	var first [1]byte
+	if _, err := io.ReadFull(r, first[:]); err != nil {
+		return cfg, false, err
+	}
+	if first[0] != deputyReady && first[0] != deputyNoReady {
+		return cfg, false, fmt.Errorf("bad first byte %q", first[0])
+	}
+	if err := gob.NewDecoder(r).Decode(&cfg); err != nil {
+		return cfg, false, err
+	}
+	if cfg.Policy == nil {
+		return cfg, false, errors.New("no policy")
+	}
+	return cfg, first[0] == deputyReady, nil
 }
 
 // DeputyMain is the deputy's life. It never returns.
@@ -55,15 +93,15 @@ func DeputyMain() {
 		fmt.Fprintf(os.Stderr, "sbshim: deputy: %v\n", err)
 		os.Exit(ExitSetup)
 	}
-	var cfg deputyConfig
 	cf := os.NewFile(deputyConfigFD, "sbshim-deputy-config")
-	if err := gob.NewDecoder(cf).Decode(&cfg); err != nil || cfg.Policy == nil {
+	cfg, ready, err := readDeputyConfig(cf)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "sbshim: deputy: read configuration: %v\n", err)
 		os.Exit(ExitSetup)
 	}
 	cf.Close()
 	d := &deputy{rules: cfg.Policy, bound: map[[2]uint64]bool{}}
-	if cfg.Ready {
+	if ready {
 		if _, err := unix.Write(deputySyncFD, []byte{'R'}); err != nil {
 			os.Exit(ExitSetup)
 		}

@@ -12,10 +12,9 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/sbshim/sbshim/isolation/policy"
 )
 
 // initFD is the descriptor on which the init talks to its parent: a unix
@@ -45,14 +44,23 @@ type initSpec struct {
 	DNS bool `json:"dns,omitempty"`
 	// PTY asks for a terminal of the sandbox's devpts (PTY mode).
 	PTY *ptySpec `json:"pty,omitempty"`
-	// Policy is what the deputy checks.
-	Policy *policy.Policy `json:"policy"`
+	// DeputyConfig is the deputy's configuration (the policy it checks),
+	// encoded by sbshim: the init passes it on without reading it.
+	DeputyConfig []byte `json:"deputyConfig"`
+	// HostNetwork is network.mode "host".
+	HostNetwork bool `json:"hostNetwork,omitempty"`
+	// deputyErr is why DeputyConfig could not be made (sbshim's side only).
+	deputyErr error
 	// CgroupWait: sbshim moves the init into a cgroup while it builds the
-	// sandbox, and sends one byte once done; nothing may start before.
+	// sandbox, and sends one byte once done; the command may not start
+	// before.
 	CgroupWait bool `json:"cgroupWait,omitempty"`
 	// UserLimits are the sandbox's limits of per-user kernel resources
 	// (names of /proc/sys/user files).
 	UserLimits map[string]int64 `json:"userLimits,omitempty"`
+	// Trace asks the init to send the times of its phases with its
+	// status (SBSHIM_TRACE_START).
+	Trace bool `json:"trace,omitempty"`
 }
 
 // initStatus is the init's one report to its parent: the command started,
@@ -63,6 +71,8 @@ type initStatus struct {
 	Code   int    `json:"code,omitempty"`
 	Layer  string `json:"layer,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Trace is the init's phases when the spec asked for them.
+	Trace []TraceMark `json:"trace,omitempty"`
 }
 
 // InitMain is the sandbox's init. It never returns: it exits with the
@@ -70,6 +80,7 @@ type initStatus struct {
 // with ExitSetup / ExitNotExecutable / ExitNotFound after telling its
 // parent why.
 func InitMain() {
+	entered := time.Now()
 	// Every per-thread restriction (capabilities, no_new_privs, Landlock,
 	// seccomp) is applied to this one thread, and the command is forked
 	// from it.
@@ -99,26 +110,39 @@ func InitMain() {
 		fmt.Fprintf(os.Stderr, "sbshim: init: read spec: %v\n", err)
 		os.Exit(ExitSetup)
 	}
-	pid, layers, err := startInside(conn, &spec)
+	var tr *initTrace
+	if spec.Trace {
+		tr = &initTrace{marks: []TraceMark{{Proc: "init", Phase: "main entered", At: entered.UnixNano()}}}
+		tr.mark("spec read")
+	}
+	pid, layers, err := startInside(conn, &spec, tr)
 	if err != nil {
 		var se *SetupError
 		if !errors.As(err, &se) {
 			se = &SetupError{Code: ExitSetup, Err: err}
 		}
-		_ = writeMsg(conn, initStatus{Code: se.Code, Layer: se.Layer, Error: se.Err.Error()})
+		_ = writeMsg(conn, initStatus{Code: se.Code, Layer: se.Layer, Error: se.Err.Error(), Trace: tr.list()})
 		os.Exit(se.Code)
 	}
-	if err := writeMsg(conn, initStatus{OK: true, Layers: layers}); err != nil {
+	tr.mark("command forked")
+	if err := writeMsg(conn, initStatus{OK: true, Layers: layers, Trace: tr.list()}); err != nil {
 		// The parent is gone; so are we (its death signal follows).
 		os.Exit(ExitSetup)
 	}
 	conn.Close()
-	os.Exit(superviseChild(pid, spec.Mounts == nil, sigs, chld))
+	code := superviseChild(pid, spec.Mounts == nil, sigs, chld)
+	if tr != nil {
+		// Written after the command's end, where sbshim still reads:
+		// how long the command took as the init saw it.
+		fmt.Fprintf(os.Stderr, "sbshim: trace init: command ended %.3f ms after it was forked\n",
+			float64(time.Now().UnixNano()-tr.marks[len(tr.marks)-1].At)/1e6)
+	}
+	os.Exit(code)
 }
 
 // startInside builds the sandbox around the calling process and starts the
 // command in it.
-func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
+func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, error) {
 	layers := Layers{UserNS: spec.Mounts != nil, NetNS: spec.NetNS}
 	fail := func(layer string, err error) (int, Layers, error) {
 		return 0, layers, &SetupError{Code: ExitSetup, Layer: layer, Err: err}
@@ -127,6 +151,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		if err := buildRoot(*spec.Mounts); err != nil {
 			return fail("mount", err)
 		}
+		tr.mark("mounts built")
 	}
 	var tty *sandboxTTY
 	if spec.PTY != nil {
@@ -155,6 +180,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			}
 		}
 	}
+	tr.mark("network set up")
 	if err := os.Chdir(spec.Dir); err != nil {
 		return fail("workdir", fmt.Errorf("the working directory is not reachable in the sandbox: %w", err))
 	}
@@ -172,18 +198,14 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			return fail("mount", err)
 		}
 	}
-	if spec.CgroupWait {
-		var b [1]byte
-		if _, err := io.ReadFull(conn, b[:]); err != nil {
-			return fail("limits", fmt.Errorf("wait for the pids cgroup: %w", err))
-		}
-	}
+	tr.mark("limits set")
 	// From here on every thread of this process is restricted, not just
 	// the one that forks: the init is PID 1, and its other threads must be
 	// worth no more to the command than the command itself.
 	if err := dropPrivileges(); err != nil {
 		return fail("capabilities", err)
 	}
+	tr.mark("privileges dropped")
 	ruleset, abi, err := landlockRuleset(spec.Landlock)
 	if err != nil {
 		return fail("landlock", err)
@@ -195,7 +217,8 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		}
 	}
 	layers.Landlock = abi
-	base, err := buildSeccompFilter(seccompOptions{NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != policy.NetHost})
+	tr.mark("landlock")
+	base, err := buildSeccompFilter(seccompOptions{NoInetDatagram: spec.Mounts == nil && !spec.HostNetwork})
 	if err != nil {
 		return fail("seccomp", err)
 	}
@@ -203,6 +226,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		return fail("seccomp", err)
 	}
 	layers.Seccomp = true
+	tr.mark("seccomp")
 	// Nothing in the sandbox may read or write the init's memory.
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fail("capabilities", fmt.Errorf("make the init undumpable: %w", err))
@@ -217,6 +241,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			return fail("supervisor", err)
 		}
 		defer dep.close()
+		tr.mark("deputy started")
 	}
 	if ruleset >= 0 {
 		if err := thisThread("landlock_restrict_self", unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(ruleset), 0, 0); err != nil {
@@ -224,7 +249,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 		}
 	}
 	if spec.Supervise {
-		prog, err := buildSeccompFilter(seccompOptions{Supervise: true, NoInetDatagram: spec.Mounts == nil && spec.Policy.Network.Mode != policy.NetHost})
+		prog, err := buildSeccompFilter(seccompOptions{Supervise: true, NoInetDatagram: spec.Mounts == nil && !spec.HostNetwork})
 		if err != nil {
 			return fail("seccomp", err)
 		}
@@ -248,6 +273,7 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 			layers.Supervisor = true
 			layers.Observer = true // the same listener carries the observed calls
 		}
+		tr.mark("notify filter and listener sent")
 	}
 	path, err := lookPath(spec.Argv[0], spec.Env)
 	if err != nil {
@@ -265,6 +291,19 @@ func startInside(conn *os.File, spec *initSpec) (int, Layers, error) {
 	}
 	if tty != nil {
 		tty.apply(attr)
+	}
+	tr.mark("command looked up")
+	if spec.CgroupWait {
+		// sbshim has been moving this process into the sandbox's pids
+		// cgroup meanwhile; the command may not start before it is
+		// there. The deputy may: it is not the sandbox's (nothing in the
+		// sandbox can trace or signal it, and it never forks), and it
+		// stays one process whichever cgroup it is in.
+		var b [1]byte
+		if _, err := io.ReadFull(conn, b[:]); err != nil {
+			return fail("limits", fmt.Errorf("wait for the pids cgroup: %w", err))
+		}
+		tr.mark("cgroup awaited")
 	}
 	pid, err := syscall.ForkExec(path, spec.Argv, attr)
 	if err != nil {

@@ -195,7 +195,11 @@ func startDeputy(spec *initSpec, wait bool) (*deputyProc, error) {
 		return nil, fmt.Errorf("start the deputy: %w", err)
 	}
 	w := os.NewFile(uintptr(cfg[1]), "sbshim-deputy-config")
-	err = gob.NewEncoder(w).Encode(deputyConfig{Policy: spec.Policy, Ready: wait})
+	ready := byte(deputyNoReady)
+	if wait {
+		ready = deputyReady
+	}
+	_, err = w.Write(append([]byte{ready}, spec.DeputyConfig...))
 	w.Close()
 	if err == nil && wait {
 		var b [1]byte

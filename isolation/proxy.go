@@ -88,11 +88,14 @@ func loopbackAllowed(allow []string) bool {
 // Only the package managers' configuration is read: no package manager
 // is asked (one that must be asked names its built-in default, never a
 // loopback mirror).
-func loopbackRegistries(pol *policy.Policy, env []string) []netip.AddrPort {
+//
+// writable, when not nil, remembers pol.CanWrite's answers (see
+// writableMemo).
+func loopbackRegistries(pol *policy.Policy, env []string, writable writableMemo) []netip.AddrPort {
 	if !pol.Network.AllowPackageRegistries {
 		return nil
 	}
-	renv := registryEnv(pol, env, nil)
+	renv := registryEnv(pol, env, nil, writable)
 	renv.CacheDir = ""
 	var out []netip.AddrPort
 	for _, r := range netproxy.Registries(renv) {
@@ -107,9 +110,10 @@ func loopbackRegistries(pol *policy.Policy, env []string) []netip.AddrPort {
 // settings of the user's that the sandbox cannot read where they are
 // (netproxy.RegistrySettings: ~/.npmrc and the user's pip.conf are
 // hidden), so that its package managers use the user's registries and
-// mirrors. warn, if set, hears what could not be carried whole.
-func withRegistrySettings(env []string, pol *policy.Policy, warn func(string)) []string {
-	renv := registryEnv(pol, env, nil)
+// mirrors. warn, if set, hears what could not be carried whole. writable,
+// when not nil, remembers pol.CanWrite's answers (see writableMemo).
+func withRegistrySettings(env []string, pol *policy.Policy, warn func(string), writable writableMemo) []string {
+	renv := registryEnv(pol, env, nil, writable)
 	renv.Hidden = func(path string) bool { _, ok := pol.CanRead(path); return !ok }
 	vars, notes := netproxy.RegistrySettings(renv)
 	if warn != nil {
@@ -142,7 +146,7 @@ func proxyRules(pol *policy.Policy, env []string, warn func(string)) *netproxy.R
 	allow := []netproxy.KeyedList{{Key: "network.allow", Entries: pol.Network.Allow}}
 	if pol.Network.AllowPackageRegistries {
 		var hosts []string
-		for _, r := range netproxy.Registries(registryEnv(pol, env, warn)) {
+		for _, r := range netproxy.Registries(registryEnv(pol, env, warn, nil)) {
 			hosts = append(hosts, r.Host)
 		}
 		allow = append(allow, netproxy.KeyedList{Key: "network.allowPackageRegistries", Entries: hosts})
@@ -155,7 +159,11 @@ func proxyRules(pol *policy.Policy, env []string, warn func(string)) *netproxy.R
 	return rs
 }
 
-func registryEnv(pol *policy.Policy, env []string, warn func(string)) netproxy.RegistryEnv {
+// registryEnv is what registry discovery reads of the host for pol, with
+// env the program's environment. writable, when not nil, remembers
+// pol.CanWrite's answers for the paths discovery asks about; nil asks the
+// policy every time.
+func registryEnv(pol *policy.Policy, env []string, warn func(string), writable writableMemo) netproxy.RegistryEnv {
 	vals := make(map[string]string, len(env))
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -174,7 +182,7 @@ func registryEnv(pol *policy.Policy, env []string, warn func(string)) netproxy.R
 		Environ: env,
 		// A file the sandbox could write is not read: a program must not
 		// add hosts to its own allow list.
-		Writable:  func(path string) bool { _, ok := pol.CanWrite(path); return ok },
+		Writable:  writable.canWrite(pol),
 		Home:      pol.Vars.Home,
 		Workspace: pol.Vars.Workspace,
 		CacheDir:  cacheDir,
@@ -193,4 +201,27 @@ func refusalEvent(r netproxy.Refusal, pid int, exe string) Event {
 // Config.Connected.
 func connectionEvent(c netproxy.Connection) Event {
 	return Event{Time: c.Time, Kind: "net", Op: "connect", Target: c.Target(), Rule: c.Rule, Layer: ProxyLayer}
+}
+
+// writableMemo remembers, for the discoveries of one start, whether the
+// policy lets the sandbox write a path: each file discovery reads is
+// checked with all its parent directories, and the files of npm, pip and
+// Go share most of them (the home, its .config). It lives only while the
+// init's spec is built: the policy does not change meanwhile, and no
+// process of the sandbox runs yet.
+type writableMemo map[string]bool
+
+// canWrite is the Writable of a RegistryEnv: pol.CanWrite, its answers
+// remembered in m when m is not nil.
+func (m writableMemo) canWrite(pol *policy.Policy) func(string) bool {
+	return func(path string) bool {
+		if w, ok := m[path]; ok {
+			return w
+		}
+		_, w := pol.CanWrite(path)
+		if m != nil {
+			m[path] = w
+		}
+		return w
+	}
 }

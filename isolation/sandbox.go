@@ -34,6 +34,9 @@ type Config struct {
 	// controlling terminal; Process.PTY returns its master. Stdin, Stdout
 	// and Stderr then serve only sbshim's init.
 	PTY *WinSize
+	// Trace, when set, records the phases of the start (sbshim's and the
+	// init's); nil records nothing.
+	Trace *StartTrace
 }
 
 // Layers says which isolation layers are in force for a session.

@@ -35,6 +35,7 @@ type Process struct {
 	cgroup *pidsCgroup   // the sandbox's own pids cgroup, when sbshim runs as root
 	deputy *deputyClient // until the supervisor takes it
 	pty    *os.File      // the terminal's master in PTY mode
+	trace  *StartTrace   // Config.Trace
 }
 
 // Layers reports the isolation layers in force.
@@ -51,9 +52,12 @@ func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig)
 // left running.
 func (p *Process) Wait() (int, error) {
 	err := p.cmd.Wait()
+	p.trace.Mark("init waited for")
 	close(p.exited)
 	p.release()
+	p.trace.Mark("supervisor, proxy and DNS stopped")
 	p.cgroup.remove()
+	p.trace.Mark("cgroup removed")
 	code := 0
 	if err != nil {
 		var ee *exec.ExitError
@@ -99,8 +103,17 @@ func Start(cfg Config) (*Process, error) {
 	if cfg.Policy == nil {
 		return nil, &SetupError{Code: ExitSetup, Layer: "policy", Err: errors.New("no policy")}
 	}
-	spec := buildInitSpec(cfg, true, bridgePort())
-	p, err := startInit(cfg, spec, true, nil)
+	cfg.Trace.Mark("isolation.Start")
+	// RLIMIT_NPROC does not bind root: a cgroup must. Making one takes
+	// milliseconds, so it is made while the init's spec is built.
+	var cg *pendingCgroup
+	if os.Getuid() == 0 {
+		cg = makePidsCgroup(cfg.Policy.Limits.Pids)
+	}
+	// The init is forked while its spec is built: it needs the spec only
+	// once its runtime has started.
+	netNS := cfg.Policy.Network.Mode != policy.NetHost
+	p, err := startInit(cfg, func() *initSpec { return buildInitSpec(cfg, true, bridgePort()) }, true, netNS, nil, cg)
 	if err != nil && isNamespaceRefusal(err) {
 		if cfg.Strict {
 			return nil, &SetupError{Code: ExitSetup, Layer: "userns", Err: fmt.Errorf(
@@ -113,8 +126,8 @@ func Start(cfg Config) (*Process, error) {
 		if lerr != nil {
 			return nil, &SetupError{Code: ExitSetup, Layer: "proxy", Err: lerr}
 		}
-		spec = buildInitSpec(cfg, false, port)
-		p, err = startInit(cfg, spec, false, ln)
+		spec := buildInitSpec(cfg, false, port)
+		p, err = startInit(cfg, func() *initSpec { return spec }, false, false, ln, nil)
 	}
 	if err != nil {
 		var se *SetupError
@@ -138,14 +151,17 @@ func isNamespaceRefusal(err error) bool {
 func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 	pol := cfg.Policy
 	spec := &initSpec{
-		Argv:      cfg.Argv,
-		Env:       pol.Environ(os.Environ()),
-		Dir:       cfg.Dir,
-		Supervise: true,
-		Policy:    pol,
-		Pids:      pol.Limits.Pids,
-		MemoryMB:  pol.Limits.MemoryMB,
+		Argv:        cfg.Argv,
+		Env:         pol.Environ(os.Environ()),
+		Dir:         cfg.Dir,
+		Supervise:   true,
+		HostNetwork: pol.Network.Mode == policy.NetHost,
+		Pids:        pol.Limits.Pids,
+		MemoryMB:    pol.Limits.MemoryMB,
+		Trace:       cfg.Trace != nil,
 	}
+	spec.DeputyConfig, spec.deputyErr = encodeDeputyConfig(pol)
+	cfg.Trace.Mark("spec: environment")
 	if cfg.PTY != nil {
 		spec.PTY = &ptySpec{Size: *cfg.PTY}
 	}
@@ -161,11 +177,15 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 	if namespaces {
 		plan := planMounts(pol)
 		spec.Mounts = &plan
+		cfg.Trace.Mark("spec: mounts planned")
 		spec.UserLimits = userLimits()
 		spec.NetNS = pol.Network.Mode != policy.NetHost
 		spec.DNS = spec.NetNS
 	}
-	spec.Env = withRegistrySettings(spec.Env, pol, cfg.Warn)
+	cfg.Trace.Mark("spec: namespaces")
+	writable := writableMemo{}
+	spec.Env = withRegistrySettings(spec.Env, pol, cfg.Warn, writable)
+	cfg.Trace.Mark("spec: registry settings")
 	if pol.Network.Mode == policy.NetProxy {
 		spec.ProxyPort = proxyPort
 		spec.Env = withProxyEnv(spec.Env, proxyPort, pol)
@@ -179,7 +199,7 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		} else {
 			// A package mirror on the host's loopback is reached at the
 			// same address of the sandbox's own.
-			for _, m := range loopbackRegistries(pol, spec.Env) {
+			for _, m := range loopbackRegistries(pol, spec.Env, writable) {
 				spec.Forwards = append(spec.Forwards, m.String())
 			}
 		}
@@ -188,11 +208,20 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 }
 
 // startInit starts sbshim's init, in new namespaces when namespaces is
-// true, and waits until it reports that the command started. ln is the
-// proxy's listener when sbshim made it itself (no network namespace).
-func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*Process, error) {
+// true (with a network namespace of its own when netNS is), sends it the
+// spec that build returns (built while the init starts), and waits until
+// it reports that the command started. ln is the proxy's listener when
+// sbshim made it itself (no network namespace). cg, when not nil, is the
+// pids cgroup the init is to be moved into (only with namespaces);
+// startInit uses or removes it.
+func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln net.Listener, cg *pendingCgroup) (*Process, error) {
+	if !namespaces {
+		cg.discard()
+		cg = nil
+	}
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		cg.discard()
 		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("socketpair: %w", err)}
 	}
 	parentConn := os.NewFile(uintptr(pair[0]), "sbshim-init-parent")
@@ -226,7 +255,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		uid, gid := os.Getuid(), os.Getgid()
 		flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
 			unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP)
-		if spec.NetNS {
+		if netNS {
 			flags |= unix.CLONE_NEWNET
 		}
 		cmd.SysProcAttr.Cloneflags = flags
@@ -242,10 +271,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN, unix.CAP_SYS_RESOURCE, unix.CAP_NET_BIND_SERVICE}
 		}
 	}
-	p := &Process{cmd: cmd, exited: make(chan struct{})}
-	if ln != nil {
-		p.proxy = startProxy(ln, cfg, spec.Env, spec.ProxyPort, func() int { return 0 })
-	}
+	p := &Process{cmd: cmd, exited: make(chan struct{}), trace: cfg.Trace}
 	// Catch the forwarded signals before the command can run, so that
 	// none of them ends sbshim instead of reaching the command; they are
 	// passed on once the init is there to receive them.
@@ -255,22 +281,45 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 	// exits, not the process: fork from a locked thread that stays alive
 	// until the init has been waited for.
 	started := make(chan error)
+	// The init is moved into its pids cgroup, if it has one, while it
+	// builds the sandbox (the move takes milliseconds); it waits for the
+	// move, told by a byte after its spec, before it starts any process.
+	var join *cgroupJoin // set before started is sent on
+	specSent := make(chan bool, 1)
 	go func() {
 		runtime.LockOSThread()
 		err := cmd.Start()
+		if err == nil && cg != nil {
+			join = joinCgroup(cg, cmd.Process, parentConn, cfg.Strict, specSent, cfg.Trace)
+		}
 		started <- err
 		if err == nil {
 			<-p.exited
 		}
 	}()
+	spec := build()
+	cfg.Trace.Mark("init spec built")
+	if ln != nil {
+		p.proxy = startProxy(ln, cfg, spec.Env, spec.ProxyPort, func() int { return 0 })
+	}
 	err = <-started
+	cfg.Trace.Mark("init forked")
 	childConn.Close()
 	if err != nil {
 		p.release()
+		cg.discard()
 		if namespaces {
 			return nil, fmt.Errorf("start the sandbox: %w", err)
 		}
 		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("start the sandbox: %w", err)}
+	}
+	spec.CgroupWait = join != nil
+	// joined waits for the move and takes the cgroup the init is in;
+	// it returns why the move failed.
+	joined := func() error {
+		c, err := join.wait()
+		p.cgroup = c
+		return err
 	}
 	fail := func(err error) (*Process, error) {
 		_ = cmd.Process.Kill()
@@ -278,32 +327,29 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		close(p.exited)
 		p.release()
 		p.dropPTY()
+		if cgErr := joined(); cgErr != nil && cfg.Strict {
+			err = &SetupError{Code: ExitSetup, Layer: "limits", Err: fmt.Errorf(
+				"limits.pids cannot bind root without a cgroup (%v); --strict refuses (see 'sbshim doctor')", cgErr)}
+		}
 		p.cgroup.remove()
 		return nil, err
 	}
-	// RLIMIT_NPROC does not bind root: a cgroup must. Moving a process
-	// into a cgroup takes milliseconds, so it is done while the init
-	// builds the sandbox; the init waits for it before it starts anything.
-	spec.CgroupWait = spec.Pids > 0 && os.Getuid() == 0 && namespaces
-	if err := writeSpec(parentConn, spec); err != nil {
+	if spec.deputyErr != nil {
+		specSent <- false
+		return fail(&SetupError{Code: ExitSetup, Layer: "supervisor", Err: spec.deputyErr})
+	}
+	if spec.NetNS != netNS {
+		// Start and buildInitSpec decide alike; a mismatch is a bug, and
+		// the init's namespaces are not those the spec describes.
+		specSent <- false
+		return fail(&SetupError{Code: ExitSetup, Layer: "netns", Err: errors.New("the init's network namespace and its spec disagree")})
+	}
+	err = writeSpec(parentConn, spec)
+	specSent <- err == nil
+	if err != nil {
 		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
 	}
-	if spec.CgroupWait {
-		cg, err := newPidsCgroup(cmd.Process.Pid, spec.Pids)
-		switch {
-		case err == nil:
-			p.cgroup = cg
-		case cfg.Strict:
-			return fail(&SetupError{Code: ExitSetup, Layer: "limits", Err: fmt.Errorf(
-				"limits.pids cannot bind root without a cgroup (%v); --strict refuses (see 'sbshim doctor')", err)})
-		case cfg.Warn != nil:
-			cfg.Warn(fmt.Sprintf("limits.pids does not bind root here (%v); see 'sbshim doctor'", err))
-		}
-		// A write that fails means the init ended first, usually
-		// because its set-up failed: the status saying why is read
-		// below (the loop fails if there is none).
-		_, _ = parentConn.Write([]byte{1})
-	}
+	cfg.Trace.Mark("spec sent")
 	rd := &msgReader{fd: pair[0]}
 	for {
 		body, fds, err := rd.next()
@@ -332,6 +378,7 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 				continue
 			}
 			p.startSupervisor(fds[0], cfg, spec)
+			cfg.Trace.Mark("supervisor started")
 			closeAll(fds[1:])
 			continue
 		}
@@ -339,11 +386,14 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		if err := json.Unmarshal(body, &st); err != nil {
 			return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("bad report from init: %w", err)})
 		}
+		cfg.Trace.add(st.Trace)
+		cfg.Trace.Mark("init status read")
 		if !st.OK {
 			_ = cmd.Wait()
 			close(p.exited)
 			p.release()
 			p.dropPTY()
+			_ = joined()
 			p.cgroup.remove()
 			msg := st.Error
 			if st.Code == ExitNotFound || st.Code == ExitNotExecutable {
@@ -353,6 +403,10 @@ func startInit(cfg Config, spec *initSpec, namespaces bool, ln net.Listener) (*P
 		}
 		p.layers = st.Layers
 		break
+	}
+	// The init waited for the move before it started the command.
+	if err := joined(); err != nil && cfg.Warn != nil {
+		cfg.Warn(fmt.Sprintf("limits.pids does not bind root here (%v); see 'sbshim doctor'", err))
 	}
 	go func() {
 		for sig := range p.sigs {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sbshim/sbshim/isolation"
 	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/mcp"
 	"github.com/sbshim/sbshim/shim/audit"
@@ -53,6 +54,10 @@ type Options struct {
 	// PTY chooses PTY mode: --pty, --no-pty, or automatic when stdin is a
 	// terminal.
 	PTY PTYMode
+
+	// trace records the phases of the start when SBSHIM_TRACE_START=1
+	// (see Run); nil otherwise.
+	trace *isolation.StartTrace
 }
 
 func (o Options) termGrace() time.Duration { return orDefault(o.TermGrace, DefaultTermGrace) }

@@ -65,6 +65,7 @@ func (s *Session) runPTY(st streams) int {
 		Warn:   s.warn,
 		Report: s.rep.event,
 		PTY:    &size,
+		Trace:  s.opts.trace,
 	})
 	devnull.Close()
 	initErrW.Close()

@@ -29,7 +29,15 @@ const stderrHold = time.Second
 // stdout is not a terminal — an MCP client's pipes — the command's stdio is
 // relayed through sbshim, which follows the MCP messages and keeps the
 // audit log; on a terminal the command gets the terminal itself.
+//
+// With SBSHIM_TRACE_START=1 in sbshim's own environment, sbshim writes to
+// stderr, once the command has exited, when each phase of the start was
+// reached, in sbshim and in the sandbox's init.
 func Run(o Options, stderr io.Writer) int {
+	if os.Getenv("SBSHIM_TRACE_START") == "1" {
+		o.trace = isolation.NewStartTrace(time.Now())
+		defer func() { _, _ = o.trace.WriteTo(stderr) }()
+	}
 	// A client that closes its end of sbshim's stdout or stderr (some close
 	// stderr together with stdin) must not kill sbshim before it has shut
 	// the session down and written session_end: with SIGPIPE caught, such
@@ -44,6 +52,7 @@ func Run(o Options, stderr io.Writer) int {
 func run(o Options, st streams) int {
 	stderr := st.stderr
 	pol, err := o.Policy()
+	o.trace.Mark("policy loaded")
 	if err != nil {
 		fmt.Fprintf(stderr, "sbshim: %v\n", err)
 		recordStartFailure(o, err, isolation.ExitSetup, stderr)
@@ -67,6 +76,7 @@ func run(o Options, st streams) int {
 	if line := heldBackLine(pol.EnvHeldBack(os.Environ())); line != "" && pol.Report.Stderr {
 		fmt.Fprint(stderr, line)
 	}
+	o.trace.Mark("cache, agent state, environment notice")
 	s := &Session{
 		opts:    o,
 		pol:     pol,
@@ -88,6 +98,7 @@ func run(o Options, st streams) int {
 		}
 		s.warn(err.Error())
 	}
+	o.trace.Mark("session and audit log opened")
 	if o.PTY.usePTY(isTerminal(st.stdin)) {
 		return s.runPTY(st)
 	}
@@ -163,6 +174,7 @@ func (s *Session) runInherited() int {
 		Warn:      s.warn,
 		Report:    s.rep.event,
 		Connected: s.rep.connected,
+		Trace:     s.opts.trace,
 	})
 	if err != nil {
 		s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))

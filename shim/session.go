@@ -115,7 +115,9 @@ func (s *Session) run(st streams) int {
 		Warn:      s.warn,
 		Report:    s.rep.event,
 		Connected: s.rep.connected,
+		Trace:     s.opts.trace,
 	})
+	s.opts.trace.Mark("sandbox started")
 	childIn.Close()
 	childOut.Close()
 	childErr.Close()
@@ -127,6 +129,7 @@ func (s *Session) run(st streams) int {
 		return s.startFailed("stdio", err)
 	}
 	s.sessionStart(proc.Layers())
+	s.opts.trace.Mark("session_start recorded")
 
 	exited, code := s.waitInBackground(proc)
 
@@ -148,6 +151,7 @@ func (s *Session) run(st streams) int {
 	}()
 	s.awaitExit(proc, exited, clientEOF, hangup(st.stdin))
 	<-exited
+	s.opts.trace.Mark("sandbox exited")
 	// Everything in the sandbox is gone with its init, so the pipes reach
 	// EOF; the bound guards against a descriptor held elsewhere.
 	drained := make(chan struct{})

@@ -61,6 +61,11 @@ func (p *Policy) envDenied(name string) (string, bool) {
 // match whatever their case. A malformed pattern matches nothing (the
 // validator refuses those when a profile is loaded).
 func envMatch(pat, name string, fold bool) bool {
+	if !strings.ContainsAny(pat, "?[\\\x00") && strings.IndexByte(name, 0) < 0 {
+		// Only * is special (every deny and pass entry sbshim ships):
+		// matched here without the copies below, as path.Match would.
+		return envStarMatch(pat, name, fold)
+	}
 	// Neither a name nor a pattern can hold a NUL byte, so it can stand
 	// for / where path.Match would treat / as a separator.
 	pat = strings.ReplaceAll(pat, "/", "\x00")
@@ -70,6 +75,47 @@ func envMatch(pat, name string, fold bool) bool {
 	}
 	m, _ := path.Match(pat, name)
 	return m
+}
+
+// envStarMatch reports whether name matches pat, in which * matches any run
+// of bytes and every other byte itself (ASCII letters whatever their case
+// with fold): path.Match on a pattern with no ?, [ or \ and no separator.
+func envStarMatch(pat, name string, fold bool) bool {
+	p, n := 0, 0
+	star, mark := -1, 0 // the last * seen, and where in name it matched from
+	for n < len(name) {
+		switch {
+		case p < len(pat) && pat[p] == '*':
+			star, mark = p, n
+			p++
+		case p < len(pat) && sameByte(pat[p], name[n], fold):
+			p++
+			n++
+		case star >= 0:
+			// The last * takes one byte more.
+			mark++
+			p, n = star+1, mark
+		default:
+			return false
+		}
+	}
+	for p < len(pat) && pat[p] == '*' {
+		p++
+	}
+	return p == len(pat)
+}
+
+// sameByte compares two bytes, ASCII letters whatever their case with fold.
+func sameByte(a, b byte, fold bool) bool {
+	if fold {
+		if 'a' <= a && a <= 'z' {
+			a -= 'a' - 'A'
+		}
+		if 'a' <= b && b <= 'z' {
+			b -= 'a' - 'A'
+		}
+	}
+	return a == b
 }
 
 // asciiUpper maps a–z to A–Z and leaves every other byte as it is.

@@ -213,19 +213,20 @@ func isUpperOrDigit(c byte) bool {
 
 // knownToken finds a token with a well-known prefix at a word boundary.
 func knownToken(v string) string {
-	// The shapes by the first byte of their prefix: most bytes start
-	// none, and a value is scanned once.
-	var byFirst [256][]tokenShape
-	for _, s := range tokenShapes() {
-		byFirst[s.prefix[0]] = append(byFirst[s.prefix[0]], s)
+	// The first bytes of the prefixes: most bytes start none, and a
+	// value is scanned once.
+	shapes := tokenShapes()
+	var first [256]bool
+	for _, s := range shapes {
+		first[s.prefix[0]] = true
 	}
 	for i := 0; i < len(v); i++ {
-		if !atBoundary(v, i) {
+		if !first[v[i]] || !atBoundary(v, i) {
 			continue
 		}
 		rest := v[i:]
-		for _, s := range byFirst[v[i]] {
-			if !strings.HasPrefix(rest, s.prefix) {
+		for _, s := range shapes {
+			if s.prefix[0] != v[i] || !strings.HasPrefix(rest, s.prefix) {
 				continue
 			}
 			body := rest[len(s.prefix):]

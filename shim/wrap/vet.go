@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sbshim/sbshim/shim"
@@ -389,22 +390,25 @@ func (e *entry) riskyEnv() string {
 // sandbox (package managers asked for their registries) read: where the
 // home, configuration, caches and state are; the search path; package
 // managers' settings; proxies and certificates; the Go runtime's; and
-// the dynamic loader's.
-var envReadByShim = regexp.MustCompile(`(?i)^(` +
-	`HOME|USER|LOGNAME|PATH|PWD|SHELL|TMPDIR|TMP|TEMP|VIRTUAL_ENV|CONDA_PREFIX|` +
-	`XDG_.*|SBSHIM.*|LD_.*|DYLD_.*|GCONV_PATH|LOCPATH|` +
-	`GO[A-Z0-9]*|NODE_.*|NPM_CONFIG_.*|PIP_.*|UV_.*|YARN_.*|PNPM_.*|BUN_.*|DENO_.*|CARGO_.*|` +
-	`SSL_CERT_.*|.*_CA_CERTS?|.*_CA_BUNDLE|` +
-	`.*_HOME|.*_CONFIG_DIR|.*_CONFIG_FILE|.*_CONFIG_HOME|.*_USERCONFIG|.*_GLOBALCONFIG|.*_PROXY|` +
-	`MEMORY_FILE_PATH` +
-	`)$`)
+// the dynamic loader's. It is compiled on first use, not at every start
+// of sbshim (and of its init and deputy, the same program).
+var envReadByShim = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^(` +
+		`HOME|USER|LOGNAME|PATH|PWD|SHELL|TMPDIR|TMP|TEMP|VIRTUAL_ENV|CONDA_PREFIX|` +
+		`XDG_.*|SBSHIM.*|LD_.*|DYLD_.*|GCONV_PATH|LOCPATH|` +
+		`GO[A-Z0-9]*|NODE_.*|NPM_CONFIG_.*|PIP_.*|UV_.*|YARN_.*|PNPM_.*|BUN_.*|DENO_.*|CARGO_.*|` +
+		`SSL_CERT_.*|.*_CA_CERTS?|.*_CA_BUNDLE|` +
+		`.*_HOME|.*_CONFIG_DIR|.*_CONFIG_FILE|.*_CONFIG_HOME|.*_USERCONFIG|.*_GLOBALCONFIG|.*_PROXY|` +
+		`MEMORY_FILE_PATH` +
+		`)$`)
+})
 
 // sbshimReadsEnv reports whether sbshim reads the variable name for
 // itself (see envReadByShim). NODE_ENV is only a mode; PYTHON* variables
 // are not matched because sbshim runs Python isolated (-I), which ignores
 // them.
 func sbshimReadsEnv(name string) bool {
-	return !strings.EqualFold(name, "NODE_ENV") && envReadByShim.MatchString(name)
+	return !strings.EqualFold(name, "NODE_ENV") && envReadByShim().MatchString(name)
 }
 
 // projectRoot is the project folder of a configuration file given by its
