@@ -1,0 +1,310 @@
+//go:build darwin
+
+package isolation
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/sbshim/sbshim/isolation/policy"
+	"github.com/sbshim/sbshim/isolation/seatbelt"
+)
+
+// The macOS backend's exec glue: sandbox-exec with the generated profile,
+// `log stream` for the reports. The decisions live in seatbeltrun.go.
+
+// Absolute paths of the system's tools: never looked up on PATH.
+const (
+	sandboxExecPath = "/usr/bin/sandbox-exec"
+	logToolPath     = "/usr/bin/log"
+	truePath        = "/usr/bin/true"
+)
+
+// Bounds of the log watcher's life.
+const (
+	// logStartTimeout bounds the wait for `log stream` to start streaming.
+	logStartTimeout = 5 * time.Second
+	// logQuiet and logDrainMax bound the wait, once the command has
+	// ended, for its last denials: the log delivers them after the fact.
+	logQuiet    = 300 * time.Millisecond
+	logDrainMax = 2 * time.Second
+)
+
+// Process is a command running in a sandbox.
+type Process struct {
+	cmd     *exec.Cmd
+	layers  Layers
+	dir     string       // the session folder (private $TMP, profile)
+	group   bool         // the command leads a process group of its own
+	logCmd  *exec.Cmd    // `log stream`, nil without reports
+	watcher *logWatcher  // nil without reports
+	proxy   *sharedProxy // nil unless network.mode is proxy
+	sigs    chan os.Signal
+	once    sync.Once
+}
+
+// Layers reports the isolation layers in force.
+func (p *Process) Layers() Layers { return p.layers }
+
+// Pid is the host pid of the command (sandbox-exec becomes it).
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Signal sends sig to the command.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits for the command and returns its exit status: its own code,
+// 128+N if signal N ended it. The processes left in its process group are
+// killed, the denials still on their way are reported, and the session's
+// private folder is removed.
+func (p *Process) Wait() (int, error) {
+	err := p.cmd.Wait()
+	if p.group {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	p.release(true)
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return ExitSetup, fmt.Errorf("wait for the sandbox: %w", err)
+		}
+		ws := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		} else {
+			code = ws.ExitStatus()
+		}
+	}
+	return code, nil
+}
+
+// release stops what serves the session; drain waits for the last
+// denials first.
+func (p *Process) release(drain bool) {
+	p.once.Do(func() {
+		if p.sigs != nil {
+			signal.Stop(p.sigs)
+			close(p.sigs)
+		}
+		if p.watcher != nil {
+			if drain {
+				p.watcher.drain(logQuiet, logDrainMax)
+			}
+			_ = p.logCmd.Process.Kill()
+			_ = p.logCmd.Wait()
+		}
+		p.proxy.stop()
+		if p.dir != "" {
+			_ = os.RemoveAll(p.dir)
+		}
+	})
+}
+
+// Start runs cfg.Argv under /usr/bin/sandbox-exec with a profile generated
+// from cfg.Policy. The signals SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
+// SIGUSR2 and SIGWINCH that reach sbshim are passed on to the command.
+func Start(cfg Config) (*Process, error) {
+	if len(cfg.Argv) == 0 {
+		return nil, &SetupError{Code: ExitSetup, Layer: "exec", Err: errors.New("no command given")}
+	}
+	if cfg.Policy == nil {
+		return nil, &SetupError{Code: ExitSetup, Layer: "policy", Err: errors.New("no policy")}
+	}
+	if cfg.PTY != nil {
+		return nil, &SetupError{Code: ExitSetup, Layer: "pty", Err: errors.New("PTY mode is not supported on macOS yet (use --no-pty)")}
+	}
+	warn := cfg.Warn
+	if warn == nil {
+		warn = func(string) {}
+	}
+	dir, err := makeSessionDir(cfg.Policy.Vars.Tmp)
+	if err != nil {
+		return nil, &SetupError{Code: ExitSetup, Layer: "tmp", Err: err}
+	}
+	p := &Process{dir: dir}
+	fail := func(layer string, err error) (*Process, error) {
+		p.release(false)
+		var se *SetupError
+		if errors.As(err, &se) {
+			return nil, err
+		}
+		return nil, &SetupError{Code: ExitSetup, Layer: layer, Err: err}
+	}
+	if _, err := os.Stat(sandboxExecPath); err != nil {
+		return fail("seatbelt", fmt.Errorf("%s: %w; sbshim does not run a command unsandboxed", sandboxExecPath, err))
+	}
+	port := 0
+	if cfg.Policy.Network.Mode == policy.NetProxy {
+		env := seatbeltEnv(cfg.Policy, os.Environ(), 0, nil)
+		if p.proxy, err = startSharedProxy(cfg, env); err != nil {
+			return fail("proxy", err)
+		}
+		port = p.proxy.port
+	}
+	env := seatbeltEnv(cfg.Policy, os.Environ(), port, cfg.Warn)
+	if err := findCommand(cfg.Argv[0], env, cfg.Dir); err != nil {
+		return fail("exec", err)
+	}
+	tag := newSessionTag()
+	prof, err := seatbelt.Generate(cfg.Policy, seatbelt.Options{Tag: tag, ProxyPort: port})
+	if err != nil {
+		return fail("seatbelt", fmt.Errorf("generate the profile: %w", err))
+	}
+	profile, err := writeProfile(dir, prof.Text)
+	if err != nil {
+		return fail("seatbelt", err)
+	}
+	argv := []string{"sbshim-sandbox-exec", "-f", profile, "--"}
+	switch verdict, msg := trySandboxExec(profile); verdict {
+	case sandboxExecOK:
+		p.layers.Seatbelt = true
+		if err := p.startWatcher(tag, prof.Rules, cfg); err != nil {
+			if cfg.Strict {
+				return fail("log", fmt.Errorf("%v; --strict refuses to run without reports (see 'sbshim doctor')", err))
+			}
+			warn(fmt.Sprintf("%v: the sandbox is enforced, but what it blocks is not reported; see 'sbshim doctor'", err))
+		}
+	case sandboxExecNested:
+		if cfg.Strict {
+			return fail("seatbelt", nestedRefusal(msg))
+		}
+		warn(nestedWarning(msg))
+		argv = nil
+	default:
+		return fail("seatbelt", fmt.Errorf("sandbox-exec refused the profile: %s", msg))
+	}
+	cmd := &exec.Cmd{
+		Path:   sandboxExecPath,
+		Args:   append(argv, cfg.Argv...),
+		Env:    env,
+		Dir:    cfg.Dir,
+		Stdin:  orStd(cfg.Stdin, os.Stdin),
+		Stdout: orStd(cfg.Stdout, os.Stdout),
+		Stderr: orStd(cfg.Stderr, os.Stderr),
+	}
+	if argv == nil {
+		// Nested: the outer sandbox is the only one; the command is
+		// run as sandbox-exec would have, by name on the scrubbed PATH.
+		path, err := lookPathIn(cfg.Argv[0], env, cfg.Dir)
+		if err != nil {
+			return fail("exec", err)
+		}
+		cmd.Path, cmd.Args = path, cfg.Argv
+	}
+	// A command off the terminal leads a process group of its own, so
+	// that what it leaves behind can be ended with it. On a terminal it
+	// stays in the foreground group, where it can read.
+	if !term.IsTerminal(int(orStd(cfg.Stdin, os.Stdin).Fd())) {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		p.group = true
+	}
+	p.cmd = cmd
+	p.sigs = make(chan os.Signal, 16)
+	signal.Notify(p.sigs, forwardedSignals()...)
+	if err := cmd.Start(); err != nil {
+		return fail("exec", fmt.Errorf("start %s: %w", cmd.Path, err))
+	}
+	go func() {
+		for sig := range p.sigs {
+			_ = cmd.Process.Signal(sig)
+		}
+	}()
+	return p, nil
+}
+
+// forwardedSignals are passed on to the command.
+func forwardedSignals() []os.Signal {
+	return []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1,
+		syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGALRM}
+}
+
+// orStd is f, or std when f is nil.
+func orStd(f, std *os.File) *os.File {
+	if f == nil {
+		return std
+	}
+	return f
+}
+
+// trySandboxExec runs /usr/bin/true under the profile: whether the
+// profile applies, sbshim is nested in another Seatbelt sandbox, or
+// sandbox-exec refuses the profile (and why).
+func trySandboxExec(profile string) (sandboxExecVerdict, string) {
+	var stderr bytes.Buffer
+	cmd := exec.Command(sandboxExecPath, "-f", profile, "--", truePath)
+	cmd.Env = []string{}
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return sandboxExecRefused, err.Error()
+		}
+		code = ee.ExitCode()
+		if code < 0 {
+			code = 128
+		}
+	}
+	return judgeSandboxExec(code, stderr.String())
+}
+
+// startWatcher starts `log stream` for the session's tag and waits until
+// it streams.
+func (p *Process) startWatcher(tag string, rules []string, cfg Config) error {
+	cmd, w, err := startLogStream(tag, rules, cfg.Report)
+	if err != nil {
+		return err
+	}
+	p.logCmd, p.watcher = cmd, w
+	return nil
+}
+
+// startLogStream starts `log stream` with the predicate of tag and a
+// watcher on its output, and waits until it streams.
+func startLogStream(tag string, rules []string, report func(Event)) (*exec.Cmd, *logWatcher, error) {
+	cmd := exec.Command(logToolPath, "stream", "--style", "ndjson", "--predicate", logPredicate(tag))
+	cmd.Env = []string{}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("log stream: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("log stream: %w", err)
+	}
+	w := newLogWatcher(tag, rules, report)
+	go w.run(out)
+	if !w.waitReady(logStartTimeout) {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = "it did not start streaming"
+		}
+		return nil, nil, fmt.Errorf("cannot read the system log (%s stream: %s)", logToolPath, msg)
+	}
+	return cmd, w, nil
+}
+
+// InitMain is never reached on this platform: there is no init.
+func InitMain() {
+	fmt.Fprintln(os.Stderr, "sbshim: init: not used on macOS")
+	os.Exit(ExitSetup)
+}
+
+// DeputyMain is never reached on this platform.
+func DeputyMain() {
+	os.Exit(ExitSetup)
+}
