@@ -53,12 +53,13 @@ func probeSandboxExec() LayerCheck {
 
 func probeLog() LayerCheck {
 	c := LayerCheck{Layer: "reports"}
-	cmd, _, err := startLogStream(newSessionTag(), nil, nil)
+	cmd, w, err := startLogStream(newSessionTag(), nil, nil, nil)
 	if err != nil {
 		c.Detail = err.Error()
 		c.Fix = "`log stream` needs an administrator account; without it the sandbox is enforced but what it blocks is not reported (--strict refuses)"
 		return c
 	}
+	w.stop()
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	c.Available = true

@@ -100,6 +100,7 @@ func (p *Process) release(drain bool) {
 			if drain {
 				p.watcher.drain(logQuiet, logDrainMax)
 			}
+			p.watcher.stop()
 			_ = p.logCmd.Process.Kill()
 			_ = p.logCmd.Wait()
 		}
@@ -262,7 +263,12 @@ func trySandboxExec(profile string) (sandboxExecVerdict, string) {
 // startWatcher starts `log stream` for the session's tag and waits until
 // it streams.
 func (p *Process) startWatcher(tag string, rules []string, cfg Config) error {
-	cmd, w, err := startLogStream(tag, rules, cfg.Report)
+	lost := func() {
+		if cfg.Warn != nil {
+			cfg.Warn("the system log stream ended: what the sandbox blocks from now on is enforced but not reported")
+		}
+	}
+	cmd, w, err := startLogStream(tag, rules, cfg.Report, lost)
 	if err != nil {
 		return err
 	}
@@ -272,7 +278,7 @@ func (p *Process) startWatcher(tag string, rules []string, cfg Config) error {
 
 // startLogStream starts `log stream` with the predicate of tag and a
 // watcher on its output, and waits until it streams.
-func startLogStream(tag string, rules []string, report func(Event)) (*exec.Cmd, *logWatcher, error) {
+func startLogStream(tag string, rules []string, report func(Event), lost func()) (*exec.Cmd, *logWatcher, error) {
 	cmd := exec.Command(logToolPath, "stream", "--style", "ndjson", "--predicate", logPredicate(tag))
 	cmd.Env = []string{}
 	var stderr bytes.Buffer
@@ -285,8 +291,10 @@ func startLogStream(tag string, rules []string, report func(Event)) (*exec.Cmd, 
 		return nil, nil, fmt.Errorf("log stream: %w", err)
 	}
 	w := newLogWatcher(tag, rules, report)
+	w.lost = lost
 	go w.run(out)
 	if !w.waitReady(logStartTimeout) {
+		w.stop()
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		msg := strings.TrimSpace(stderr.String())

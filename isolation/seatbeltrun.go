@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sbshim/sbshim/isolation/netproxy"
@@ -221,6 +222,11 @@ type logWatcher struct {
 	activity  chan struct{} // a line arrived (capacity 1)
 
 	seen map[dedupKey]time.Time // run's goroutine only
+
+	// lost, if set, hears that a live stream ended before stopping was
+	// set: what the sandbox blocks from then on goes unreported.
+	lost     func()
+	stopping atomic.Bool
 }
 
 type dedupKey struct {
@@ -244,6 +250,15 @@ func newLogWatcher(tag string, rules []string, report func(Event)) *logWatcher {
 func (w *logWatcher) run(r io.Reader) {
 	defer close(w.done)
 	defer w.readyOnce.Do(func() {}) // ended before its first line: never ready
+	defer func() {
+		select {
+		case <-w.ready:
+			if w.lost != nil && !w.stopping.Load() {
+				w.lost()
+			}
+		default:
+		}
+	}()
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := readLine(br, logLineMax)
@@ -319,6 +334,9 @@ func (w *logWatcher) line(line []byte) {
 		w.report(ev)
 	}
 }
+
+// stop says that the stream is about to be ended on purpose.
+func (w *logWatcher) stop() { w.stopping.Store(true) }
 
 // waitReady waits until the stream has written its first line, has
 // ended, or timeout has passed; it says whether the stream is live.

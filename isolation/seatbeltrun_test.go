@@ -411,3 +411,30 @@ func TestLookPathIn(t *testing.T) {
 		}
 	}
 }
+
+// A live stream that ends while the command runs is said (lost), never
+// silent; one that sbshim ends itself, or one that never started, is not.
+func TestLogWatcherLost(t *testing.T) {
+	tests := []struct {
+		name     string
+		stream   string
+		stopped  bool
+		wantLost bool
+	}{
+		{"ended while running", "Filtering the log data\n", false, true},
+		{"ended by sbshim", "Filtering the log data\n", true, false},
+		{"never started", "", false, false},
+	}
+	for _, tt := range tests {
+		lost := false
+		w := newLogWatcher("sbshim-0123456789abcdef", nil, nil)
+		w.lost = func() { lost = true }
+		if tt.stopped {
+			w.stop()
+		}
+		w.run(strings.NewReader(tt.stream))
+		if lost != tt.wantLost {
+			t.Errorf("%s: lost %v, want %v", tt.name, lost, tt.wantLost)
+		}
+	}
+}
