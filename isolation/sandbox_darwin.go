@@ -23,13 +23,6 @@ import (
 // The macOS backend's exec glue: sandbox-exec with the generated profile,
 // `log stream` for the reports. The decisions live in seatbeltrun.go.
 
-// Absolute paths of the system's tools: never looked up on PATH.
-const (
-	sandboxExecPath = "/usr/bin/sandbox-exec"
-	logToolPath     = "/usr/bin/log"
-	truePath        = "/usr/bin/true"
-)
-
 // Bounds of the log watcher's life.
 const (
 	// logStartTimeout bounds the wait for `log stream` to start streaming.
@@ -165,9 +158,15 @@ func Start(cfg Config) (*Process, error) {
 	if err != nil {
 		return fail("seatbelt", err)
 	}
-	argv := []string{"sbshim-sandbox-exec", "-f", profile, "--"}
-	switch verdict, msg := trySandboxExec(profile); verdict {
-	case sandboxExecOK:
+	verdict, msg := trySandboxExec(profile)
+	plan, err := planSeatbelt(cfg, env, profile, verdict, msg)
+	if err != nil {
+		return fail("seatbelt", err)
+	}
+	if plan.warn != "" {
+		warn(plan.warn)
+	}
+	if plan.seatbelt {
 		p.layers.Seatbelt = true
 		if err := p.startWatcher(tag, prof.Rules, cfg); err != nil {
 			if cfg.Strict {
@@ -175,32 +174,15 @@ func Start(cfg Config) (*Process, error) {
 			}
 			warn(fmt.Sprintf("%v: the sandbox is enforced, but what it blocks is not reported; see 'sbshim doctor'", err))
 		}
-	case sandboxExecNested:
-		if cfg.Strict {
-			return fail("seatbelt", nestedRefusal(msg))
-		}
-		warn(nestedWarning(msg))
-		argv = nil
-	default:
-		return fail("seatbelt", fmt.Errorf("sandbox-exec refused the profile: %s", msg))
 	}
 	cmd := &exec.Cmd{
-		Path:   sandboxExecPath,
-		Args:   append(argv, cfg.Argv...),
+		Path:   plan.path,
+		Args:   plan.args,
 		Env:    env,
 		Dir:    cfg.Dir,
 		Stdin:  orStd(cfg.Stdin, os.Stdin),
 		Stdout: orStd(cfg.Stdout, os.Stdout),
 		Stderr: orStd(cfg.Stderr, os.Stderr),
-	}
-	if argv == nil {
-		// Nested: the outer sandbox is the only one; the command is
-		// run as sandbox-exec would have, by name on the scrubbed PATH.
-		path, err := lookPathIn(cfg.Argv[0], env, cfg.Dir)
-		if err != nil {
-			return fail("exec", err)
-		}
-		cmd.Path, cmd.Args = path, cfg.Argv
 	}
 	// A command off the terminal leads a process group of its own, so
 	// that what it leaves behind can be ended with it. On a terminal it

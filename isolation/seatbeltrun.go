@@ -133,6 +133,13 @@ func seatbeltEnv(pol *policy.Policy, host []string, port int, warn func(string))
 	return out
 }
 
+// Absolute paths of the system's tools: never looked up on PATH.
+const (
+	sandboxExecPath = "/usr/bin/sandbox-exec"
+	logToolPath     = "/usr/bin/log"
+	truePath        = "/usr/bin/true"
+)
+
 // sandboxExecVerdict is what a trial run of sandbox-exec with the
 // session's profile says about running the command under it.
 type sandboxExecVerdict int
@@ -166,6 +173,39 @@ func judgeSandboxExec(code int, stderr string) (sandboxExecVerdict, string) {
 		msg = fmt.Sprintf("sandbox-exec exited with status %d", code)
 	}
 	return sandboxExecRefused, msg
+}
+
+// seatbeltPlan is how the command is launched.
+type seatbeltPlan struct {
+	path string   // the program executed
+	args []string // its argv, the command's byte for byte at the end
+	// seatbelt: sandbox-exec applies the session's profile. Without it
+	// (nested in another Seatbelt sandbox) only the outer one holds.
+	seatbelt bool
+	warn     string // for the user, when the command runs without it
+}
+
+// planSeatbelt decides the launch from the verdict of the trial run with
+// the profile: under sandbox-exec; nested, the command by itself with a
+// warning, or nothing under --strict; refused, nothing (exit 125 with
+// sandbox-exec's message). env is the command's environment, whose PATH
+// finds it when it runs by itself.
+func planSeatbelt(cfg Config, env []string, profile string, verdict sandboxExecVerdict, msg string) (seatbeltPlan, error) {
+	switch verdict {
+	case sandboxExecOK:
+		args := append([]string{"sbshim-sandbox-exec", "-f", profile, "--"}, cfg.Argv...)
+		return seatbeltPlan{path: sandboxExecPath, args: args, seatbelt: true}, nil
+	case sandboxExecNested:
+		if cfg.Strict {
+			return seatbeltPlan{}, &SetupError{Code: ExitSetup, Layer: "seatbelt", Err: nestedRefusal(msg)}
+		}
+		path, err := lookPathIn(cfg.Argv[0], env, cfg.Dir)
+		if err != nil {
+			return seatbeltPlan{}, err
+		}
+		return seatbeltPlan{path: path, args: slices.Clone(cfg.Argv), warn: nestedWarning(msg)}, nil
+	}
+	return seatbeltPlan{}, &SetupError{Code: ExitSetup, Layer: "seatbelt", Err: fmt.Errorf("sandbox-exec refused the profile: %s", msg)}
 }
 
 // nestedWarning is the one line a session nested in another Seatbelt

@@ -2,6 +2,7 @@ package isolation
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -436,5 +437,70 @@ func TestLogWatcherLost(t *testing.T) {
 		if lost != tt.wantLost {
 			t.Errorf("%s: lost %v, want %v", tt.name, lost, tt.wantLost)
 		}
+	}
+}
+
+// The launch follows the trial run: under sandbox-exec with the command's
+// argv byte for byte after "--"; nested, the command by itself with the
+// warning, or nothing with --strict; a refused profile, nothing (125,
+// sandbox-exec's message). Never the command unsandboxed because the
+// profile failed.
+func TestPlanSeatbelt(t *testing.T) {
+	dir := t.TempDir()
+	tool := filepath.Join(dir, "tool")
+	if err := os.WriteFile(tool, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + dir}
+	argv := []string{"tool", "-f", "--", "a b", "\xff\xfe", "", "$HOME", "-p"}
+	const profile = "/s/sbshim-0123456789abcdef/profile.sb"
+	nestedMsg := "sandbox-exec: sandbox_apply: Operation not permitted"
+	tests := []struct {
+		name      string
+		strict    bool
+		verdict   sandboxExecVerdict
+		msg       string
+		wantPath  string
+		wantArgs  []string
+		seatbelt  bool
+		wantWarn  bool
+		wantErr   string
+		wantCode  int
+		wantLayer string
+	}{
+		{name: "applies", verdict: sandboxExecOK, wantPath: "/usr/bin/sandbox-exec",
+			wantArgs: append([]string{"sbshim-sandbox-exec", "-f", profile, "--"}, argv...), seatbelt: true},
+		{name: "applies, strict", strict: true, verdict: sandboxExecOK, wantPath: "/usr/bin/sandbox-exec",
+			wantArgs: append([]string{"sbshim-sandbox-exec", "-f", profile, "--"}, argv...), seatbelt: true},
+		{name: "nested", verdict: sandboxExecNested, msg: nestedMsg, wantPath: tool, wantArgs: argv, wantWarn: true},
+		{name: "nested, strict", strict: true, verdict: sandboxExecNested, msg: nestedMsg,
+			wantErr: "--strict refuses", wantCode: ExitSetup, wantLayer: "seatbelt"},
+		{name: "refused", verdict: sandboxExecRefused, msg: "sandbox-exec: unbound variable: x",
+			wantErr: "sandbox-exec refused the profile: sandbox-exec: unbound variable: x", wantCode: ExitSetup, wantLayer: "seatbelt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Config{Argv: argv, Strict: tt.strict, Dir: dir}
+			plan, err := planSeatbelt(cfg, env, profile, tt.verdict, tt.msg)
+			if tt.wantErr != "" {
+				var se *SetupError
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &se) || se.Code != tt.wantCode || se.Layer != tt.wantLayer {
+					t.Fatalf("err %v, want a %s SetupError %d saying %q", err, tt.wantLayer, tt.wantCode, tt.wantErr)
+				}
+				if tt.verdict == sandboxExecNested && !strings.Contains(err.Error(), nestedMsg) {
+					t.Errorf("the refusal does not say why: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plan.path != tt.wantPath || !slices.Equal(plan.args, tt.wantArgs) || plan.seatbelt != tt.seatbelt {
+				t.Errorf("plan %q %q seatbelt %v; want %q %q %v", plan.path, plan.args, plan.seatbelt, tt.wantPath, tt.wantArgs, tt.seatbelt)
+			}
+			if (plan.warn != "") != tt.wantWarn || tt.wantWarn && (!strings.Contains(plan.warn, nestedMsg) || strings.Contains(plan.warn, "\n")) {
+				t.Errorf("warning %q, want one line naming %q: %v", plan.warn, nestedMsg, tt.wantWarn)
+			}
+		})
 	}
 }
