@@ -426,11 +426,19 @@ func (w *logWatcher) drain(quiet, max time.Duration) {
 	}
 }
 
+// quietService says whether name is a mach service that system
+// libraries look up on their own in every program (diagnostics and usage
+// statistics): refusing it changes nothing the program does, and
+// reporting it would name a blocked attempt in nearly every tool call.
+func quietService(name string) bool {
+	return name == "com.apple.diagnosticd" || name == "com.apple.analyticsd"
+}
+
 // denialEvent turns a Seatbelt denial into the Event Linux's layers
 // would give for the same attempt; rules are the profile's, by index. It
 // says false for what is no report: metadata reads, which programs make
 // by the thousand (realpath, stat, access) and Linux does not report
-// either.
+// either, and the lookups of a quietService.
 func denialEvent(d seatbelt.Denial, rules []string) (Event, bool) {
 	ev := Event{Time: d.Time, PID: d.PID, Exe: d.Process, Target: d.Target, Layer: SeatbeltLayer, Errno: "EPERM"}
 	if d.Rule >= 0 && d.Rule < len(rules) {
@@ -457,12 +465,18 @@ func denialEvent(d seatbelt.Denial, rules []string) (Event, bool) {
 		ev.Kind, ev.Op = "file", "write"
 	case strings.HasPrefix(op, "process-exec"):
 		ev.Kind, ev.Op = "file", "exec"
+	case op == "network-outbound" && (d.Target == "/private/var/run/mDNSResponder" || d.Target == "/var/run/mDNSResponder"):
+		// getaddrinfo asking the host's resolver: a name lookup, which
+		// network modes none and proxy refuse, as Linux's DNS responder.
+		ev.Kind, ev.Op = "net", "dns"
 	case op == "network-outbound":
 		ev.Kind, ev.Op = "net", "connect"
 	case op == "network-bind":
 		ev.Kind, ev.Op = "net", "bind"
 	case op == "network-inbound":
 		ev.Kind, ev.Op = "net", "accept"
+	case op == "mach-lookup" && quietService(d.Target):
+		return Event{}, false
 	default:
 		// mach-lookup, signal, iokit-open, sysctl-read, …: Seatbelt's
 		// name of it, and what it named.

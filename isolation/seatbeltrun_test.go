@@ -190,6 +190,10 @@ func TestDenialEvent(t *testing.T) {
 		{"network-outbound", "/private/var/run/docker.sock", 0, "net", "connect", true, "default", ""},
 		{"network-bind", "127.0.0.1:8080", 0, "net", "bind", true, "default", ""},
 		{"mach-lookup", "com.apple.pasteboard.1", 0, "syscall", "mach-lookup", true, "default", ""},
+		{"mach-lookup", "com.apple.diagnosticd", 0, "", "", false, "", ""},
+		{"mach-lookup", "com.apple.analyticsd", 0, "", "", false, "", ""},
+		{"network-outbound", "/private/var/run/mDNSResponder", 0, "net", "dns", true, "default", ""},
+		{"network-outbound", "/var/run/mDNSResponder", 0, "net", "dns", true, "default", ""},
 		{"signal", "target:1", 7, "syscall", "signal", true, "seatbelt: not allowed by the profile", ""},
 		{"", "x(1) deny(1) a-b c", -1, "syscall", "seatbelt", true, "seatbelt: not allowed by the profile", ""},
 	}
