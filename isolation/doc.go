@@ -14,8 +14,11 @@
 // it. What lives here is per platform: the Linux backend (*_linux.go:
 // namespaces, the re-executed init, mounts, Landlock, seccomp, the
 // supervisor and its deputy, the DNS responder, the bridge to the
-// proxy), the set-up every backend shares (proxy.go: the proxy's rules
-// and environment from the Policy), and a stub for platforms without a
+// proxy), the macOS backend (*_darwin.go: sandbox-exec with the profile
+// of the sibling package seatbelt, and `log stream` for the reports; its
+// decisions are plain Go in seatbeltrun.go, tested on every OS), the
+// set-up every backend shares (proxy.go: the proxy's rules and
+// environment from the Policy), and a stub for platforms without a
 // backend yet (*_other.go), which refuses to run anything. The filtering
 // network proxy is the sibling package netproxy.
 //
