@@ -27,6 +27,9 @@ import (
 const (
 	// logStartTimeout bounds the wait for `log stream` to start streaming.
 	logStartTimeout = 5 * time.Second
+	// logMarkTimeout bounds the wait for sbshim's marker to come through
+	// the stream once it has started.
+	logMarkTimeout = time.Second
 	// logQuiet and logDrainMax bound the wait, once the command has
 	// ended, for its last denials: the log delivers them after the fact.
 	logQuiet    = 300 * time.Millisecond
@@ -284,6 +287,14 @@ func startLogStream(tag string, rules []string, report func(Event), lost func())
 			msg = "it did not start streaming"
 		}
 		return nil, nil, fmt.Errorf("cannot read the system log (%s stream: %s)", logToolPath, msg)
+	}
+	// The banner comes before the stream is connected: a message of
+	// sbshim's own, seen coming through, shows that it is. Without it
+	// (logger missing or slow) the stream is used as it is.
+	mark := exec.Command(loggerPath, "--", readyMarker(tag))
+	mark.Env = []string{}
+	if mark.Run() == nil {
+		w.waitMarked(logMarkTimeout)
 	}
 	return cmd, w, nil
 }

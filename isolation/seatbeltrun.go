@@ -138,6 +138,7 @@ const (
 	sandboxExecPath = "/usr/bin/sandbox-exec"
 	logToolPath     = "/usr/bin/log"
 	truePath        = "/usr/bin/true"
+	loggerPath      = "/usr/bin/logger"
 )
 
 // sandboxExecVerdict is what a trial run of sandbox-exec with the
@@ -260,6 +261,8 @@ type logWatcher struct {
 	readyOnce sync.Once
 	done      chan struct{} // closed when the stream has ended
 	activity  chan struct{} // a line arrived (capacity 1)
+	marked    chan struct{} // closed when the marker line has come through
+	markOnce  sync.Once
 
 	seen map[dedupKey]time.Time // run's goroutine only
 
@@ -281,7 +284,8 @@ func newLogWatcher(tag string, rules []string, report func(Event)) *logWatcher {
 	return &logWatcher{
 		tag: tag, rules: rules, report: report, now: time.Now,
 		ready: make(chan struct{}), done: make(chan struct{}), activity: make(chan struct{}, 1),
-		seen: make(map[dedupKey]time.Time),
+		marked: make(chan struct{}),
+		seen:   make(map[dedupKey]time.Time),
 	}
 }
 
@@ -346,6 +350,9 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 func (w *logWatcher) line(line []byte) {
 	d, ok := seatbelt.ParseLogLine(line, w.tag)
 	if !ok {
+		if bytes.Contains(line, []byte(readyMarker(w.tag))) {
+			w.markOnce.Do(func() { close(w.marked) })
+		}
 		return
 	}
 	ev, ok := denialEvent(d, w.rules)
@@ -372,6 +379,30 @@ func (w *logWatcher) line(line []byte) {
 	w.seen[key] = ev.Time
 	for range min(d.Repeats, maxRepeats) {
 		w.report(ev)
+	}
+}
+
+// readyMarker is the text sbshim logs, once the stream has started, to
+// see it come through: from then on the stream is known to deliver the
+// session's messages. It carries the tag, so the predicate selects it.
+func readyMarker(tag string) string { return tag + " log stream ready" }
+
+// waitMarked waits until the marker has come through, the stream has
+// ended, or timeout has passed; it says whether the marker came.
+func (w *logWatcher) waitMarked(timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-w.marked:
+		return true
+	case <-w.done:
+	case <-t.C:
+	}
+	select {
+	case <-w.marked:
+		return true
+	default:
+		return false
 	}
 }
 

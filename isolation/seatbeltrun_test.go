@@ -508,3 +508,28 @@ func TestPlanSeatbelt(t *testing.T) {
 		})
 	}
 }
+
+// sbshim's marker coming through shows the stream delivers the session's
+// messages; a stream that ends first never marks, and the marker is no
+// denial.
+func TestLogWatcherMarker(t *testing.T) {
+	tag := "sbshim-0123456789abcdef"
+	marker := fmt.Sprintf(`{"eventType":"logEvent","processID":812,"processImagePath":"/usr/bin/logger","eventMessage":%q}`, readyMarker(tag))
+	tests := []struct {
+		name   string
+		stream string
+		want   bool
+	}{
+		{"marker", "Filtering the log data\n" + marker + "\n", true},
+		{"banner only", "Filtering the log data\n", false},
+		{"another session's marker", "Filtering\n" + strings.ReplaceAll(marker, tag, "sbshim-aaaaaaaaaaaaaaaa") + "\n", false},
+	}
+	for _, tt := range tests {
+		var c collect
+		w := newLogWatcher(tag, nil, c.add)
+		w.run(strings.NewReader(tt.stream))
+		if got := w.waitMarked(time.Hour); got != tt.want || len(c.evs) != 0 {
+			t.Errorf("%s: marked %v (events %v), want %v and no event", tt.name, got, c.evs, tt.want)
+		}
+	}
+}
