@@ -13,9 +13,12 @@ import (
 // Probe checks what the macOS backend needs, for `sbshim doctor`:
 // sandbox-exec (and whether sbshim already runs inside a Seatbelt
 // sandbox), read access to the system log (the reports), and a loopback
-// listener (the network proxy).
+// listener (the network proxy); and that the limits are Linux's only.
 func Probe() []LayerCheck {
-	return []LayerCheck{probeSandboxExec(), probeLog(), probeLoopback()}
+	return []LayerCheck{probeSandboxExec(), probeLog(), probeLoopback(), {
+		Layer:  "limits",
+		Detail: "limits.pids, limits.memoryMB and limits.tmpSizeMB are not enforced on macOS (Seatbelt has no such limits)",
+	}}
 }
 
 func probeSandboxExec() LayerCheck {
