@@ -65,6 +65,10 @@ func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig)
 func (p *Process) Wait() (int, error) {
 	err := p.cmd.Wait()
 	if p.group {
+		// The group outlives its reaped leader while a member is left,
+		// and its id is no process's to take meanwhile; an empty group's
+		// id could be reused only after macOS's pids, given out in turn,
+		// have wrapped around.
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	}
 	p.release(true)
