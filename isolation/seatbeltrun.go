@@ -194,7 +194,7 @@ type seatbeltPlan struct {
 func planSeatbelt(cfg Config, env []string, profile string, verdict sandboxExecVerdict, msg string) (seatbeltPlan, error) {
 	switch verdict {
 	case sandboxExecOK:
-		args := append([]string{"sbshim-sandbox-exec", "-f", profile, "--"}, cfg.Argv...)
+		args := append([]string{sandboxExecPath, "-f", profile, "--"}, cfg.Argv...)
 		return seatbeltPlan{path: sandboxExecPath, args: args, seatbelt: true}, nil
 	case sandboxExecNested:
 		if cfg.Strict {

@@ -473,9 +473,9 @@ func TestPlanSeatbelt(t *testing.T) {
 		wantLayer string
 	}{
 		{name: "applies", verdict: sandboxExecOK, wantPath: "/usr/bin/sandbox-exec",
-			wantArgs: append([]string{"sbshim-sandbox-exec", "-f", profile, "--"}, argv...), seatbelt: true},
+			wantArgs: append([]string{"/usr/bin/sandbox-exec", "-f", profile, "--"}, argv...), seatbelt: true},
 		{name: "applies, strict", strict: true, verdict: sandboxExecOK, wantPath: "/usr/bin/sandbox-exec",
-			wantArgs: append([]string{"sbshim-sandbox-exec", "-f", profile, "--"}, argv...), seatbelt: true},
+			wantArgs: append([]string{"/usr/bin/sandbox-exec", "-f", profile, "--"}, argv...), seatbelt: true},
 		{name: "nested", verdict: sandboxExecNested, msg: nestedMsg, wantPath: tool, wantArgs: argv, wantWarn: true},
 		{name: "nested, strict", strict: true, verdict: sandboxExecNested, msg: nestedMsg,
 			wantErr: "--strict refuses", wantCode: ExitSetup, wantLayer: "seatbelt"},
