@@ -220,10 +220,10 @@ func (g *gen) comment(s string) { g.line("\n; " + s) }
 func (g *gen) statement(action, ops string, filters []string, rule string) {
 	g.b.WriteString("(" + action + " " + ops)
 	for _, f := range filters {
-		g.b.WriteString("\n  " + f)
+		g.b.WriteString(" " + f)
 	}
 	if rule != "" {
-		g.b.WriteString("\n  (with message " + quote(DenyMessage(g.o.Tag, g.ruleIndex(rule))) + ")")
+		g.b.WriteString(" (with message " + quote(DenyMessage(g.o.Tag, g.ruleIndex(rule))) + ")")
 	}
 	g.line(")")
 }
@@ -264,6 +264,31 @@ func spellings(p string) []string {
 		}
 	}
 	return []string{p}
+}
+
+// isTwin says whether p is spelled through one of the /tmp, /var, /etc
+// symlinks, whose real path is its /private twin.
+func isTwin(p string) bool {
+	return policy.Within(p, "/tmp") || policy.Within(p, "/var") || policy.Within(p, "/etc")
+}
+
+// emitOrder returns list in the order its deny rules are written: the
+// reverse of the Policy's (the first entry that matches names the rule,
+// and the last rule written that matches wins), those spelled through
+// /tmp, /var or /etc before the others. Each rule covers both spellings
+// and Seatbelt sees the real one (/private/...): of two entries that are
+// twins, the real-spelled one is the one a Policy asked with the real
+// path names.
+func emitOrder(list []string) []string {
+	out := make([]string, 0, len(list))
+	for _, twins := range []bool{true, false} {
+		for i := len(list) - 1; i >= 0; i-- {
+			if isTwin(list[i]) == twins {
+				out = append(out, list[i])
+			}
+		}
+	}
+	return out
 }
 
 // paths returns the filters of kind ("literal" or "subpath") for every
@@ -392,8 +417,7 @@ func (g *gen) processes() {
 func (g *gen) reads() {
 	g.comment("reading: everything but filesystem.denyRead (first entry last, so that it is the one named)")
 	g.allowAll("file-read*")
-	for i := len(g.denyRead) - 1; i >= 0; i-- {
-		e := g.denyRead[i]
+	for _, e := range emitOrder(g.denyRead) {
 		g.deny("file-read* process-exec file-map-executable", "filesystem.denyRead "+g.display(e),
 			except(g.paths("subpath", e, true), g.readExemptions(e))...)
 	}
@@ -473,15 +497,13 @@ func (g *gen) writes() {
 	g.createOnly()
 	g.ancestors()
 	g.comment("no writing under filesystem.denyRead")
-	for i := len(g.denyRead) - 1; i >= 0; i-- {
-		e := g.denyRead[i]
+	for _, e := range emitOrder(g.denyRead) {
 		in := append(g.paths("literal", e, true), g.paths("subpath", e, true)...)
 		g.deny("file-write*", "filesystem.denyRead "+g.display(e), except(in, g.writeExemptions(e))...)
 	}
 	g.protected()
 	g.comment("filesystem.denyWrite")
-	for i := len(g.denyWrite) - 1; i >= 0; i-- {
-		e := g.denyWrite[i]
+	for _, e := range emitOrder(g.denyWrite) {
 		g.deny("file-write*", "filesystem.denyWrite "+g.display(e), g.both(e, true)...)
 	}
 }
@@ -500,10 +522,13 @@ func (g *gen) createOnly() {
 		head := g.regexes(root, "(/[^/]+)*/HEAD$", true)
 		g.deny("file-write-create", "protected **/HEAD", except(head, []string{`(regex "/\\.git/")`})...)
 	}
-	roots := g.p.WritableRoots()
-	for i := len(roots) - 1; i >= 0; i-- {
+	for _, root := range emitOrder(g.p.WritableRoots()) {
 		for _, name := range policy.CreateOnlyNames() {
-			g.deny("file-write-create", "protected "+name, g.paths("literal", filepath.Join(roots[i], name), true)...)
+			// Where nothing may be written, CanWrite's rule is the one
+			// named.
+			if p := filepath.Join(root, name); g.writable(p) {
+				g.deny("file-write-create", "protected "+name, g.paths("literal", p, true)...)
+			}
 		}
 	}
 }
@@ -538,19 +563,16 @@ func (g *gen) ancestors() {
 		c = filepath.Clean(c)
 		g.deny("file-write-unlink", "protected "+g.display(c), dirOf(above(c))...)
 	}
-	for i := len(g.denyRead) - 1; i >= 0; i-- {
-		e := g.denyRead[i]
+	for _, e := range emitOrder(g.denyRead) {
 		g.deny("file-write-unlink", "filesystem.denyRead "+g.display(e), dirOf(above(e))...)
 	}
-	for i := len(g.denyWrite) - 1; i >= 0; i-- {
-		e := g.denyWrite[i]
+	for _, e := range emitOrder(g.denyWrite) {
 		g.deny("file-write-unlink", "filesystem.denyWrite "+g.display(e), dirOf(above(e))...)
 	}
-	roots := g.p.WritableRoots()
 	names := policy.ProtectedNames()
-	for i := len(roots) - 1; i >= 0; i-- {
+	for _, root := range emitOrder(g.p.WritableRoots()) {
 		for j := len(names) - 1; j >= 0; j-- {
-			g.deny("file-write-unlink", "protected "+names[j], dirOf(g.nameAncestors(roots[i], names[j]))...)
+			g.deny("file-write-unlink", "protected "+names[j], dirOf(g.nameAncestors(root, names[j]))...)
 		}
 	}
 }
@@ -615,17 +637,15 @@ func (g *gen) protected() {
 		g.deny("file-write*", "protected "+g.display(c), g.both(c, true)...)
 	}
 	nested := policy.NestedGitNames()
-	trees := g.p.WorkTreeRoots()
-	for i := len(trees) - 1; i >= 0; i-- {
+	for _, root := range emitOrder(g.p.WorkTreeRoots()) {
 		for j := len(nested) - 1; j >= 0; j-- {
-			g.deny("file-write*", "protected "+nested[j], g.nameFilters(trees[i], nested[j])...)
+			g.deny("file-write*", "protected "+nested[j], g.nameFilters(root, nested[j])...)
 		}
 	}
-	roots := g.p.WritableRoots()
 	names := policy.ProtectedNames()
-	for i := len(roots) - 1; i >= 0; i-- {
+	for _, root := range emitOrder(g.p.WritableRoots()) {
 		for j := len(names) - 1; j >= 0; j-- {
-			g.deny("file-write*", "protected "+names[j], g.nameFilters(roots[i], names[j])...)
+			g.deny("file-write*", "protected "+names[j], g.nameFilters(root, names[j])...)
 		}
 	}
 }
