@@ -157,7 +157,15 @@ func Start(cfg Config) (*Process, error) {
 		return fail("exec", err)
 	}
 	tag := newSessionTag()
-	prof, err := seatbelt.Generate(cfg.Policy, seatbelt.Options{Tag: tag, ProxyPort: port})
+	wd := cfg.Dir
+	if wd == "" {
+		wd, _ = os.Getwd()
+	}
+	profPol, why := hideTempFolder(cfg.Policy, dir, wd)
+	if why != "" {
+		warn(why)
+	}
+	prof, err := seatbelt.Generate(profPol, seatbelt.Options{Tag: tag, ProxyPort: port})
 	if err != nil {
 		return fail("seatbelt", fmt.Errorf("generate the profile: %w", err))
 	}

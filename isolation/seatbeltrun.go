@@ -88,6 +88,29 @@ func makeSessionDir(tmp string) (string, error) {
 	return dir, nil
 }
 
+// hideTempFolder returns the policy the profile is generated from: pol,
+// with the folder that holds the session folder (the user's temporary
+// folder, $TMPDIR) made one of sbshim's private folders — hidden but for
+// the allowWrite trees inside it, this session's $TMP among them. On
+// Linux the sandbox has a /tmp of its own; without a mount namespace the
+// host's temporary folder holds the other sessions' $TMP and the
+// temporary files of every other program, which the sandbox must not
+// read. When that folder holds the home, the workspace or the working
+// directory (an odd $TMPDIR), or is the root, pol is returned as it is
+// with the reason, for a warning.
+func hideTempFolder(pol *policy.Policy, sessionDir, workDir string) (*policy.Policy, string) {
+	base := filepath.Dir(sessionDir)
+	for _, p := range []string{pol.Vars.Home, pol.Vars.Workspace, workDir} {
+		if base == "/" || p != "" && policy.Within(p, base) {
+			return pol, fmt.Sprintf("the temporary folder %s holds %s: the sandbox can read what other programs and sbshim sessions keep there", base, p)
+		}
+	}
+	out := *pol
+	out.Vars.PrivateDirs = append(slices.Clone(pol.Vars.PrivateDirs), base)
+	out.Filesystem.DenyRead = append(slices.Clone(pol.Filesystem.DenyRead), base)
+	return &out, ""
+}
+
 // writeProfile writes the generated profile into the session folder, 0600,
 // as a new file, and returns its path.
 func writeProfile(dir, text string) (string, error) {

@@ -533,3 +533,64 @@ func TestLogWatcherMarker(t *testing.T) {
 		}
 	}
 }
+
+// Without a mount namespace the user's temporary folder is the host's:
+// the profile hides it but for this session's $TMP (and any other
+// allowWrite tree in it), so that no session reads another's $TMP or
+// other programs' temporary files. An odd $TMPDIR that holds the home,
+// the workspace or the working directory is left visible, with a reason.
+func TestHideTempFolder(t *testing.T) {
+	base := "/private/var/folders/xx/T"
+	session := base + "/sbshim-0123456789abcdef"
+	own := session + "/tmp"
+	pol := matchPolicy()
+	pol.Vars.Tmp = own
+	pol.Filesystem.AllowWrite = []string{"/home/u/proj", own, base + "/shared-build"}
+	before := slices.Clone(pol.Filesystem.DenyRead)
+	hidden, why := hideTempFolder(pol, session, "/home/u/proj")
+	if why != "" {
+		t.Fatalf("not hidden: %s", why)
+	}
+	for path, want := range map[string]bool{
+		own + "/x.json":                   true,
+		own:                               true,
+		session:                           true, // on the way to $TMP
+		base:                              true, // idem
+		base + "/shared-build/out":        true, // another allowWrite tree
+		base + "/sbshim-aaaaaaaaaaaaaaaa": false,
+		base + "/sbshim-aaaaaaaaaaaaaaaa/tmp/secret": false,
+		session + "/profile.sb":                      false,
+		base + "/com.apple.x/cache.db":               false,
+		"/home/u/proj/a":                             true,
+		"/home/u/.ssh/id_rsa":                        false,
+	} {
+		if _, ok := hidden.CanRead(path); ok != want {
+			t.Errorf("CanRead(%s) = %v, want %v", path, ok, want)
+		}
+	}
+	if !slices.Equal(pol.Filesystem.DenyRead, before) || slices.Contains(pol.Vars.PrivateDirs, base) {
+		t.Error("the session's own policy was changed")
+	}
+	hidden.Network.Mode = policy.NetNone
+	prof, err := seatbelt.Generate(hidden, seatbelt.Options{Tag: "sbshim-0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(prof.Rules, "filesystem.denyRead "+base) {
+		t.Errorf("no profile rule hides %s: %q", base, prof.Rules)
+	}
+
+	for _, tt := range []struct{ home, ws, wd, session string }{
+		{"/private/var/folders/xx/T/home", "/w", "/w", session},
+		{"/home/u", "/private/var/folders/xx/T/proj", "/w", session},
+		{"/home/u", "/w", "/private/var/folders/xx/T/run", session},
+		{"/home/u", "/w", "/w", "/sbshim-0123456789abcdef"},
+	} {
+		p := matchPolicy()
+		p.Vars.Home, p.Vars.Workspace = tt.home, tt.ws
+		got, why := hideTempFolder(p, tt.session, tt.wd)
+		if got != p || why == "" {
+			t.Errorf("%+v: hidden (%q), want left visible with a reason", tt, why)
+		}
+	}
+}
