@@ -56,7 +56,7 @@ func probeSandboxExec() LayerCheck {
 
 func probeLog() LayerCheck {
 	c := LayerCheck{Layer: "reports"}
-	cmd, w, err := startLogStream(newSessionTag(), nil, nil, nil)
+	cmd, w, err := startLogStream(macTools(), newSessionTag(), nil, nil, nil)
 	if err != nil {
 		c.Detail = err.Error()
 		c.Fix = "`log stream` needs an administrator account; without it the sandbox is enforced but what it blocks is not reported (--strict refuses)"

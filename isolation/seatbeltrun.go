@@ -210,15 +210,15 @@ type seatbeltPlan struct {
 }
 
 // planSeatbelt decides the launch from the verdict of the trial run with
-// the profile: under sandbox-exec; nested, the command by itself with a
+// the profile: under sandbox-exec (at path sandboxExec); nested, the command by itself with a
 // warning, or nothing under --strict; refused, nothing (exit 125 with
 // sandbox-exec's message). env is the command's environment, whose PATH
 // finds it when it runs by itself.
-func planSeatbelt(cfg Config, env []string, profile string, verdict sandboxExecVerdict, msg string) (seatbeltPlan, error) {
+func planSeatbelt(cfg Config, sandboxExec string, env []string, profile string, verdict sandboxExecVerdict, msg string) (seatbeltPlan, error) {
 	switch verdict {
 	case sandboxExecOK:
-		args := append([]string{sandboxExecPath, "-f", profile, "--"}, cfg.Argv...)
-		return seatbeltPlan{path: sandboxExecPath, args: args, seatbelt: true}, nil
+		args := append([]string{sandboxExec, "-f", profile, "--"}, cfg.Argv...)
+		return seatbeltPlan{path: sandboxExec, args: args, seatbelt: true}, nil
 	case sandboxExecNested:
 		if cfg.Strict {
 			return seatbeltPlan{}, &SetupError{Code: ExitSetup, Layer: "seatbelt", Err: nestedRefusal(msg)}

@@ -485,7 +485,7 @@ func TestPlanSeatbelt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := Config{Argv: argv, Strict: tt.strict, Dir: dir}
-			plan, err := planSeatbelt(cfg, env, profile, tt.verdict, tt.msg)
+			plan, err := planSeatbelt(cfg, "/usr/bin/sandbox-exec", env, profile, tt.verdict, tt.msg)
 			if tt.wantErr != "" {
 				var se *SetupError
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &se) || se.Code != tt.wantCode || se.Layer != tt.wantLayer {
