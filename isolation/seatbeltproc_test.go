@@ -202,7 +202,7 @@ func TestStartSeatbelt(t *testing.T) {
 			}
 			if pidText, err := os.ReadFile(filepath.Join(out, "straggler")); err == nil {
 				pid, _ := strconv.Atoi(strings.TrimSpace(string(pidText)))
-				if alive(pid) {
+				if !dies(pid) {
 					_ = syscall.Kill(pid, syscall.SIGKILL)
 					t.Errorf("process %d of the command's group outlived it", pid)
 				}
@@ -232,6 +232,18 @@ func TestStartSeatbelt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dies says whether pid ends: SIGKILL is delivered when the kernel gets
+// to it, not when kill(2) returns; ten seconds is ample for that.
+func dies(pid int) bool {
+	for range 1000 {
+		if !alive(pid) {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
 }
 
 // alive says whether pid is a process that has not ended (a zombie has).
