@@ -81,7 +81,7 @@ func fileOps() []fileOp {
 
 // checkPath checks every file operation on path, under each of its
 // spellings, against the Policy.
-func checkPath(t *testing.T, name string, p *policy.Policy, prof *Profile, sp *sbProfile, path string) {
+func checkPath(t testing.TB, name string, p *policy.Policy, prof *Profile, sp *sbProfile, path string) {
 	t.Helper()
 	for _, op := range fileOps() {
 		// Seatbelt sees the real path; the Policy is asked with it, as
@@ -98,7 +98,7 @@ func checkPath(t *testing.T, name string, p *policy.Policy, prof *Profile, sp *s
 
 // checkRequest checks the profile's decision on r, and the rule its deny
 // message names, against the Policy's.
-func checkRequest(t *testing.T, what string, prof *Profile, sp *sbProfile, r request, wantRule string, wantOK bool) {
+func checkRequest(t testing.TB, what string, prof *Profile, sp *sbProfile, r request, wantRule string, wantOK bool) {
 	t.Helper()
 	gotOK, msg := sp.decide(r)
 	if gotOK != wantOK {
@@ -161,7 +161,7 @@ func onMac(p *policy.Policy) *policy.Policy {
 }
 
 // generate writes and parses the profile of p.
-func generate(t *testing.T, p *policy.Policy, o Options) (*Profile, *sbProfile) {
+func generate(t testing.TB, p *policy.Policy, o Options) (*Profile, *sbProfile) {
 	t.Helper()
 	if o.Tag == "" {
 		o.Tag = testTag

@@ -30,12 +30,25 @@ func fakeVars() policy.Vars {
 // own /etc/ssh and /run/user (which differ between machines) are dropped.
 func loadBuiltin(t *testing.T, name string) *policy.Policy {
 	t.Helper()
+	return loadOptions(t, policy.LoadOptions{Profile: name})
+}
+
+// loadWith loads the default profile with a server layer as loadBuiltin
+// loads a built-in one.
+func loadWith(t *testing.T, server *policy.ServerLayer) *policy.Policy {
+	t.Helper()
+	return loadOptions(t, policy.LoadOptions{Server: server})
+}
+
+func loadOptions(t *testing.T, o policy.LoadOptions) *policy.Policy {
+	t.Helper()
 	for _, k := range []string{"XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"} {
 		t.Setenv(k, "")
 	}
-	p, err := policy.Load(policy.LoadOptions{Profile: name, UserConfigDir: fakeVars().ConfigDir, Vars: fakeVars()})
+	o.UserConfigDir, o.Vars = fakeVars().ConfigDir, fakeVars()
+	p, err := policy.Load(o)
 	if err != nil {
-		t.Fatalf("loading built-in profile %s: %v", name, err)
+		t.Fatalf("loading %+v: %v", o, err)
 	}
 	var keep []string
 	for _, e := range p.Filesystem.DenyRead {

@@ -49,6 +49,12 @@ const RuleDefault = "sandbox (not allowed on macOS)"
 // policy.CanWrite names it.
 const ruleNotListed = "filesystem.allowWrite (not listed)"
 
+// ruleHardLink is the rule of a hard link: Seatbelt decides by the path
+// a file is opened by, so a second name made for a protected or hidden
+// file (which Linux refuses across its read-only binds and masks) would
+// escape the rules; none may be made.
+const ruleHardLink = "hard link (refused on macOS)"
+
 // ruleSocketNotListed is the rule of a connect to a unix socket that
 // network.allowUnixSockets does not list, as policy.UnixSocketAllowed
 // names it.
@@ -494,6 +500,8 @@ func (g *gen) writes() {
 	g.allow("file-ioctl",
 		`(literal "/dev/null")`, `(literal "/dev/zero")`, `(literal "/dev/random")`,
 		`(literal "/dev/urandom")`, `(literal "/dev/dtracehelper")`)
+	g.comment("no hard links: a second name of a protected or hidden file would escape its rule (clones stay refused by default too)")
+	g.denyAll("file-link", ruleHardLink)
 	g.createOnly()
 	g.ancestors()
 	g.comment("no writing under filesystem.denyRead")
@@ -544,11 +552,15 @@ func (g *gen) writable(p string) bool { return policy.UnderAny(p, g.allowWrite) 
 // first written).
 func (g *gen) ancestors() {
 	g.comment("no removing or moving away a folder that holds a protected or denied path")
-	dirOf := func(filters []string) []string {
-		if len(filters) == 0 {
-			return nil
+	// Each folder is written once, under the rule that decides it (the
+	// last one written, the first the Policy tries); runs of the same
+	// rule share a statement.
+	type item struct{ rule, filter string }
+	var items []item
+	add := func(rule string, filters []string) {
+		for _, f := range filters {
+			items = append(items, item{rule, f})
 		}
-		return []string{"(require-all (vnode-type DIRECTORY) " + anyOf(filters) + ")"}
 	}
 	above := func(e string) []string {
 		var out []string
@@ -561,18 +573,32 @@ func (g *gen) ancestors() {
 	}
 	if c := g.p.Vars.ConfigDir; c != "" {
 		c = filepath.Clean(c)
-		g.deny("file-write-unlink", "protected "+g.display(c), dirOf(above(c))...)
+		add("protected "+g.display(c), above(c))
 	}
 	for _, e := range emitOrder(g.denyRead) {
-		g.deny("file-write-unlink", "filesystem.denyRead "+g.display(e), dirOf(above(e))...)
+		add("filesystem.denyRead "+g.display(e), above(e))
 	}
 	for _, e := range emitOrder(g.denyWrite) {
-		g.deny("file-write-unlink", "filesystem.denyWrite "+g.display(e), dirOf(above(e))...)
+		add("filesystem.denyWrite "+g.display(e), above(e))
 	}
 	names := policy.ProtectedNames()
 	for _, root := range emitOrder(g.p.WritableRoots()) {
 		for j := len(names) - 1; j >= 0; j-- {
-			g.deny("file-write-unlink", "protected "+names[j], dirOf(g.nameAncestors(root, names[j]))...)
+			add("protected "+names[j], g.nameAncestors(root, names[j]))
+		}
+	}
+	last := map[string]int{}
+	for i, it := range items {
+		last[it.filter] = i
+	}
+	var run []string
+	for i, it := range items {
+		if last[it.filter] == i {
+			run = append(run, it.filter)
+		}
+		if len(run) > 0 && (i+1 == len(items) || items[i+1].rule != it.rule) {
+			g.deny("file-write-unlink", it.rule, "(require-all (vnode-type DIRECTORY) "+anyOf(run)+")")
+			run = nil
 		}
 	}
 }
