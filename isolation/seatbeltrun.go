@@ -517,7 +517,8 @@ func denialEvent(d seatbelt.Denial, rules []string) (Event, bool) {
 		ev.Kind, ev.Op = "file", "link"
 	case strings.HasPrefix(op, "file-write"):
 		ev.Kind, ev.Op = "file", "write"
-	case strings.HasPrefix(op, "process-exec"):
+	case strings.HasPrefix(op, "process-exec"), op == "file-map-executable":
+		// Running a file, or mapping it as code (a library, dlopen).
 		ev.Kind, ev.Op = "file", "exec"
 	case op == "network-outbound" && (d.Target == "/private/var/run/mDNSResponder" || d.Target == "/var/run/mDNSResponder"):
 		// getaddrinfo asking the host's resolver: a name lookup, which

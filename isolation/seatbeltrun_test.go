@@ -186,6 +186,7 @@ func TestDenialEvent(t *testing.T) {
 		{"file-link", "/w/x", 0, "file", "link", true, "default", ""},
 		{"process-exec*", "/w/.git/hooks/x", 0, "file", "exec", true, "default", ""},
 		{"process-exec", "/w/.git/hooks/x", 0, "file", "exec", true, "default", ""},
+		{"file-map-executable", "/u/.ssh/evil.dylib", 1, "file", "exec", true, "filesystem.denyRead ~/.ssh", ""},
 		{"network-outbound", "1.2.3.4:443", 0, "net", "connect", true, "default", ""},
 		{"network-outbound", "/private/var/run/docker.sock", 0, "net", "connect", true, "default", ""},
 		{"network-bind", "127.0.0.1:8080", 0, "net", "bind", true, "default", ""},
