@@ -3,71 +3,25 @@
 package isolation
 
 import (
-	"bytes"
-	"errors"
 	"net"
-	"os"
-	"os/exec"
+
+	"github.com/sbshim/sbshim/isolation/seatbelt"
 )
 
 // Probe checks what the macOS backend needs, for `sbshim doctor`:
 // sandbox-exec (and whether sbshim already runs inside a Seatbelt
-// sandbox), read access to the system log (the reports), and a loopback
-// listener (the network proxy); and that the limits are Linux's only.
+// sandbox) and read access to the system log (the reports), which
+// seatbelt.Probe checks; a loopback listener (the network proxy); and
+// that the limits are Linux's only.
 func Probe() []LayerCheck {
-	return []LayerCheck{probeSandboxExec(), probeLog(), probeLoopback(), {
+	var out []LayerCheck
+	for _, c := range seatbelt.Probe(seatbelt.MacTools()) {
+		out = append(out, LayerCheck{Layer: c.Layer, Available: c.Available, Detail: c.Detail, Fix: c.Fix})
+	}
+	return append(out, probeLoopback(), LayerCheck{
 		Layer:  "limits",
 		Detail: "limits.pids, limits.memoryMB and limits.tmpSizeMB are not enforced on macOS (Seatbelt has no such limits)",
-	}}
-}
-
-func probeSandboxExec() LayerCheck {
-	c := LayerCheck{Layer: "seatbelt"}
-	if _, err := os.Stat(sandboxExecPath); err != nil {
-		c.Detail = sandboxExecPath + ": " + err.Error()
-		c.Fix = "sbshim needs macOS's " + sandboxExecPath + "; it runs nothing without it"
-		return c
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(sandboxExecPath, "-p", "(version 1)(allow default)", "--", truePath)
-	cmd.Env = []string{}
-	cmd.Stderr = &stderr
-	code := 0
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			c.Detail = err.Error()
-			return c
-		}
-		code = ee.ExitCode()
-	}
-	switch verdict, msg := judgeSandboxExec(code, stderr.String()); verdict {
-	case sandboxExecOK:
-		c.Available = true
-		c.Detail = sandboxExecPath + " applies profiles"
-	case sandboxExecNested:
-		c.Detail = "sbshim runs inside another Seatbelt sandbox (" + msg + "): commands run under the outer sandbox's rules only, with the relay and audit log"
-		c.Fix = "run sbshim from a process that is not sandboxed itself (not from a sandboxed app or another sbshim); --strict refuses instead"
-	default:
-		c.Detail = msg
-	}
-	return c
-}
-
-func probeLog() LayerCheck {
-	c := LayerCheck{Layer: "reports"}
-	cmd, w, err := startLogStream(macTools(), newSessionTag(), nil, nil, nil)
-	if err != nil {
-		c.Detail = err.Error()
-		c.Fix = "`log stream` needs an administrator account; without it the sandbox is enforced but what it blocks is not reported (--strict refuses)"
-		return c
-	}
-	w.stop()
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
-	c.Available = true
-	c.Detail = logToolPath + " stream works: blocked attempts are reported, shortly after they happen"
-	return c
+	})
 }
 
 func probeLoopback() LayerCheck {

@@ -5,7 +5,8 @@ package isolation
 import (
 	"fmt"
 	"os"
-	"syscall"
+
+	"github.com/sbshim/sbshim/isolation/seatbelt"
 )
 
 // Process is a command running in a sandbox: on macOS, under Seatbelt.
@@ -25,21 +26,15 @@ func (p *Process) Signal(sig os.Signal) error { return p.sp.Signal(sig) }
 func (p *Process) Wait() (int, error) { return p.sp.Wait() }
 
 // Start runs cfg.Argv under /usr/bin/sandbox-exec with a profile generated
-// from cfg.Policy. The signals SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1,
-// SIGUSR2, SIGWINCH, SIGCONT and SIGALRM that reach sbshim are passed on
-// to the command.
+// from cfg.Policy (package seatbelt). The signals SIGTERM, SIGINT, SIGHUP,
+// SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT and SIGALRM that reach
+// sbshim are passed on to the command.
 func Start(cfg Config) (*Process, error) {
-	sp, err := startSeatbelt(cfg, macTools())
+	sp, err := startSeatbelt(cfg, seatbelt.MacTools())
 	if err != nil {
 		return nil, err
 	}
 	return &Process{sp: sp}, nil
-}
-
-// forwardedSignals are passed on to the command.
-func forwardedSignals() []os.Signal {
-	return []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1,
-		syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGALRM}
 }
 
 // InitMain is never reached on this platform: there is no init.

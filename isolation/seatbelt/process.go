@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package isolation
+package seatbelt
 
 import (
 	"bytes"
@@ -15,26 +15,12 @@ import (
 	"time"
 
 	"golang.org/x/term"
-
-	"github.com/sbshim/sbshim/isolation/policy"
-	"github.com/sbshim/sbshim/isolation/seatbelt"
 )
 
 // The macOS backend's process glue: sandbox-exec with the generated
-// profile, `log stream` for the reports. The decisions live in
-// seatbeltrun.go. It builds on Linux too, where the tests run it with
-// stand-ins for macOS's programs (seatbeltTools).
-
-// seatbeltTools are the programs the macOS backend runs: macOS's own, by
-// absolute path (macTools), never looked up on PATH.
-type seatbeltTools struct {
-	sandboxExec, log, logger, trueCmd string
-}
-
-// macTools are macOS's programs.
-func macTools() seatbeltTools {
-	return seatbeltTools{sandboxExec: sandboxExecPath, log: logToolPath, logger: loggerPath, trueCmd: truePath}
-}
+// profile, `log stream` for the reports. The decisions live in launch.go,
+// session.go and watch.go. It builds on Linux too, where the tests run it
+// with stand-ins for macOS's programs (Config.Tools).
 
 // Bounds of the log watcher's life.
 const (
@@ -49,34 +35,41 @@ const (
 	logDrainMax = 2 * time.Second
 )
 
-// seatbeltProcess is a command running under Seatbelt (Process on
-// macOS).
-type seatbeltProcess struct {
-	cmd     *exec.Cmd
-	layers  Layers
-	dir     string       // the session folder (private $TMP, profile)
-	group   bool         // the command leads a process group of its own
-	logCmd  *exec.Cmd    // `log stream`, nil without reports
-	watcher *logWatcher  // nil without reports
-	proxy   *sharedProxy // nil unless network.mode is proxy
-	sigs    chan os.Signal
-	once    sync.Once
+// Process is a command running under Seatbelt.
+type Process struct {
+	cmd      *exec.Cmd
+	enforced bool        // sandbox-exec applies the session's profile
+	nested   bool        // inside another Seatbelt sandbox: the outer one only
+	dir      string      // the session folder (private $TMP, profile)
+	group    bool        // the command leads a process group of its own
+	logCmd   *exec.Cmd   // `log stream`, nil without reports
+	watcher  *logWatcher // nil without reports
+	sigs     chan os.Signal
+	once     sync.Once
 }
 
-// Layers reports the isolation layers in force.
-func (p *seatbeltProcess) Layers() Layers { return p.layers }
+// Enforced says whether the session's profile is in force: false when
+// sbshim runs nested in another Seatbelt sandbox (Nested).
+func (p *Process) Enforced() bool { return p.enforced }
+
+// Nested says whether sbshim runs inside another Seatbelt sandbox, whose
+// rules alone hold for the command.
+func (p *Process) Nested() bool { return p.nested }
+
+// Reporting says whether the system log reports what the sandbox blocks.
+func (p *Process) Reporting() bool { return p.watcher != nil }
 
 // Pid is the host pid of the command (sandbox-exec becomes it).
-func (p *seatbeltProcess) Pid() int { return p.cmd.Process.Pid }
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
 // Signal sends sig to the command.
-func (p *seatbeltProcess) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 
 // Wait waits for the command and returns its exit status: its own code,
 // 128+N if signal N ended it. The processes left in its process group are
 // killed, the denials still on their way are reported, and the session's
-// private folder is removed.
-func (p *seatbeltProcess) Wait() (int, error) {
+// private folder is removed. An error is a failure to wait.
+func (p *Process) Wait() (int, error) {
 	err := p.cmd.Wait()
 	if p.group {
 		// The group outlives its reaped leader while a member is left,
@@ -90,7 +83,7 @@ func (p *seatbeltProcess) Wait() (int, error) {
 	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
-			return ExitSetup, fmt.Errorf("wait for the sandbox: %w", err)
+			return 0, fmt.Errorf("wait for the sandbox: %w", err)
 		}
 		ws := ee.Sys().(syscall.WaitStatus)
 		if ws.Signaled() {
@@ -104,7 +97,7 @@ func (p *seatbeltProcess) Wait() (int, error) {
 
 // release stops what serves the session; drain waits for the last
 // denials first.
-func (p *seatbeltProcess) release(drain bool) {
+func (p *Process) release(drain bool) {
 	p.once.Do(func() {
 		if p.sigs != nil {
 			signal.Stop(p.sigs)
@@ -118,25 +111,34 @@ func (p *seatbeltProcess) release(drain bool) {
 			_ = p.logCmd.Process.Kill()
 			_ = p.logCmd.Wait()
 		}
-		p.proxy.stop()
 		if p.dir != "" {
 			_ = os.RemoveAll(p.dir)
 		}
 	})
 }
 
-// startSeatbelt runs cfg.Argv under tools.sandboxExec with a profile
-// generated from cfg.Policy (Start on macOS). The signals of
-// forwardedSignals that reach sbshim are passed on to the command.
-func startSeatbelt(cfg Config, tools seatbeltTools) (*seatbeltProcess, error) {
+// forwardedSignals are passed on to the command.
+func forwardedSignals() []os.Signal {
+	return []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1,
+		syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGALRM}
+}
+
+// Start runs cfg.Argv under cfg.Tools.SandboxExec with a profile
+// generated from cfg.Policy, in the private session folder of
+// cfg.Policy.Vars.Tmp (PrivateTmp), which it makes. The signals SIGTERM,
+// SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT and
+// SIGALRM that reach sbshim are passed on to the command. A failure
+// before the command started is an *Error, and nothing ran.
+func Start(cfg Config) (*Process, error) {
 	if len(cfg.Argv) == 0 {
-		return nil, &SetupError{Code: ExitSetup, Layer: "exec", Err: errors.New("no command given")}
+		return nil, &Error{Kind: ErrSetup, Layer: "exec", Err: errors.New("no command given")}
 	}
 	if cfg.Policy == nil {
-		return nil, &SetupError{Code: ExitSetup, Layer: "policy", Err: errors.New("no policy")}
+		return nil, &Error{Kind: ErrSetup, Layer: "policy", Err: errors.New("no policy")}
 	}
-	if cfg.PTY != nil {
-		return nil, &SetupError{Code: ExitSetup, Layer: "pty", Err: errors.New("PTY mode is not supported on macOS yet (use --no-pty)")}
+	tools := cfg.Tools
+	if tools == (Tools{}) {
+		tools = MacTools()
 	}
 	warn := cfg.Warn
 	if warn == nil {
@@ -144,30 +146,21 @@ func startSeatbelt(cfg Config, tools seatbeltTools) (*seatbeltProcess, error) {
 	}
 	dir, err := makeSessionDir(cfg.Policy.Vars.Tmp)
 	if err != nil {
-		return nil, &SetupError{Code: ExitSetup, Layer: "tmp", Err: err}
+		return nil, &Error{Kind: ErrSetup, Layer: "tmp", Err: err}
 	}
-	p := &seatbeltProcess{dir: dir}
-	fail := func(layer string, err error) (*seatbeltProcess, error) {
+	p := &Process{dir: dir}
+	fail := func(layer string, err error) (*Process, error) {
 		p.release(false)
-		var se *SetupError
+		var se *Error
 		if errors.As(err, &se) {
 			return nil, err
 		}
-		return nil, &SetupError{Code: ExitSetup, Layer: layer, Err: err}
+		return nil, &Error{Kind: ErrSetup, Layer: layer, Err: err}
 	}
-	if _, err := os.Stat(tools.sandboxExec); err != nil {
-		return fail("seatbelt", fmt.Errorf("%s: %w; sbshim does not run a command unsandboxed", tools.sandboxExec, err))
+	if _, err := os.Stat(tools.SandboxExec); err != nil {
+		return fail("seatbelt", fmt.Errorf("%s: %w; sbshim does not run a command unsandboxed", tools.SandboxExec, err))
 	}
-	port := 0
-	if cfg.Policy.Network.Mode == policy.NetProxy {
-		env := seatbeltEnv(cfg.Policy, os.Environ(), 0, nil)
-		if p.proxy, err = startSharedProxy(cfg, env); err != nil {
-			return fail("proxy", err)
-		}
-		port = p.proxy.port
-	}
-	env := seatbeltEnv(cfg.Policy, os.Environ(), port, cfg.Warn)
-	if err := findCommand(cfg.Argv[0], env, cfg.Dir); err != nil {
+	if err := findCommand(cfg.Argv[0], cfg.Env, cfg.Dir); err != nil {
 		return fail("exec", err)
 	}
 	tag := newSessionTag()
@@ -179,7 +172,7 @@ func startSeatbelt(cfg Config, tools seatbeltTools) (*seatbeltProcess, error) {
 	if why != "" {
 		warn(why)
 	}
-	prof, err := seatbelt.Generate(profPol, seatbelt.Options{Tag: tag, ProxyPort: port})
+	prof, err := Generate(profPol, Options{Tag: tag, ProxyPort: cfg.ProxyPort})
 	if err != nil {
 		return fail("seatbelt", fmt.Errorf("generate the profile: %w", err))
 	}
@@ -188,15 +181,16 @@ func startSeatbelt(cfg Config, tools seatbeltTools) (*seatbeltProcess, error) {
 		return fail("seatbelt", err)
 	}
 	verdict, msg := trySandboxExec(tools, profile)
-	plan, err := planSeatbelt(cfg, tools.sandboxExec, env, profile, verdict, msg)
+	pl, err := planLaunch(cfg, tools.SandboxExec, profile, verdict, msg)
 	if err != nil {
 		return fail("seatbelt", err)
 	}
-	if plan.warn != "" {
-		warn(plan.warn)
+	if pl.warn != "" {
+		warn(pl.warn)
 	}
-	if plan.seatbelt {
-		p.layers.Seatbelt = true
+	p.nested = verdict == sandboxExecNested
+	if pl.seatbelt {
+		p.enforced = true
 		if err := p.startWatcher(tools, tag, prof.Rules, cfg); err != nil {
 			if cfg.Strict {
 				return fail("log", fmt.Errorf("%v; --strict refuses to run without reports (see 'sbshim doctor')", err))
@@ -205,9 +199,9 @@ func startSeatbelt(cfg Config, tools seatbeltTools) (*seatbeltProcess, error) {
 		}
 	}
 	cmd := &exec.Cmd{
-		Path:   plan.path,
-		Args:   plan.args,
-		Env:    env,
+		Path:   pl.path,
+		Args:   pl.args,
+		Env:    cfg.Env,
 		Dir:    cfg.Dir,
 		Stdin:  orStd(cfg.Stdin, os.Stdin),
 		Stdout: orStd(cfg.Stdout, os.Stdout),
@@ -245,9 +239,9 @@ func orStd(f, std *os.File) *os.File {
 // trySandboxExec runs /usr/bin/true under the profile: whether the
 // profile applies, sbshim is nested in another Seatbelt sandbox, or
 // sandbox-exec refuses the profile (and why).
-func trySandboxExec(tools seatbeltTools, profile string) (sandboxExecVerdict, string) {
+func trySandboxExec(tools Tools, profile string) (sandboxExecVerdict, string) {
 	var stderr bytes.Buffer
-	cmd := exec.Command(tools.sandboxExec, "-f", profile, "--", tools.trueCmd)
+	cmd := exec.Command(tools.SandboxExec, "-f", profile, "--", tools.True)
 	cmd.Env = []string{}
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -267,7 +261,7 @@ func trySandboxExec(tools seatbeltTools, profile string) (sandboxExecVerdict, st
 
 // startWatcher starts `log stream` for the session's tag and waits until
 // it streams.
-func (p *seatbeltProcess) startWatcher(tools seatbeltTools, tag string, rules []string, cfg Config) error {
+func (p *Process) startWatcher(tools Tools, tag string, rules []string, cfg Config) error {
 	lost := func() {
 		if cfg.Warn != nil {
 			cfg.Warn("the system log stream ended: what the sandbox blocks from now on is enforced but not reported")
@@ -283,8 +277,8 @@ func (p *seatbeltProcess) startWatcher(tools seatbeltTools, tag string, rules []
 
 // startLogStream starts `log stream` with the predicate of tag and a
 // watcher on its output, and waits until it streams.
-func startLogStream(tools seatbeltTools, tag string, rules []string, report func(Event), lost func()) (*exec.Cmd, *logWatcher, error) {
-	cmd := exec.Command(tools.log, "stream", "--style", "ndjson", "--predicate", logPredicate(tag))
+func startLogStream(tools Tools, tag string, rules []string, report func(Blocked), lost func()) (*exec.Cmd, *logWatcher, error) {
+	cmd := exec.Command(tools.Log, "stream", "--style", "ndjson", "--predicate", logPredicate(tag))
 	cmd.Env = []string{}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -306,12 +300,12 @@ func startLogStream(tools seatbeltTools, tag string, rules []string, report func
 		if msg == "" {
 			msg = "it did not start streaming"
 		}
-		return nil, nil, fmt.Errorf("cannot read the system log (%s stream: %s)", tools.log, msg)
+		return nil, nil, fmt.Errorf("cannot read the system log (%s stream: %s)", tools.Log, msg)
 	}
 	// The banner comes before the stream is connected: a message of
 	// sbshim's own, seen coming through, shows that it is. Without it
 	// (logger missing or slow) the stream is used as it is.
-	mark := exec.Command(tools.logger, "--", readyMarker(tag))
+	mark := exec.Command(tools.Logger, "--", readyMarker(tag))
 	mark.Env = []string{}
 	if mark.Run() == nil {
 		w.waitMarked(logMarkTimeout)

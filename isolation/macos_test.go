@@ -78,7 +78,7 @@ esac
 )
 
 // fakeMac writes the stand-ins and returns their tools and folder.
-func fakeMac(t *testing.T, mode, logmode string) (seatbeltTools, string) {
+func fakeMac(t *testing.T, mode, logmode string) (seatbelt.Tools, string) {
 	t.Helper()
 	d := t.TempDir()
 	for name, text := range map[string]string{"sandbox-exec": fakeSandboxExec, "log": fakeLog, "logger": fakeLogger, "server": server} {
@@ -94,8 +94,8 @@ func fakeMac(t *testing.T, mode, logmode string) (seatbeltTools, string) {
 	if err := syscall.Mkfifo(filepath.Join(d, "feed"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return seatbeltTools{sandboxExec: filepath.Join(d, "sandbox-exec"), log: filepath.Join(d, "log"),
-		logger: filepath.Join(d, "logger"), trueCmd: "/bin/true"}, d
+	return seatbelt.Tools{SandboxExec: filepath.Join(d, "sandbox-exec"), Log: filepath.Join(d, "log"),
+		Logger: filepath.Join(d, "logger"), True: "/bin/true"}, d
 }
 
 // events gathers Events and warnings.
