@@ -186,6 +186,9 @@ func TestStartSeatbelt(t *testing.T) {
 			if p.Layers().Seatbelt != (tt.wantHow == "seatbelt") {
 				t.Errorf("layers %+v", p.Layers())
 			}
+			if p.sp.Nested() != (tt.mode == "nested") || p.sp.Reporting() != (tt.wantHow == "seatbelt" && tt.logmode == "ok") {
+				t.Errorf("nested %v, reporting %v", p.sp.Nested(), p.sp.Reporting())
+			}
 			args, _ := os.ReadFile(filepath.Join(out, "args"))
 			if want := strings.Join(argv[1:], "\x00") + "\x00"; string(args) != want {
 				t.Errorf("argv %q, want %q", args, want)

@@ -2,14 +2,17 @@ package isolation
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sbshim/sbshim/isolation/policy"
+	"github.com/sbshim/sbshim/isolation/seatbelt"
 )
 
 // The command's environment under Seatbelt: scrubbed by the policy as on
@@ -108,5 +111,40 @@ func TestSharedProxyRefusal(t *testing.T) {
 	evs := c.evs
 	if len(evs) != 1 || evs[0].Kind != "net" || evs[0].Op != "connect" || evs[0].Target != "blocked.test:443" || evs[0].Layer != ProxyLayer {
 		t.Errorf("events %+v", evs)
+	}
+}
+
+// What package seatbelt reports becomes an Event field by field, of the
+// seatbelt layer; its failures become SetupErrors with the exit status of
+// their kind and the same message, and any other error is left as it is.
+func TestSeatbeltAdapter(t *testing.T) {
+	b := seatbelt.Blocked{Time: time.Date(2026, 3, 2, 14, 5, 9, 0, time.UTC), Kind: "file", Op: "read",
+		Target: "/u/.ssh/id_rsa", PID: 42, Exe: "node", Rule: "filesystem.denyRead ~/.ssh", Errno: "EPERM"}
+	want := Event{Time: b.Time, Kind: "file", Op: "read", Target: "/u/.ssh/id_rsa", PID: 42, Exe: "node",
+		Rule: "filesystem.denyRead ~/.ssh", Layer: "seatbelt", Errno: "EPERM"}
+	if ev := blockedEvent(b); ev != want {
+		t.Errorf("blockedEvent:\n got %+v\nwant %+v", ev, want)
+	}
+
+	other := errors.New("something else")
+	tests := []struct {
+		err      error
+		wantCode int
+		wantMsg  string
+	}{
+		{&seatbelt.Error{Kind: seatbelt.ErrSetup, Layer: "seatbelt", Err: errors.New("sandbox-exec refused the profile: x")}, ExitSetup, "seatbelt: sandbox-exec refused the profile: x"},
+		{&seatbelt.Error{Kind: seatbelt.ErrNotExecutable, Layer: "exec", Err: errors.New("tool: permission denied")}, ExitNotExecutable, "exec: tool: permission denied"},
+		{&seatbelt.Error{Kind: seatbelt.ErrNotFound, Layer: "exec", Err: errors.New("tool: command not found")}, ExitNotFound, "exec: tool: command not found"},
+		{fmt.Errorf("wrapped: %w", &seatbelt.Error{Kind: seatbelt.ErrNotFound, Layer: "exec", Err: errors.New("x")}), ExitNotFound, "exec: x"},
+	}
+	for _, tt := range tests {
+		err := seatbeltSetupError(tt.err)
+		var se *SetupError
+		if !errors.As(err, &se) || se.Code != tt.wantCode || err.Error() != tt.wantMsg {
+			t.Errorf("seatbeltSetupError(%v) = %v (%T), want a SetupError %d saying %q", tt.err, err, err, tt.wantCode, tt.wantMsg)
+		}
+	}
+	if err := seatbeltSetupError(other); err != other {
+		t.Errorf("seatbeltSetupError(%v) = %v, want it as it is", other, err)
 	}
 }
