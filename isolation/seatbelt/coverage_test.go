@@ -2,8 +2,8 @@ package seatbelt
 
 import (
 	"math/rand/v2"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
