@@ -143,6 +143,10 @@ type sbRule struct {
 type sbProfile struct {
 	rules []sbRule
 	byOp  map[string][]int // the indices of the rules that cover an operation
+	// memo holds the top-level filters' answers for memoFor, a request
+	// less its operation: the tests ask many operations on one path.
+	memo    map[*sexp]bool
+	memoFor request
 }
 
 // compileSBPL parses a profile written by Generate, refusing anything
@@ -155,7 +159,7 @@ func compileSBPL(text string) (*sbProfile, error) {
 	if len(top) == 0 || !top[0].isList || len(top[0].list) != 2 || top[0].list[0].sym != "version" || top[0].list[1].sym != "1" {
 		return nil, fmt.Errorf("profile does not start with (version 1)")
 	}
-	prof := &sbProfile{byOp: map[string][]int{}}
+	prof := &sbProfile{byOp: map[string][]int{}, memo: map[*sexp]bool{}}
 	for _, e := range top[1:] {
 		if !e.isList || len(e.list) < 2 || (e.list[0].sym != "allow" && e.list[0].sym != "deny") {
 			return nil, fmt.Errorf("unexpected top-level expression %s", e)
@@ -317,7 +321,7 @@ func (sp *sbProfile) decide(r request) (allowed bool, message string) {
 		if len(rule.filters) > 0 {
 			any := false
 			for _, f := range rule.filters {
-				if match(f, r, r.path) {
+				if sp.match(f, r) {
 					any = true
 					break
 				}
@@ -329,6 +333,23 @@ func (sp *sbProfile) decide(r request) (allowed bool, message string) {
 		return rule.allow, rule.message
 	}
 	return false, ""
+}
+
+// match is match(f, r, r.path), remembered for requests that differ
+// only in their operation.
+func (sp *sbProfile) match(f *sexp, r request) bool {
+	key := r
+	key.op = ""
+	if key != sp.memoFor {
+		clear(sp.memo)
+		sp.memoFor = key
+	}
+	m, ok := sp.memo[f]
+	if !ok {
+		m = match(f, r, r.path)
+		sp.memo[f] = m
+	}
+	return m
 }
 
 func (e *sexp) String() string {

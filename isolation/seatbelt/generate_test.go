@@ -191,3 +191,38 @@ func TestHardLinks(t *testing.T) {
 		checkRequest(t, "hard link at "+dst, prof, sp, request{op: "file-link", path: dst}, ruleHardLink, false)
 	}
 }
+
+// TestOtherSpellings checks the paths that name a denied or protected
+// file on a Mac without being spelled as the Policy spells it: in another
+// case (APFS is case insensitive by default; the Kelvin sign folds to k),
+// and through the data volume's firmlinks. The profile denies them too,
+// naming the same rule, and still allows what the Policy allows.
+func TestOtherSpellings(t *testing.T) {
+	p := loadBuiltin(t, "default")
+	prof, sp := generate(t, p, Options{})
+	ws, tmp := p.Vars.Workspace, p.Vars.Tmp
+	for _, c := range []struct {
+		op, path, rule string
+		ok             bool
+	}{
+		{"file-read-data", "/Users/u/.SSH/id_rsa", "filesystem.denyRead ~/.ssh", false},
+		{"file-read-data", "/users/U/.Ssh/id_rsa", "filesystem.denyRead ~/.ssh", false},
+		{"file-read-data", "/System/Volumes/Data/Users/u/.ssh/id_rsa", "filesystem.denyRead ~/.ssh", false},
+		{"file-read-data", "/system/volumes/data/users/u/.aws/credentials", "filesystem.denyRead ~/.aws", false},
+		{"file-read-data", "/Users/u/.\u212Aube/config", "filesystem.denyRead ~/.kube", false},
+		{"file-read-data", "/System/Volumes/Data/private/etc/master.passwd", "filesystem.denyRead /private/etc/master.passwd", false},
+		{"file-write-data", "/Users/u/proj/.GIT/hooks/pre-commit", "protected .git/hooks", false},
+		{"file-write-create", "/System/Volumes/Data/Users/u/proj/.git/hooks/post-checkout", "protected .git/hooks", false},
+		{"file-write-data", "/USERS/u/PROJ/.Vscode/settings.json", "protected .vscode", false},
+		{"file-write-data", "/Users/u/proj/sub/.GIT/config", "protected **/.git/config", false},
+		{"file-write-create", "/Users/u/proj/sub/.Git", "protected **/.git", false},
+		{"file-write-create", "/Users/u/proj/sub/Head", "protected **/HEAD", false},
+		{"file-write-create", "/Users/u/proj/.Git/HEAD", "", true},
+		{"file-write-create", ws + "/src/main.go", "", true},
+		{"file-write-create", tmp + "/.GIT", "protected .git", false},
+		{"file-write-unlink", "/Users/u/proj/.GIT", "protected .git/hooks", false},
+		{"file-write-data", "/Users/u/Library/Application Support/SBSHIM/config.json", "protected ~/Library/Application Support/sbshim", false},
+	} {
+		checkRequest(t, c.op+" "+c.path, prof, sp, request{op: c.op, path: c.path, dir: c.op == "file-write-unlink"}, c.rule, c.ok)
+	}
+}

@@ -154,6 +154,11 @@ type gen struct {
 	index map[string]int
 	err   error
 
+	// folded is set during the first pass of a deny section (twoPass):
+	// its deny filters then match every spelling of their paths (see
+	// spelled); in the second pass, only the exact one.
+	folded bool
+
 	// The Policy's path lists, each entry absolute and clean.
 	denyRead, allowRead, allowWrite, denyWrite, sockets []string
 }
@@ -298,68 +303,170 @@ func emitOrder(list []string) []string {
 }
 
 // paths returns the filters of kind ("literal" or "subpath") for every
-// spelling of p. A spelling longer than maxString fails the profile
-// unless widen is set (the filters are those of a deny): then it becomes
-// a regex of as much of its start as fits, which denies at least what
-// the filter would have.
-func (g *gen) paths(kind, p string, widen bool) []string {
+// spelling of p (spellings). In a deny (deny set) during the folded pass
+// it returns instead one regex matching p in every spelling that names
+// the same file on a Mac (see spelled). A path longer than maxString
+// fails the profile, but in a deny, where its regex keeps as much of its
+// start as fits: it denies at least what the filter would have.
+func (g *gen) paths(kind, p string, deny bool) []string {
+	rest := "$"
+	if kind == "subpath" {
+		rest = "(/.*)?$"
+	}
+	if deny && g.folded {
+		return fitFolded(p, rest)
+	}
 	var out []string
 	for _, s := range spellings(p) {
-		if len(s) <= maxString {
+		switch {
+		case len(s) <= maxString:
 			out = append(out, "("+kind+" "+quote(s)+")")
-			continue
-		}
-		if !widen {
+		case deny:
+			out = append(out, fit(exact(s), rest))
+		default:
 			g.fail(fmt.Errorf("path %.60q… is %d bytes long; a Seatbelt string holds at most %d", s, len(s), maxString))
-			continue
 		}
-		out = append(out, "(regex "+quote("^"+fitRegex(s, maxString-1))+")")
 	}
 	return out
 }
 
 // both returns the literal and the subpath filters of p: the path itself
 // and everything below it, whether it exists or not.
-func (g *gen) both(p string, widen bool) []string {
-	return append(g.paths("literal", p, widen), g.paths("subpath", p, widen)...)
+func (g *gen) both(p string, deny bool) []string {
+	return append(g.paths("literal", p, deny), g.paths("subpath", p, deny)...)
 }
 
-// fitRegex returns regexQuote of the longest start of s, cut between
-// UTF-8 sequences, whose quoted form is at most n bytes.
-func fitRegex(s string, n int) string {
-	var b strings.Builder
-	for _, r := range s {
-		q := regexQuote(string(r))
-		if b.Len()+len(q) > n {
-			break
-		}
-		b.WriteString(q)
+// regexes returns the filters of a deny regex "^" + ROOT + rest for the
+// spellings of root (every spelling in the folded pass, see spelled;
+// each of spellings in the exact one). rest is a regular expression
+// written with g.q.
+func (g *gen) regexes(root, rest string) []string {
+	if g.folded {
+		return fitFolded(root, rest)
 	}
-	return b.String()
-}
-
-// regexes returns regex filters "^" + ROOT + rest for every spelling of
-// root, where rest is a regular expression. A regex longer than maxString
-// fails the profile unless widen is set: then only as much of ROOT as
-// fits is kept, which matches at least what the full one would.
-func (g *gen) regexes(root, rest string, widen bool) []string {
 	var out []string
 	for _, s := range spellings(root) {
-		if s == "/" {
-			s = ""
-		}
-		re := "^" + regexQuote(s) + rest
-		if len(re) <= maxString {
-			out = append(out, "(regex "+quote(re)+")")
-			continue
-		}
-		if !widen {
-			g.fail(fmt.Errorf("pattern under %.60q… is %d bytes long; a Seatbelt string holds at most %d", s, len(re), maxString))
-			continue
-		}
-		out = append(out, "(regex "+quote("^"+fitRegex(s, maxString-1))+")")
+		out = append(out, fit(exact(s), rest))
 	}
 	return out
+}
+
+// q quotes s for a regular expression of the current pass: foldQuote in
+// the folded one, regexQuote in the exact one.
+func (g *gen) q(s string) string {
+	if g.folded {
+		return foldQuote(s)
+	}
+	return regexQuote(s)
+}
+
+// twoPass runs a deny section twice: first folded, then exact. Seatbelt
+// may be shown a path in another case or through the data volume; the
+// folded rules deny those too, and the exact ones, written after them,
+// decide (and name the rule) for the path as the Policy spells it.
+func (g *gen) twoPass(section func()) {
+	g.folded = true
+	section()
+	g.folded = false
+	section()
+}
+
+// fit returns the regex filter "^" + the pieces + rest. If that is longer
+// than maxString, only as many pieces are kept as fit, and no rest: the
+// regex then matches at least what the full one would.
+func fit(pieces []string, rest string) string {
+	re := "^" + strings.Join(pieces, "") + rest
+	if len(re) > maxString {
+		var b strings.Builder
+		b.WriteString("^")
+		for _, pc := range pieces {
+			if b.Len()+len(pc) > maxString {
+				break
+			}
+			b.WriteString(pc)
+		}
+		re = b.String()
+	}
+	return "(regex " + quote(re) + ")"
+}
+
+// exact returns the pieces of a regular expression that matches p as it
+// is spelled: one per character ("/" stands for nothing: it is the root
+// every rest starts from).
+func exact(p string) []string {
+	if p == "/" {
+		return nil
+	}
+	var pieces []string
+	for _, r := range p {
+		pieces = append(pieces, regexQuote(string(r)))
+	}
+	return pieces
+}
+
+// dataVolume is where macOS's firmlinks lead: a path under a firmlinked
+// folder is also reachable under it.
+const dataVolume = "/System/Volumes/Data"
+
+// firmlinked returns the folders of the system volume that macOS
+// firmlinks to the data volume (/usr/share/firmlinks).
+func firmlinked() []string {
+	return []string{"/Users", "/Applications", "/Library", "/private", "/opt", "/usr/local", "/Volumes", "/cores", "/AppleInternal"}
+}
+
+// spelled returns a regular expression's start that matches the spelling
+// of the start of the absolute path p every way that names the same file
+// on a Mac (through /tmp, /var or /etc or their /private twins, through
+// the data volume's firmlinks), and the rest of p, to be quoted.
+func spelled(p string) (head, rest string) {
+	if isTwin(p) {
+		p = "/private" + p
+	}
+	switch {
+	case p == "/":
+		return "", ""
+	case policy.Within(p, dataVolume):
+		return "", p
+	case policy.Within(p, "/private/tmp") || policy.Within(p, "/private/var") || policy.Within(p, "/private/etc"):
+		return "((" + foldQuote(dataVolume) + ")?" + foldQuote("/private") + ")?", p[len("/private"):]
+	}
+	for _, f := range firmlinked() {
+		if policy.Within(p, f) {
+			return "(" + foldQuote(dataVolume) + ")?", p
+		}
+	}
+	return "", p
+}
+
+// fitFolded returns the filter of a deny regex that matches the path p
+// followed by rest in every spelling that names the same file on a Mac:
+// spelled, with its letters in any case (APFS is case insensitive by
+// default: .GIT/hooks is .git/hooks). When that is longer than
+// maxString, the start of p is matched as it is spelled and only its end
+// in any case (as much as fits); when even that does not fit, there is
+// no filter: the exact pass's filters, which widen rather than drop,
+// still deny p as it is spelled.
+func fitFolded(p, rest string) []string {
+	head, tail := spelled(p)
+	var exactP, foldP []string
+	n := 1 + len(head) + len(rest) // "^", head, rest, and the pieces of tail
+	for _, r := range tail {
+		exactP = append(exactP, regexQuote(string(r)))
+		foldP = append(foldP, foldQuote(string(r)))
+		n += len(foldP[len(foldP)-1])
+	}
+	// The first k characters exact, the others folded: the smallest k
+	// that fits.
+	for k := 0; k <= len(foldP); k++ {
+		if n <= maxString {
+			re := "^" + head + strings.Join(exactP[:k], "") + strings.Join(foldP[k:], "") + rest
+			return []string{"(regex " + quote(re) + ")"}
+		}
+		if k < len(foldP) {
+			n += len(exactP[k]) - len(foldP[k])
+		}
+	}
+	return nil
 }
 
 // anyOf wraps several filters in require-any (one stays as it is).
@@ -373,7 +480,7 @@ func anyOf(filters []string) string {
 // except returns a filter matching what any of in matches and none of
 // out does.
 func except(in, out []string) []string {
-	if len(out) == 0 {
+	if len(in) == 0 || len(out) == 0 {
 		return in
 	}
 	return []string{"(require-all " + anyOf(in) + " (require-not " + anyOf(out) + "))"}
@@ -423,10 +530,12 @@ func (g *gen) processes() {
 func (g *gen) reads() {
 	g.comment("reading: everything but filesystem.denyRead (first entry last, so that it is the one named)")
 	g.allowAll("file-read*")
-	for _, e := range emitOrder(g.denyRead) {
-		g.deny("file-read* process-exec file-map-executable", "filesystem.denyRead "+g.display(e),
-			except(g.paths("subpath", e, true), g.readExemptions(e))...)
-	}
+	g.twoPass(func() {
+		for _, e := range emitOrder(g.denyRead) {
+			g.deny("file-read* process-exec file-map-executable", "filesystem.denyRead "+g.display(e),
+				except(g.paths("subpath", e, true), g.readExemptions(e))...)
+		}
+	})
 	g.comment("metadata of folders, also hidden ones, so that realpath and getcwd work; never their listing or files")
 	g.allow("file-read-metadata", "(vnode-type DIRECTORY)")
 }
@@ -502,33 +611,39 @@ func (g *gen) writes() {
 		`(literal "/dev/urandom")`, `(literal "/dev/dtracehelper")`)
 	g.comment("no hard links: a second name of a protected or hidden file would escape its rule (clones stay refused by default too)")
 	g.denyAll("file-link", ruleHardLink)
-	g.createOnly()
-	g.ancestors()
+	g.comment("no new .git (nor HEAD outside a .git) where policy.CreateOnlyNames says so")
+	g.twoPass(g.createOnly)
+	g.comment("no removing or moving away a folder that holds a protected or denied path")
+	g.twoPass(g.ancestors)
 	g.comment("no writing under filesystem.denyRead")
-	for _, e := range emitOrder(g.denyRead) {
-		in := append(g.paths("literal", e, true), g.paths("subpath", e, true)...)
-		g.deny("file-write*", "filesystem.denyRead "+g.display(e), except(in, g.writeExemptions(e))...)
-	}
-	g.protected()
+	g.twoPass(func() {
+		for _, e := range emitOrder(g.denyRead) {
+			g.deny("file-write*", "filesystem.denyRead "+g.display(e), except(g.both(e, true), g.writeExemptions(e))...)
+		}
+	})
+	g.comment("protected paths, existing or not (policy.ProtectedNames)")
+	g.twoPass(g.protected)
 	g.comment("filesystem.denyWrite")
-	for _, e := range emitOrder(g.denyWrite) {
-		g.deny("file-write*", "filesystem.denyWrite "+g.display(e), g.both(e, true)...)
-	}
+	g.twoPass(func() {
+		for _, e := range emitOrder(g.denyWrite) {
+			g.deny("file-write*", "filesystem.denyWrite "+g.display(e), g.both(e, true)...)
+		}
+	})
 }
 
 // createOnly denies creating a .git at the top of every writable root,
 // and a .git anywhere or a HEAD outside a .git in a work tree (see
 // policy.CreateOnlyNames). An existing .git stays writable.
 func (g *gen) createOnly() {
-	g.comment("no new .git (nor HEAD outside a .git) where policy.CreateOnlyNames says so")
 	for _, root := range g.p.WorkTreeRoots() {
 		for _, name := range policy.CreateOnlyNames() {
-			g.deny("file-write-create", "protected **/"+name, g.regexes(root, "(/[^/]+)*/"+regexQuote(name)+"$", true)...)
+			g.deny("file-write-create", "protected **/"+name, g.regexes(root, "(/[^/]+)*/"+g.q(name)+"$")...)
 		}
 		// HEAD, but not inside a .git: a path holding "/.git/" anywhere
-		// is left alone, as policy.createOnlyRule does.
-		head := g.regexes(root, "(/[^/]+)*/HEAD$", true)
-		g.deny("file-write-create", "protected **/HEAD", except(head, []string{`(regex "/\\.git/")`})...)
+		// (in any case: .Git is .git) is left alone, as
+		// policy.createOnlyRule does.
+		head := g.regexes(root, "(/[^/]+)*/"+g.q("HEAD")+"$")
+		g.deny("file-write-create", "protected **/HEAD", except(head, []string{"(regex " + quote("/"+foldQuote(".git")+"/") + ")"})...)
 	}
 	for _, root := range emitOrder(g.p.WritableRoots()) {
 		for _, name := range policy.CreateOnlyNames() {
@@ -551,7 +666,6 @@ func (g *gen) writable(p string) bool { return policy.UnderAny(p, g.allowWrite) 
 // follows policy.CheckCreate's rules for placing a tree (last tried,
 // first written).
 func (g *gen) ancestors() {
-	g.comment("no removing or moving away a folder that holds a protected or denied path")
 	// Each folder is written once, under the rule that decides it (the
 	// last one written, the first the Policy tries); runs of the same
 	// rule share a statement.
@@ -620,19 +734,19 @@ func (g *gen) nameAncestors(root, name string) []string {
 				out = append(out, g.paths("literal", lit, true)...)
 			}
 		} else if g.writableNear(lit) {
-			out = append(out, g.regexes(root, re+"$", true)...)
+			out = append(out, g.regexes(root, re+"$")...)
 		}
 		c := comps[k]
 		if c == "**" {
 			if g.writableNear(lit) {
-				out = append(out, g.regexes(root, re+"/.+$", true)...)
+				out = append(out, g.regexes(root, re+"/.+$")...)
 			}
 			return out
 		}
 		if strings.Contains(c, "*") {
 			star = true
 		}
-		re += "/" + starRegex(c)
+		re += "/" + starRegex(c, g.q)
 		if !star {
 			lit = filepath.Join(lit, c)
 		}
@@ -657,7 +771,6 @@ func (g *gen) writableNear(p string) bool {
 // work tree, and every protected name under every writable root and the
 // home folder, first tried last.
 func (g *gen) protected() {
-	g.comment("protected paths, existing or not (policy.ProtectedNames)")
 	if c := g.p.Vars.ConfigDir; c != "" {
 		c = filepath.Clean(c)
 		g.deny("file-write*", "protected "+g.display(c), g.both(c, true)...)
@@ -689,9 +802,9 @@ func (g *gen) nameFilters(root, name string) []string {
 			re.WriteString("(/[^/]+)*")
 			continue
 		}
-		re.WriteString("/" + starRegex(c))
+		re.WriteString("/" + starRegex(c, g.q))
 	}
-	return g.regexes(root, re.String()+"(/.*)?$", true)
+	return g.regexes(root, re.String()+"(/.*)?$")
 }
 
 // network allows what network.mode allows, and pathname unix sockets only

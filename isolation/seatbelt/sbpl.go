@@ -3,6 +3,7 @@ package seatbelt
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -64,15 +65,49 @@ func regexQuote(s string) string {
 
 // starRegex returns the regular expression of one component pattern of a
 // protected name, in which * stands for any run of bytes but / (as
-// policy's starMatch, applied component by component). A lone * stands
-// for a whole component, which is never empty.
-func starRegex(comp string) string {
+// policy's starMatch, applied component by component), the rest quoted
+// by q. A lone * stands for a whole component, which is never empty.
+func starRegex(comp string, q func(string) string) string {
 	if comp == "*" {
 		return "[^/]+"
 	}
 	parts := strings.Split(comp, "*")
 	for i, p := range parts {
-		parts[i] = regexQuote(p)
+		parts[i] = q(p)
 	}
 	return strings.Join(parts, "[^/]*")
+}
+
+// foldQuote returns a regular expression that matches s with each letter
+// in any of its cases: the letters of a case-folding orbit (k, K and the
+// Kelvin sign K) in a bracket when all are ASCII, else as alternatives.
+// Other characters are quoted as by regexQuote.
+func foldQuote(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		orbit := []rune{r}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			orbit = append(orbit, f)
+		}
+		if len(orbit) == 1 {
+			b.WriteString(regexQuote(string(r)))
+			continue
+		}
+		ascii := true
+		for _, o := range orbit {
+			if o >= utf8.RuneSelf || !unicode.IsLetter(o) {
+				ascii = false
+			}
+		}
+		if ascii {
+			b.WriteString("[" + string(orbit) + "]")
+			continue
+		}
+		alts := make([]string, len(orbit))
+		for i, o := range orbit {
+			alts[i] = regexQuote(string(o))
+		}
+		b.WriteString("(" + strings.Join(alts, "|") + ")")
+	}
+	return b.String()
 }
