@@ -14,8 +14,11 @@
 // it. What lives here is per platform: the Linux backend (*_linux.go:
 // namespaces, the re-executed init, mounts, Landlock, seccomp, the
 // supervisor and its deputy, the DNS responder, the bridge to the
-// proxy), the set-up every backend shares (proxy.go: the proxy's rules
-// and environment from the Policy), and a stub for platforms without a
+// proxy), the adapter of the macOS backend (*_darwin.go and macos.go,
+// seatbeltenv.go, sharedproxy.go: the environment, the shared proxy, and
+// Events and SetupErrors from what the sibling package seatbelt — the
+// backend itself — reports), the set-up every backend shares (proxy.go: the proxy's rules and
+// environment from the Policy), and a stub for platforms without a
 // backend yet (*_other.go), which refuses to run anything. The filtering
 // network proxy is the sibling package netproxy.
 //

@@ -47,6 +47,9 @@ type Layers struct {
 	NetNS      bool `json:"netns"`
 	Supervisor bool `json:"supervisor"` // sbshim checks creates and unix connects itself
 	Observer   bool `json:"observer"`
+	// Seatbelt: macOS's sandbox (sandbox-exec with sbshim's profile) is
+	// in force.
+	Seatbelt bool `json:"seatbelt,omitempty"`
 }
 
 // Exit statuses of sbshim's own failures, as DESIGN.md fixes them.

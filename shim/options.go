@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -344,10 +345,14 @@ func (o Options) vars(name string) (policy.Vars, error) {
 	if cacheHome == "" {
 		cacheHome = filepath.Join(home, ".cache")
 	}
+	tmp, err := sessionTmp(runtime.GOOS, os.TempDir())
+	if err != nil {
+		return policy.Vars{}, err
+	}
 	return policy.Vars{
 		Home:      home,
 		Workspace: ws,
-		Tmp:       "/tmp",
+		Tmp:       tmp,
 		Cache:     filepath.Join(cacheHome, "sbshim", name),
 		ConfigDir: ConfigDir(home),
 	}, nil
