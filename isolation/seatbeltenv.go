@@ -34,7 +34,7 @@ func PrivateTmp(base string) (string, error) { return seatbelt.PrivateTmp(base) 
 // nothing bypasses the proxy (NO_PROXY is empty).
 func seatbeltEnv(pol *policy.Policy, host []string, port int, warn func(string)) []string {
 	env := pol.Environ(host)
-	env = withRegistrySettings(env, pol, warn)
+	env = withRegistrySettings(env, pol, warn, nil)
 	set := map[string]string{"TMPDIR": pol.Vars.Tmp + "/", "TMP": pol.Vars.Tmp, "TEMP": pol.Vars.Tmp}
 	if pol.Network.Mode == policy.NetProxy && port > 0 {
 		for k, v := range proxyEnvVars(port, true) {
