@@ -197,6 +197,28 @@ func TestNoNestedRepositoryForAGitlink(t *testing.T) {
 			t.Fatal("a way into the prepared repository was made in the work tree")
 		}
 	})
+	// The same layout prepared in $CACHE, which is writable, outlives
+	// the session and is no work tree (git clone works there), then
+	// linked from the work tree: the user's git run in the link would
+	// use it.
+	t.Run("link a bare repository in $CACHE", func(t *testing.T) {
+		b := b.in(t)
+		name := []string{"--name", "barecache"}
+		bare := b.path(".cache/sbshim/barecache/prepared")
+		for _, d := range []string{bare, bare + "/objects", bare + "/refs"} {
+			b.mustWork(name, "mkdir", d)
+		}
+		b.mustWork(name, "write", bare+"/config", "[core]\n\tbare = false\n\tfsmonitor = evil\n")
+		b.mustWork(name, "write", bare+"/HEAD", "ref: refs/heads/main\n")
+		for _, target := range []string{bare, bare + "/", filepath.Dir(bare), "../.cache/sbshim/barecache/prepared"} {
+			b.mustFail(name, "", "symlink", target, b.ws+"/docs")
+		}
+		if _, err := os.Lstat(b.ws + "/docs"); err == nil {
+			t.Fatal("a link to the prepared repository was made in the work tree")
+		}
+		// A link into $CACHE from outside any work tree stays possible.
+		b.mustWork(name, "symlink", bare, b.path(".cache/sbshim/barecache/link"))
+	})
 	if _, stderr, code := b.run(nil, "git", "init", "-q", filepath.Join(b.ws, "sub")); code == 0 {
 		t.Errorf("git init in a subfolder of the workspace worked: %s", stderr)
 	}

@@ -404,29 +404,57 @@ func (p *Policy) CheckMove(oldPath, newPath string, exchange bool) (rule string,
 }
 
 // CheckSymlink says whether a symlink to target may be made at path: in
-// a work tree, outside a git directory, none may lead into a .git (the
-// user's git run in the link's folder would take a folder prepared there
-// for a bare repository).
+// a work tree, outside a git directory, none may lead into a .git, nor
+// into a writable folder that is no work tree ($TMP, $CACHE): a folder
+// prepared there as a bare repository (HEAD, objects/, refs/, a config
+// with core.fsmonitor) would be the repository the user's git takes when
+// run in the link.
 func (p *Policy) CheckSymlink(path, target string) (rule string, denied bool) {
 	clean := filepath.Clean(path)
 	if inGitDir(clean) {
 		return "", false
 	}
-	leads := false
-	for _, c := range strings.Split(target, "/") {
-		if c == ".git" {
-			leads = true
-		}
-	}
-	if !leads {
-		return "", false
-	}
+	inWorkTree := false
 	for _, root := range p.workTreeRoots() {
 		if Within(clean, root) {
+			inWorkTree = true
+			break
+		}
+	}
+	if !inWorkTree {
+		return "", false
+	}
+	for _, c := range strings.Split(target, "/") {
+		if c == ".git" {
 			return "protected **/.git (no link into it)", true
 		}
 	}
+	to := target
+	if !filepath.IsAbs(to) {
+		to = filepath.Join(filepath.Dir(clean), to)
+	}
+	to = filepath.Clean(to)
+	for _, r := range p.preparedRoots() {
+		if Within(to, r) {
+			return "protected **/HEAD (no link to " + p.Vars.displayPath(r) + ", where a bare repository can be made)", true
+		}
+	}
 	return "", false
+}
+
+// preparedRoots returns the writable roots that are no work trees
+// (workTreeRoots leaves them out): there a folder may be made a bare
+// repository, so no work tree may link to it.
+func (p *Policy) preparedRoots() []string {
+	work := p.workTreeRoots()
+	var out []string
+	for _, r := range p.Filesystem.AllowWrite {
+		r = filepath.Clean(r)
+		if !slices.Contains(work, r) {
+			out = appendUnique(out, r)
+		}
+	}
+	return out
 }
 
 // inGitDir says whether the clean absolute path p lies strictly inside a
