@@ -20,7 +20,8 @@ type Event struct {
 	// or "protected .git/hooks".
 	Rule string `json:"rule"`
 	// Layer is the layer that refused it: mount, landlock, seccomp,
-	// supervisor, observer, proxy, dns (the DNS responder).
+	// supervisor, observer, proxy, dns (the DNS responder), seatbelt
+	// (macOS).
 	Layer string `json:"layer"`
 	// Errno is the error the program saw, e.g. "EACCES".
 	Errno string `json:"errno,omitempty"`

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -87,9 +86,37 @@ func RuleIndex(tag, msg string) (int, bool) {
 	return n, true
 }
 
-// validTag is what a session tag may hold: it goes into every deny
-// message, and the log watcher matches it.
-var validTag = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+// validTag says whether tag is what a session tag may be: 1 to 64 of
+// A-Z, a-z, 0-9, '.', '_' and '-'. It goes into every deny message, and
+// the log watcher matches it. (A function, not a compiled expression:
+// the package is linked into every sbshim, whose start pays its init.)
+func validTag(tag string) bool {
+	if len(tag) == 0 || len(tag) > 64 {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		c := tag[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validTTY says whether name is a macOS terminal device, /dev/ttysN with
+// 1 to 6 digits.
+func validTTY(name string) bool {
+	n, ok := strings.CutPrefix(name, "/dev/ttys")
+	if !ok || len(n) == 0 || len(n) > 6 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // Generate writes the Seatbelt profile of p.
 //
@@ -115,7 +142,7 @@ func Generate(p *policy.Policy, o Options) (*Profile, error) {
 	if p == nil {
 		return nil, errors.New("seatbelt profile: no policy")
 	}
-	if !validTag.MatchString(o.Tag) {
+	if !validTag(o.Tag) {
 		return nil, fmt.Errorf("seatbelt profile: session tag %q: expected 1 to 64 letters, digits, '.', '_' or '-'", o.Tag)
 	}
 	switch p.Network.Mode {
@@ -127,7 +154,7 @@ func Generate(p *policy.Policy, o Options) (*Profile, error) {
 	default:
 		return nil, fmt.Errorf("seatbelt profile: network.mode %q: expected none, proxy or host", p.Network.Mode)
 	}
-	if o.TTY != "" && !regexp.MustCompile(`^/dev/ttys[0-9]{1,6}$`).MatchString(o.TTY) {
+	if o.TTY != "" && !validTTY(o.TTY) {
 		return nil, fmt.Errorf("seatbelt profile: terminal %q: expected /dev/ttysN", o.TTY)
 	}
 	g := &gen{p: p, o: o, index: map[string]int{}}
