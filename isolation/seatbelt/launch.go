@@ -190,6 +190,11 @@ func lookPathIn(name string, env []string, dir string) (string, error) {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return &Error{Kind: ErrNotFound, Layer: "exec", Err: fmt.Errorf("%s: no such file or directory", name)}
+		case err != nil && !strings.Contains(name, "/"):
+			// A folder of PATH that cannot be searched (or is no
+			// folder) holds nothing for a shell: it looks on, and
+			// says "command not found" if nothing else is found.
+			return &Error{Kind: ErrNotFound, Layer: "exec", Err: fmt.Errorf("%s: %w", name, err)}
 		case err != nil:
 			return &Error{Kind: ErrNotExecutable, Layer: "exec", Err: fmt.Errorf("%s: %w", name, err)}
 		case fi.IsDir():

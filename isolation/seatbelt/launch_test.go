@@ -67,6 +67,30 @@ func TestLookPathIn(t *testing.T) {
 		{"./bin/plain", env, "", 126},
 		{filepath.Join(bin, "tool"), nil, filepath.Join(bin, "tool"), 0},
 		{filepath.Join(bin, "missing"), nil, "", 127},
+		// A PATH entry that is a file, not a folder, holds nothing.
+		{"missing", []string{"PATH=" + filepath.Join(bin, "tool") + ":" + bin}, "", 127},
+		{"tool", []string{"PATH=" + filepath.Join(bin, "plain") + ":" + bin}, filepath.Join(bin, "tool"), 0},
+	}
+	if os.Geteuid() != 0 {
+		// A folder of PATH that cannot be searched holds nothing, as
+		// for a shell (root searches every folder).
+		locked := filepath.Join(dir, "locked")
+		if err := os.Mkdir(locked, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(locked, "tool"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(locked, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(locked, 0o700) })
+		tests = append(tests, struct {
+			name     string
+			env      []string
+			wantPath string
+			wantCode int
+		}{"missing", []string{"PATH=" + locked + ":" + bin}, "", 127})
 	}
 	for _, tt := range tests {
 		got, err := lookPathIn(tt.name, tt.env, dir)
