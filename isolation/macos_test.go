@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/isolation/seatbelt"
 )
@@ -20,10 +21,10 @@ import (
 // Stand-ins for macOS's programs, so that the backend's process glue runs
 // here as it does on a Mac: sandbox-exec reads the profile and runs the
 // command (with the session's tag, from the profile, in SB_TAG, as the
-// kernel would put it in each denial), or fails as the file "mode" next
-// to it says; log streams what is written to the FIFO "feed" after its
-// banner, or refuses as a non-administrator's; logger writes a record to
-// the feed.
+// kernel would put it in each denial, and a copy of the profile in
+// profile.sb), or fails as the file "mode" next to it says; log streams
+// what is written to the FIFO "feed" after its banner, or refuses as a
+// non-administrator's; logger writes a record to the feed.
 const (
 	fakeSandboxExec = `#!/bin/sh
 d=$(dirname "$0")
@@ -36,6 +37,7 @@ case "$(cat "$d/mode")" in
 nested) echo "sandbox-exec: sandbox_apply: Operation not permitted" >&2; exit 71 ;;
 refuse) echo "sandbox-exec: unbound variable: x" >&2; exit 65 ;;
 esac
+cp "$profile" "$d/profile.sb"
 SB_TAG=$(sed -n 's/.*(with message "\([^"#]*\)#0").*/\1/p' "$profile" | head -n 1)
 export SB_TAG
 exec "$@"
@@ -159,7 +161,7 @@ func TestStartSeatbelt(t *testing.T) {
 				argv = []string{tt.command}
 			}
 			var rec recorder
-			p, err := startSeatbelt(Config{Policy: pol, Argv: argv, Dir: out, Strict: tt.strict, Report: rec.event, Warn: rec.warn}, tools)
+			p, err := startSeatbelt(Config{Policy: pol, Argv: argv, Dir: out, Strict: tt.strict, Report: rec.event, Warn: rec.warn}, tools, pty.Open)
 			if tt.wantSetup != "" {
 				var se *SetupError
 				if err == nil || !errors.As(err, &se) || se.Code != tt.wantCode || !strings.Contains(err.Error(), tt.wantSetup) {

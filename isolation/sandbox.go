@@ -30,9 +30,11 @@ type Config struct {
 	// Warn receives one-line notices for the user (a degraded layer).
 	Warn func(msg string)
 	// PTY, when set, gives the command a new terminal of the sandbox's
-	// own devpts, of this initial size, as its stdin, stdout, stderr and
-	// controlling terminal; Process.PTY returns its master. Stdin, Stdout
-	// and Stderr then serve only sbshim's init.
+	// own devpts (on macOS: a pty made outside, the one terminal device
+	// the profile allows), of this initial size, as its stdin, stdout,
+	// stderr and controlling terminal; Process.PTY returns its master.
+	// Stdin, Stdout and Stderr then serve only sbshim's init (unused on
+	// macOS).
 	PTY *WinSize
 	// Trace, when set, records the phases of the start (sbshim's and the
 	// init's); nil records nothing.

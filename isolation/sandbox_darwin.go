@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/creack/pty"
 	"github.com/sbshim/sbshim/isolation/seatbelt"
 )
 
@@ -21,6 +22,12 @@ func (p *Process) Pid() int { return p.sp.Pid() }
 // Signal sends sig to the command.
 func (p *Process) Signal(sig os.Signal) error { return p.sp.Signal(sig) }
 
+// PTY is the master side of the command's terminal in PTY mode (nil
+// otherwise): a pty sbshim made outside the sandbox, whose slave is the
+// one terminal device the profile lets the command use. The caller owns
+// it and closes it once the relay has drained it.
+func (p *Process) PTY() *os.File { return p.sp.PTY() }
+
 // Wait waits for the command and returns its exit status: its own code,
 // 128+N if signal N ended it (see seatbeltProcess.Wait).
 func (p *Process) Wait() (int, error) { return p.sp.Wait() }
@@ -30,7 +37,7 @@ func (p *Process) Wait() (int, error) { return p.sp.Wait() }
 // SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT and SIGALRM that reach
 // sbshim are passed on to the command.
 func Start(cfg Config) (*Process, error) {
-	sp, err := startSeatbelt(cfg, seatbelt.MacTools())
+	sp, err := startSeatbelt(cfg, seatbelt.MacTools(), pty.Open)
 	if err != nil {
 		return nil, err
 	}

@@ -20,8 +20,15 @@ type Config struct {
 	// Dir is the working directory.
 	Dir string
 	// Stdin, Stdout and Stderr are handed to the command as they are;
-	// nil is sbshim's own.
+	// nil is sbshim's own. In PTY mode (TTY set) they are not used.
 	Stdin, Stdout, Stderr *os.File
+	// TTY, in PTY mode, is the slave side of the terminal made for the
+	// command (its name the device's path, /dev/ttysN): it becomes the
+	// command's stdin, stdout, stderr and controlling terminal, in a
+	// session of its own, and it is the one terminal device the profile
+	// allows (Options.TTY). The caller keeps the master and closes its
+	// copy of the slave once Start returned.
+	TTY *os.File
 	// Env is the command's environment, NAME=VALUE: the host's, scrubbed
 	// by the policy, with the private $TMP and, in proxy mode, the
 	// proxy's variables. Its PATH finds the command.

@@ -127,8 +127,10 @@ func forwardedSignals() []os.Signal {
 // generated from cfg.Policy, in the private session folder of
 // cfg.Policy.Vars.Tmp (PrivateTmp), which it makes. The signals SIGTERM,
 // SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT and
-// SIGALRM that reach sbshim are passed on to the command. A failure
-// before the command started is an *Error, and nothing ran.
+// SIGALRM that reach sbshim are passed on to the command. In PTY mode
+// (cfg.TTY) the command leads a session of its own on that terminal,
+// the one terminal device its profile allows. A failure before the
+// command started is an *Error, and nothing ran.
 func Start(cfg Config) (*Process, error) {
 	if len(cfg.Argv) == 0 {
 		return nil, &Error{Kind: ErrSetup, Layer: "exec", Err: errors.New("no command given")}
@@ -172,7 +174,11 @@ func Start(cfg Config) (*Process, error) {
 	if why != "" {
 		warn(why)
 	}
-	prof, err := Generate(profPol, Options{Tag: tag, ProxyPort: cfg.ProxyPort})
+	ttyName := ""
+	if cfg.TTY != nil {
+		ttyName = cfg.TTY.Name()
+	}
+	prof, err := Generate(profPol, Options{Tag: tag, ProxyPort: cfg.ProxyPort, PTY: cfg.TTY != nil, TTY: ttyName})
 	if err != nil {
 		return fail("seatbelt", fmt.Errorf("generate the profile: %w", err))
 	}
@@ -207,10 +213,19 @@ func Start(cfg Config) (*Process, error) {
 		Stdout: orStd(cfg.Stdout, os.Stdout),
 		Stderr: orStd(cfg.Stderr, os.Stderr),
 	}
-	// A command off the terminal leads a process group of its own, so
-	// that what it leaves behind can be ended with it. On a terminal it
-	// stays in the foreground group, where it can read.
-	if !term.IsTerminal(int(orStd(cfg.Stdin, os.Stdin).Fd())) {
+	switch {
+	case cfg.TTY != nil:
+		// PTY mode: the command leads a session of its own, whose
+		// controlling terminal is the one made for it (Ctty is the
+		// child's descriptor 0); its process group is that terminal's
+		// foreground group, and what it leaves there is ended with it.
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.TTY, cfg.TTY, cfg.TTY
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		p.group = true
+	case !term.IsTerminal(int(orStd(cfg.Stdin, os.Stdin).Fd())):
+		// A command off the terminal leads a process group of its own, so
+		// that what it leaves behind can be ended with it. On a terminal it
+		// stays in the foreground group, where it can read.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		p.group = true
 	}
