@@ -8,13 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sbshim/sbshim/isolation/execpath"
 )
 
 // initFD is the descriptor on which the init talks to its parent: a unix
@@ -315,54 +315,16 @@ func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, err
 // lookPath finds the command as a shell would, with the command's own PATH,
 // inside the sandbox.
 func lookPath(name string, env []string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, checkExecutable(name, name)
-	}
-	pathVar := "/usr/local/bin:/usr/bin:/bin"
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathVar = v
+	path, err := execpath.Look(name, env, "", "/usr/local/bin:/usr/bin:/bin")
+	var e *execpath.Error
+	if errors.As(err, &e) {
+		code := ExitNotExecutable
+		if e.NotFound {
+			code = ExitNotFound
 		}
+		return "", &SetupError{Code: code, Layer: "exec", Err: err}
 	}
-	var denied error
-	for _, dir := range filepath.SplitList(pathVar) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err != nil {
-			continue // missing, or a directory on PATH this user cannot search: a shell skips it too
-		}
-		err := checkExecutable(name, p)
-		if err == nil {
-			return p, nil
-		}
-		var se *SetupError
-		if errors.As(err, &se) && se.Code == ExitNotExecutable && denied == nil {
-			denied = err
-		}
-	}
-	if denied != nil {
-		return "", denied
-	}
-	return "", &SetupError{Code: ExitNotFound, Layer: "exec", Err: fmt.Errorf("%s: command not found", name)}
-}
-
-func checkExecutable(name, p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return &SetupError{Code: ExitNotFound, Layer: "exec", Err: fmt.Errorf("%s: no such file or directory", name)}
-		}
-		return &SetupError{Code: ExitNotExecutable, Layer: "exec", Err: fmt.Errorf("%s: %w", name, err)}
-	}
-	if fi.IsDir() {
-		return &SetupError{Code: ExitNotExecutable, Layer: "exec", Err: fmt.Errorf("%s: is a directory", name)}
-	}
-	if err := unix.Access(p, unix.X_OK); err != nil {
-		return &SetupError{Code: ExitNotExecutable, Layer: "exec", Err: fmt.Errorf("%s: permission denied", name)}
-	}
-	return nil
+	return path, err
 }
 
 func execError(name string, err error) error {

@@ -11,11 +11,12 @@ import (
 
 // The import graph is one-way (cmd → shim → isolation → seatbelt →
 // policy): of sbshim's own packages the backend's code imports policy
-// only — never isolation, shim or cmd, nor the proxy, which the adapter
-// in isolation serves.
+// (and execpath, the command look-up both backends share) only — never
+// isolation, shim or cmd, nor the proxy, which the adapter in isolation
+// serves.
 func TestImportsPolicyOnly(t *testing.T) {
 	const module = "github.com/sbshim/sbshim/"
-	allowed := map[string]bool{module + "isolation/policy": true}
+	allowed := map[string]bool{module + "isolation/policy": true, module + "isolation/execpath": true}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,11 @@ package seatbelt
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/sbshim/sbshim/isolation/execpath"
 	"github.com/sbshim/sbshim/isolation/policy"
 )
 
@@ -186,57 +185,17 @@ func findCommand(name string, env []string, dir string) error {
 	return err
 }
 
-// lookPathIn finds name as execvp(3) would with the PATH of env, relative
+// lookPathIn finds name as a shell would with the PATH of env, relative
 // names from dir.
 func lookPathIn(name string, env []string, dir string) (string, error) {
-	check := func(p string) error {
-		if !filepath.IsAbs(p) && dir != "" {
-			p = filepath.Join(dir, p)
+	path, err := execpath.Look(name, env, dir, "/usr/bin:/bin:/usr/sbin:/sbin")
+	var e *execpath.Error
+	if errors.As(err, &e) {
+		kind := ErrNotExecutable
+		if e.NotFound {
+			kind = ErrNotFound
 		}
-		fi, err := os.Stat(p)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return &Error{Kind: ErrNotFound, Layer: "exec", Err: fmt.Errorf("%s: no such file or directory", name)}
-		case err != nil && !strings.Contains(name, "/"):
-			// A folder of PATH that cannot be searched (or is no
-			// folder) holds nothing for a shell: it looks on, and
-			// says "command not found" if nothing else is found.
-			return &Error{Kind: ErrNotFound, Layer: "exec", Err: fmt.Errorf("%s: %w", name, err)}
-		case err != nil:
-			return &Error{Kind: ErrNotExecutable, Layer: "exec", Err: fmt.Errorf("%s: %w", name, err)}
-		case fi.IsDir():
-			return &Error{Kind: ErrNotExecutable, Layer: "exec", Err: fmt.Errorf("%s: is a directory", name)}
-		case fi.Mode().Perm()&0o111 == 0:
-			return &Error{Kind: ErrNotExecutable, Layer: "exec", Err: fmt.Errorf("%s: permission denied", name)}
-		}
-		return nil
+		return "", &Error{Kind: kind, Layer: "exec", Err: err}
 	}
-	if strings.Contains(name, "/") {
-		return name, check(name)
-	}
-	path := "/usr/bin:/bin:/usr/sbin:/sbin"
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-		}
-	}
-	var first error
-	for _, d := range filepath.SplitList(path) {
-		if d == "" {
-			d = "."
-		}
-		p := filepath.Join(d, name)
-		err := check(p)
-		if err == nil {
-			return p, nil
-		}
-		var se *Error
-		if first == nil && errors.As(err, &se) && se.Kind == ErrNotExecutable {
-			first = err
-		}
-	}
-	if first != nil {
-		return "", first
-	}
-	return "", &Error{Kind: ErrNotFound, Layer: "exec", Err: fmt.Errorf("%s: command not found", name)}
+	return path, err
 }
