@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -212,8 +211,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, handle func(context
 	defer s.wg.Wait()
 	defer ln.Close()
 	maxConns := int64(orDefault(s.MaxConns, DefaultMaxConns))
-	var open atomic.Int64
-	var atLimit atomic.Bool // a limit refusal was reported and the run is not over
+	lim := &connLimit{max: maxConns}
 	var delay time.Duration
 	warned := false
 	for {
@@ -243,25 +241,18 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, handle func(context
 			continue
 		}
 		delay = 0
-		if open.Load() >= maxConns {
+		if ok, first := lim.take(); !ok {
 			peer := c.RemoteAddr()
 			c.Close()
-			if atLimit.CompareAndSwap(false, true) {
+			if first {
 				s.refuse("", "", 0, fmt.Sprintf("%s: %d connections open at once; more are closed until some end", ReasonConnLimit, maxConns), peer)
 			}
 			continue
 		}
-		open.Add(1)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer func() {
-				// A run of limit refusals ends when the program has
-				// let a quarter of its connections go.
-				if open.Add(-1) <= maxConns*3/4 {
-					atLimit.Store(false)
-				}
-			}()
+			defer lim.release()
 			stopConn := context.AfterFunc(ctx, func() { c.Close() })
 			defer stopConn()
 			handle(ctx, c)
@@ -475,4 +466,43 @@ func closeWrite(c net.Conn) {
 		}
 	}
 	_ = c.Close()
+}
+
+// connLimit counts the connections served at once and the runs of
+// refusals at the limit. One lock keeps the count and the run together:
+// a connection taken against a count that connections ending meanwhile
+// have lowered would be refused wrongly, and reported as a new run once
+// their ends had closed the old one (as when a program exits with
+// hundreds of connections open).
+type connLimit struct {
+	mu      sync.Mutex
+	max     int64
+	open    int64
+	atLimit bool // a refusal of this run was reported; the run is not over
+}
+
+// take counts one more connection if fewer than max are open. When it
+// cannot, first says whether this refusal starts a run (the one to
+// report).
+func (l *connLimit) take() (ok, first bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open >= l.max {
+		first = !l.atLimit
+		l.atLimit = true
+		return false, first
+	}
+	l.open++
+	return true, false
+}
+
+// release counts one connection less. A run of refusals ends when the
+// program has let a quarter of its connections go.
+func (l *connLimit) release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.open--
+	if l.open <= l.max*3/4 {
+		l.atLimit = false
+	}
 }
