@@ -43,16 +43,6 @@ const maxJSONDepth = 32
 // parseJSONTree parses data as exactly one JSON value; anything after it is
 // an error, and so is a key repeated within one object.
 func parseJSONTree(data []byte) (*jnode, error) {
-	if n, ok := parseJSONFast(data); ok {
-		return n, nil
-	}
-	return parseJSONTreeStd(data)
-}
-
-// parseJSONTreeStd is parseJSONTree through encoding/json's tokenizer,
-// for every document parseJSONFast leaves to it; its errors are the ones
-// users see.
-func parseJSONTreeStd(data []byte) (*jnode, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty file, expected a JSON object")
 	}
