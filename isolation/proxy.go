@@ -52,7 +52,12 @@ func proxyEnvVars(port int, loopbackAllowed bool) map[string]string {
 
 // withProxyEnv sets the proxy variables in env (NAME=VALUE, sorted).
 func withProxyEnv(env []string, port int, pol *policy.Policy) []string {
-	vars := proxyEnvVars(port, loopbackAllowed(pol.Network.Allow))
+	return withVars(env, proxyEnvVars(port, loopbackAllowed(pol.Network.Allow)))
+}
+
+// withVars returns env (NAME=VALUE) with vars set, replacing any value
+// env had for them, sorted.
+func withVars(env []string, vars map[string]string) []string {
 	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		_, set := vars[k]

@@ -2,8 +2,6 @@ package isolation
 
 import (
 	"errors"
-	"slices"
-	"strings"
 
 	"github.com/sbshim/sbshim/isolation/policy"
 	"github.com/sbshim/sbshim/isolation/seatbelt"
@@ -41,16 +39,7 @@ func seatbeltEnv(pol *policy.Policy, host []string, port int, warn func(string))
 			set[k] = v
 		}
 	}
-	out := slices.DeleteFunc(env, func(kv string) bool {
-		k, _, _ := strings.Cut(kv, "=")
-		_, ok := set[k]
-		return ok
-	})
-	for k, v := range set {
-		out = append(out, k+"="+v)
-	}
-	slices.Sort(out)
-	return out
+	return withVars(env, set)
 }
 
 // blockedEvent is the Event of an attempt Seatbelt refused.
