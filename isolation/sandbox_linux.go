@@ -224,6 +224,17 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 		cg.discard()
 		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("socketpair: %w", err)}
 	}
+	// sbshim's end waits in the runtime's poller: a thread blocked in
+	// recvmsg would keep its P, and the supervisor's goroutine, started
+	// while the init still sets up, would wait for the runtime's monitor
+	// to take that P back (milliseconds at start-up) before it could
+	// answer the command's first call.
+	if err := unix.SetNonblock(pair[0], true); err != nil {
+		unix.Close(pair[0])
+		unix.Close(pair[1])
+		cg.discard()
+		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("socketpair: %w", err)}
+	}
 	parentConn := os.NewFile(uintptr(pair[0]), "sbshim-init-parent")
 	childConn := os.NewFile(uintptr(pair[1]), "sbshim-init-child")
 	defer parentConn.Close()
@@ -350,7 +361,11 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
 	}
 	cfg.Trace.Mark("spec sent")
-	rd := &msgReader{fd: pair[0]}
+	rc, err := parentConn.SyscallConn()
+	if err != nil {
+		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("the init's socket: %w", err)})
+	}
+	rd := &msgReader{rc: rc}
 	for {
 		body, fds, err := rd.next()
 		if err != nil {
@@ -451,7 +466,7 @@ func closeAll(fds []int) {
 // msgReader reads the init's length-prefixed messages and the descriptors
 // that come with them.
 type msgReader struct {
-	fd  int
+	rc  syscall.RawConn // non-blocking, in the runtime's poller
 	buf []byte
 }
 
@@ -468,7 +483,14 @@ func (r *msgReader) next() ([]byte, []int, error) {
 		}
 		chunk := make([]byte, 64<<10)
 		oob := make([]byte, unix.CmsgSpace(4*4))
-		n, oobn, _, _, err := unix.Recvmsg(r.fd, chunk, oob, unix.MSG_CMSG_CLOEXEC)
+		var n, oobn int
+		var err error
+		if rerr := r.rc.Read(func(fd uintptr) bool {
+			n, oobn, _, _, err = unix.Recvmsg(int(fd), chunk, oob, unix.MSG_CMSG_CLOEXEC)
+			return !errors.Is(err, unix.EAGAIN)
+		}); rerr != nil {
+			return nil, fds, rerr
+		}
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
