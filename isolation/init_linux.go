@@ -80,7 +80,7 @@ type initStatus struct {
 // with ExitSetup / ExitNotExecutable / ExitNotFound after telling its
 // parent why.
 func InitMain() {
-	entered := time.Now()
+	entered, enteredFaults := time.Now(), minorFaults()
 	// Every per-thread restriction (capabilities, no_new_privs, Landlock,
 	// seccomp) is applied to this one thread, and the command is forked
 	// from it.
@@ -112,7 +112,7 @@ func InitMain() {
 	}
 	var tr *initTrace
 	if spec.Trace {
-		tr = &initTrace{marks: []TraceMark{{Proc: "init", Phase: "main entered", At: entered.UnixNano()}}}
+		tr = &initTrace{marks: []TraceMark{{Proc: "init", Phase: "main entered", At: entered.UnixNano(), Faults: enteredFaults}}}
 		tr.mark("spec read")
 	}
 	pid, layers, err := startInside(conn, &spec, tr)

@@ -466,8 +466,9 @@ func closeAll(fds []int) {
 // msgReader reads the init's length-prefixed messages and the descriptors
 // that come with them.
 type msgReader struct {
-	rc  syscall.RawConn // non-blocking, in the runtime's poller
-	buf []byte
+	rc         syscall.RawConn // non-blocking, in the runtime's poller
+	buf        []byte
+	chunk, oob []byte // one read's space, made once
 }
 
 func (r *msgReader) next() ([]byte, []int, error) {
@@ -481,8 +482,11 @@ func (r *msgReader) next() ([]byte, []int, error) {
 				return body, fds, nil
 			}
 		}
-		chunk := make([]byte, 64<<10)
-		oob := make([]byte, unix.CmsgSpace(4*4))
+		if r.chunk == nil {
+			r.chunk = make([]byte, 64<<10)
+			r.oob = make([]byte, unix.CmsgSpace(4*4))
+		}
+		chunk, oob := r.chunk, r.oob
 		var n, oobn int
 		var err error
 		if rerr := r.rc.Read(func(fd uintptr) bool {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"time"
@@ -25,6 +26,22 @@ type TraceMark struct {
 	Proc  string `json:"proc"`
 	Phase string `json:"phase"`
 	At    int64  `json:"at"`
+	// Alloc is how many bytes the process had allocated on its heap by
+	// then, and Faults how many minor page faults it had taken: at
+	// start-up a fresh page costs more than most of the work done in it.
+	Alloc  uint64 `json:"alloc"`
+	Faults int64  `json:"faults"`
+}
+
+// newMark is a mark of this process, now.
+func newMark(proc, phase string) TraceMark {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	m := TraceMark{Proc: proc, Phase: phase, At: time.Now().UnixNano(), Faults: minorFaults()}
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		m.Alloc = s[0].Value.Uint64()
+	}
+	return m
 }
 
 // NewStartTrace starts a trace whose times are counted from origin.
@@ -37,9 +54,9 @@ func (t *StartTrace) Mark(phase string) {
 	if t == nil {
 		return
 	}
-	now := time.Now().UnixNano()
+	m := newMark("sbshim", phase)
 	t.mu.Lock()
-	t.marks = append(t.marks, TraceMark{Proc: "sbshim", Phase: phase, At: now})
+	t.marks = append(t.marks, m)
 	t.mu.Unlock()
 }
 
@@ -54,7 +71,8 @@ func (t *StartTrace) add(marks []TraceMark) {
 }
 
 // WriteTo writes one line per mark, in the order of time: milliseconds
-// since the origin, since the same process's previous mark, the process
+// since the origin, since the same process's previous mark, the heap
+// allocated (KiB) and the page faults taken since that mark, the process
 // and the phase.
 func (t *StartTrace) WriteTo(w io.Writer) (int64, error) {
 	if t == nil {
@@ -64,16 +82,17 @@ func (t *StartTrace) WriteTo(w io.Writer) (int64, error) {
 	marks := append([]TraceMark(nil), t.marks...)
 	t.mu.Unlock()
 	slices.SortStableFunc(marks, func(a, b TraceMark) int { return cmp.Compare(a.At, b.At) })
-	last := map[string]int64{}
+	last := map[string]TraceMark{}
 	var n int64
 	for _, m := range marks {
 		prev, ok := last[m.Proc]
 		if !ok {
-			prev = t.origin.UnixNano()
+			prev = TraceMark{At: t.origin.UnixNano()}
 		}
-		last[m.Proc] = m.At
-		k, err := fmt.Fprintf(w, "sbshim: trace %8.3f ms  %+8.3f ms  %-6s %s\n",
-			float64(m.At-t.origin.UnixNano())/1e6, float64(m.At-prev)/1e6, m.Proc, m.Phase)
+		last[m.Proc] = m
+		k, err := fmt.Fprintf(w, "sbshim: trace %8.3f ms  %+8.3f ms %+7.0f KiB %+5d faults  %-6s %s\n",
+			float64(m.At-t.origin.UnixNano())/1e6, float64(m.At-prev.At)/1e6,
+			float64(m.Alloc-prev.Alloc)/1024, m.Faults-prev.Faults, m.Proc, m.Phase)
 		n += int64(k)
 		if err != nil {
 			return n, fmt.Errorf("write the start trace: %w", err)
@@ -91,7 +110,7 @@ func (t *initTrace) mark(phase string) {
 	if t == nil {
 		return
 	}
-	t.marks = append(t.marks, TraceMark{Proc: "init", Phase: phase, At: time.Now().UnixNano()})
+	t.marks = append(t.marks, newMark("init", phase))
 }
 
 // list is what was recorded; nil for a nil trace.

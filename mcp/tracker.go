@@ -56,7 +56,9 @@ func NewTracker(opts TrackerOptions) *Tracker {
 	if opts.Recent <= 0 {
 		opts.Recent = DefaultRecent
 	}
-	t := &Tracker{opts: opts, recent: make([]Call, 0, opts.Recent)}
+	// recent grows as calls end: a session that makes a few calls does
+	// not pay at start-up for room for opts.Recent of them.
+	t := &Tracker{opts: opts}
 	t.inflight[0] = make(map[string]*Call)
 	t.inflight[1] = make(map[string]*Call)
 	return t
@@ -185,12 +187,12 @@ func (t *Tracker) end(c *Call, outcome Outcome, at time.Time, ended []Call) []Ca
 	}
 	t.stats.Ended++
 	if c.IsToolCall() {
-		if len(t.recent) < cap(t.recent) {
+		if len(t.recent) < t.opts.Recent {
 			t.recent = append(t.recent, *c)
 		} else {
 			t.recent[t.next] = *c
 		}
-		t.next = (t.next + 1) % cap(t.recent)
+		t.next = (t.next + 1) % t.opts.Recent
 	}
 	return append(ended, *c)
 }

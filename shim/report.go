@@ -45,8 +45,15 @@ type reporter struct {
 	unlisted unlisted // attempts not reported one by one
 	closed   bool
 
-	queue chan routed
-	done  chan struct{}
+	// queued are the events the reporter goroutine has yet to take, at
+	// most eventQueue (under mu); wake tells it there are some, and is
+	// closed with the reporter. A slice that grows as events come, not a
+	// channel with room for eventQueue of them made up front: most
+	// sessions see a few, and the room cost a start more than most of
+	// its work.
+	queued []routed
+	wake   chan struct{}
+	done   chan struct{}
 	// key is the session's report key, a secret every in-band
 	// notification of sbshim's carries in _meta (reportKeyMeta). It never
 	// enters the sandbox, so the server cannot put it on its own
@@ -91,7 +98,7 @@ func newReporter(s *Session) *reporter {
 	r := &reporter{
 		s:     s,
 		calls: make(map[uint64]*callBlocks),
-		queue: make(chan routed, eventQueue),
+		wake:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 		seen:  make(map[string]*repeat),
 		net:   make(map[uint64]map[string]int),
@@ -136,10 +143,14 @@ func (r *reporter) event(ev isolation.Event) {
 			cb.notes = append(cb.notes, note)
 		}
 	}
-	select {
-	case r.queue <- routed{ev: ev, calls: calls}:
-	default:
+	if len(r.queued) >= eventQueue {
 		r.unlisted.add(routed{ev: ev, calls: calls}, 1)
+		return
+	}
+	r.queued = append(r.queued, routed{ev: ev, calls: calls})
+	select {
+	case r.wake <- struct{}{}:
+	default: // already told
 	}
 }
 
@@ -251,7 +262,7 @@ func (r *reporter) closeCounts() (total, unlisted int) {
 		return r.total, r.unlisted.total
 	}
 	r.closed = true
-	close(r.queue)
+	close(r.wake)
 	r.mu.Unlock()
 	<-r.done
 	r.mu.Lock()
@@ -269,13 +280,19 @@ func (r *reporter) loop() {
 	defer tick.Stop()
 	for {
 		select {
-		case ev, ok := <-r.queue:
+		case _, ok := <-r.wake:
+			r.mu.Lock()
+			batch := r.queued
+			r.queued = nil
+			r.mu.Unlock()
+			for _, x := range batch {
+				r.report(x)
+			}
 			if !ok {
 				r.flushRepeats(true)
 				r.summarize(true)
 				return
 			}
-			r.report(ev)
 		case <-tick.C:
 			r.flushRepeats(false)
 			r.summarize(false)

@@ -121,11 +121,17 @@ type tokenShape struct {
 	kind   string
 }
 
+// tokenShapeCount is how many token formats tokenShapes lists.
+const tokenShapeCount = 77
+
 // tokenShapes lists the token formats credentialIn knows, each with the
 // vendor's documented prefix and a length that real tokens reach and that
-// an ordinary word after the same prefix does not.
-func tokenShapes() []tokenShape {
-	return []tokenShape{
+// an ordinary word after the same prefix does not. It is an array, copied
+// from read-only data onto the caller's stack: credentialIn looks at every
+// environment value, and a slice made on each call came to more heap at
+// start-up than the rest of the policy.
+func tokenShapes() [tokenShapeCount]tokenShape {
+	return [tokenShapeCount]tokenShape{
 		{prefix: "ghp_", min: 30, kind: "a GitHub token"},
 		{prefix: "gho_", min: 30, kind: "a GitHub token"},
 		{prefix: "ghu_", min: 30, kind: "a GitHub token"},
@@ -217,15 +223,16 @@ func knownToken(v string) string {
 	// value is scanned once.
 	shapes := tokenShapes()
 	var first [256]bool
-	for _, s := range shapes {
-		first[s.prefix[0]] = true
+	for i := range shapes {
+		first[shapes[i].prefix[0]] = true
 	}
 	for i := 0; i < len(v); i++ {
 		if !first[v[i]] || !atBoundary(v, i) {
 			continue
 		}
 		rest := v[i:]
-		for _, s := range shapes {
+		for j := range shapes {
+			s := &shapes[j]
 			if s.prefix[0] != v[i] || !strings.HasPrefix(rest, s.prefix) {
 				continue
 			}

@@ -135,3 +135,13 @@ func FuzzCredentialIn(f *testing.F) {
 		}
 	})
 }
+
+// TestTokenShapesFilled: tokenShapeCount is the length of the list, not
+// more (a zero shape would match nothing and panic on its empty prefix).
+func TestTokenShapesFilled(t *testing.T) {
+	for i, s := range tokenShapes() {
+		if s.prefix == "" || s.kind == "" || s.min == 0 && s.exact == 0 {
+			t.Fatalf("shape %d of %d is not filled in: %+v (tokenShapeCount too large?)", i, tokenShapeCount, s)
+		}
+	}
+}
