@@ -100,14 +100,18 @@ func InitMain() {
 		fmt.Fprintf(os.Stderr, "sbshim: init: close inherited descriptors: %v\n", err)
 		os.Exit(ExitSetup)
 	}
-	if err := plainStdio(); err != nil {
-		fmt.Fprintf(os.Stderr, "sbshim: init: %v\n", err)
-		os.Exit(ExitSetup)
-	}
 	conn := os.NewFile(initFD, "sbshim-init")
 	var spec initSpec
 	if err := readSpec(conn, &spec); err != nil {
 		fmt.Fprintf(os.Stderr, "sbshim: init: read spec: %v\n", err)
+		os.Exit(ExitSetup)
+	}
+	if err := receiveStdio(initFD); err != nil {
+		fmt.Fprintf(os.Stderr, "sbshim: init: %v\n", err)
+		os.Exit(ExitSetup)
+	}
+	if err := plainStdio(); err != nil {
+		fmt.Fprintf(os.Stderr, "sbshim: init: %v\n", err)
 		os.Exit(ExitSetup)
 	}
 	var tr *initTrace
@@ -310,6 +314,47 @@ func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, err
 		return 0, layers, execError(spec.Argv[0], err)
 	}
 	return pid, layers, nil
+}
+
+// stdioByte is the byte that carries the init's stdin, stdout and
+// stderr, which follow its spec (sendStdio).
+const stdioByte = 'S'
+
+// receiveStdio takes the three descriptors sbshim sends after the spec
+// and puts them in place of the init's stdin, stdout and stderr (until
+// then /dev/null).
+func receiveStdio(fd int) error {
+	var b [1]byte
+	oob := make([]byte, unix.CmsgSpace(3*4))
+	n, oobn, _, _, err := unix.Recvmsg(fd, b[:], oob, unix.MSG_CMSG_CLOEXEC)
+	for errors.Is(err, unix.EINTR) {
+		n, oobn, _, _, err = unix.Recvmsg(fd, b[:], oob, unix.MSG_CMSG_CLOEXEC)
+	}
+	if err != nil {
+		return fmt.Errorf("receive stdin, stdout and stderr: %w", err)
+	}
+	var fds []int
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if got, err := unix.ParseUnixRights(&m); err == nil {
+				fds = append(fds, got...)
+			}
+		}
+	}
+	defer func() {
+		for _, f := range fds {
+			unix.Close(f)
+		}
+	}()
+	if n != 1 || b[0] != stdioByte || len(fds) != 3 {
+		return fmt.Errorf("receive stdin, stdout and stderr: got %d bytes and %d descriptors", n, len(fds))
+	}
+	for i, f := range fds {
+		if err := unix.Dup3(f, i, 0); err != nil {
+			return fmt.Errorf("take descriptor %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // lookPath finds the command as a shell would, with the command's own PATH,

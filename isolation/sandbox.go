@@ -39,6 +39,10 @@ type Config struct {
 	// Trace, when set, records the phases of the start (sbshim's and the
 	// init's); nil records nothing.
 	Trace *StartTrace
+	// Prefork, when set, is an init started before the policy was
+	// loaded (see Prefork); Start uses it when its namespaces are those
+	// the policy needs, and discards it otherwise.
+	Prefork *Preforked
 }
 
 // Layers says which isolation layers are in force for a session.

@@ -219,103 +219,41 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 		cg.discard()
 		cg = nil
 	}
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		cg.discard()
-		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("socketpair: %w", err)}
+	f := cfg.Prefork.take(namespaces, netNS)
+	if f == nil {
+		var err error
+		f, err = forkInit(namespaces, netNS, cfg.Trace)
+		// A preforked init in other namespaces is not needed; it goes
+		// once the new one catches the signals.
+		cfg.Prefork.Discard()
+		if err != nil {
+			cg.discard()
+			return nil, err
+		}
 	}
-	// sbshim's end waits in the runtime's poller: a thread blocked in
-	// recvmsg would keep its P, and the supervisor's goroutine, started
-	// while the init still sets up, would wait for the runtime's monitor
-	// to take that P back (milliseconds at start-up) before it could
-	// answer the command's first call.
-	if err := unix.SetNonblock(pair[0], true); err != nil {
-		unix.Close(pair[0])
-		unix.Close(pair[1])
-		cg.discard()
-		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("socketpair: %w", err)}
-	}
-	parentConn := os.NewFile(uintptr(pair[0]), "sbshim-init-parent")
-	childConn := os.NewFile(uintptr(pair[1]), "sbshim-init-child")
+	cmd, parentConn := f.cmd, f.parentConn
 	defer parentConn.Close()
-
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"sbshim-init", InitArg},
-		Env:        []string{},
-		Stdin:      cfg.Stdin,
-		Stdout:     cfg.Stdout,
-		Stderr:     cfg.Stderr,
-		ExtraFiles: []*os.File{childConn},
-		SysProcAttr: &syscall.SysProcAttr{
-			// The init must die with sbshim; it is PID 1 of its pid
-			// namespace, so everything inside dies with it.
-			Pdeathsig: syscall.SIGKILL,
-		},
-	}
-	if cmd.Stdin == nil {
-		cmd.Stdin = os.Stdin
-	}
-	if cmd.Stdout == nil {
-		cmd.Stdout = os.Stdout
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
-	if namespaces {
-		uid, gid := os.Getuid(), os.Getgid()
-		flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
-			unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP)
-		if netNS {
-			flags |= unix.CLONE_NEWNET
-		}
-		cmd.SysProcAttr.Cloneflags = flags
-		// The user keeps their own uid and gid inside; files they
-		// create belong to them.
-		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
-		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
-		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
-		if uid != 0 {
-			// A non-root init would lose its capabilities in the new
-			// namespace at exec; it keeps just those it needs to build
-			// the sandbox, and drops them before the command runs.
-			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN, unix.CAP_SYS_RESOURCE, unix.CAP_NET_BIND_SERVICE}
-		}
-	}
-	p := &Process{cmd: cmd, exited: make(chan struct{}), trace: cfg.Trace}
-	// Catch the forwarded signals before the command can run, so that
-	// none of them ends sbshim instead of reaching the command; they are
-	// passed on once the init is there to receive them.
-	p.sigs = make(chan os.Signal, 16)
-	signal.Notify(p.sigs, forwardedSignals()...)
-	// The kernel sends Pdeathsig when the thread that forked the child
-	// exits, not the process: fork from a locked thread that stays alive
-	// until the init has been waited for.
-	started := make(chan error)
+	p := &Process{cmd: cmd, exited: f.exited, sigs: f.sigs, trace: cfg.Trace}
 	// The init is moved into its pids cgroup, if it has one, while it
 	// builds the sandbox (the move takes milliseconds); it waits for the
 	// move, told by a byte after its spec, before it starts any process.
-	var join *cgroupJoin // set before started is sent on
+	var join *cgroupJoin // set before startErr is sent on
 	specSent := make(chan bool, 1)
+	startErr := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread()
-		err := cmd.Start()
+		err := <-f.started
 		if err == nil && cg != nil {
 			join = joinCgroup(cg, cmd.Process, parentConn, cfg.Strict, specSent, cfg.Trace)
 		}
-		started <- err
-		if err == nil {
-			<-p.exited
-		}
+		startErr <- err
 	}()
 	spec := build()
 	cfg.Trace.Mark("init spec built")
 	if ln != nil {
 		p.proxy = startProxy(ln, cfg, spec.Env, spec.ProxyPort, func() int { return 0 })
 	}
-	err = <-started
+	err := <-startErr
 	cfg.Trace.Mark("init forked")
-	childConn.Close()
 	if err != nil {
 		p.release()
 		cg.discard()
@@ -355,16 +293,20 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 		specSent <- false
 		return fail(&SetupError{Code: ExitSetup, Layer: "netns", Err: errors.New("the init's network namespace and its spec disagree")})
 	}
-	err = writeSpec(parentConn, spec)
+	rc, err := parentConn.SyscallConn()
+	if err == nil {
+		err = writeSpec(parentConn, spec)
+	}
+	if err == nil {
+		// The init gets its stdin, stdout and stderr with its spec: it
+		// may have been forked before sbshim knew them (Prefork).
+		err = sendStdio(rc, cfg)
+	}
 	specSent <- err == nil
 	if err != nil {
 		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
 	}
 	cfg.Trace.Mark("spec sent")
-	rc, err := parentConn.SyscallConn()
-	if err != nil {
-		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("the init's socket: %w", err)})
-	}
 	rd := &msgReader{rc: rc}
 	for {
 		body, fds, err := rd.next()
@@ -454,13 +396,193 @@ func (p *Process) startSupervisor(listener int, cfg Config, spec *initSpec) {
 			}
 		}
 	}
-	go func() { p.supErr <- sup.Run(ctx) }()
+	go func() {
+		err := sup.Run(ctx)
+		if err != nil && ctx.Err() == nil && cfg.Warn != nil {
+			// The kernel now fails every supervised call of the sandbox
+			// with ENOSYS (closed, not open): say why.
+			cfg.Warn(fmt.Sprintf("the supervisor stopped: %v; the sandbox's supervised calls fail from now on", err))
+		}
+		p.supErr <- err
+	}()
 }
 
 func closeAll(fds []int) {
 	for _, fd := range fds {
 		unix.Close(fd)
 	}
+}
+
+// initFork is a sandbox init being started: forked into its namespaces
+// and exec'd, waiting for its spec.
+type initFork struct {
+	cmd        *exec.Cmd
+	parentConn *os.File // sbshim's end of the init's socket, non-blocking
+	namespaces bool
+	netNS      bool
+	// sigs has caught the signals passed on to the command since before
+	// the fork (see forkInit).
+	sigs chan os.Signal
+	// started receives cmd.Start's result, once.
+	started chan error
+	// exited is closed once the init has been waited for; until then
+	// the thread that forked it stays (see forkInit).
+	exited chan struct{}
+	// used is set once Start took the init or it was discarded.
+	used bool
+}
+
+// forkInit starts sbshim's init, in new namespaces when namespaces is
+// true (with a network namespace of its own when netNS is). Its stdin,
+// stdout and stderr are /dev/null until it is sent the real ones with its
+// spec (sendStdio). The fork runs on a goroutine of its own: wait for
+// started.
+func forkInit(namespaces, netNS bool, tr *StartTrace) (*initFork, error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("socketpair: %w", err)}
+	}
+	// sbshim's end waits in the runtime's poller: a thread blocked in
+	// recvmsg would keep its P, and the supervisor's goroutine, started
+	// while the init still sets up, would wait for the runtime's monitor
+	// to take that P back (milliseconds at start-up) before it could
+	// answer the command's first call.
+	if err := unix.SetNonblock(pair[0], true); err != nil {
+		unix.Close(pair[0])
+		unix.Close(pair[1])
+		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("socketpair: %w", err)}
+	}
+	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		unix.Close(pair[0])
+		unix.Close(pair[1])
+		return nil, &SetupError{Code: ExitSetup, Layer: "init", Err: err}
+	}
+	parentConn := os.NewFile(uintptr(pair[0]), "sbshim-init-parent")
+	childConn := os.NewFile(uintptr(pair[1]), "sbshim-init-child")
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{"sbshim-init", InitArg},
+		Env:        []string{},
+		Stdin:      devNull,
+		Stdout:     devNull,
+		Stderr:     devNull,
+		ExtraFiles: []*os.File{childConn},
+		SysProcAttr: &syscall.SysProcAttr{
+			// The init must die with sbshim; it is PID 1 of its pid
+			// namespace, so everything inside dies with it.
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if namespaces {
+		uid, gid := os.Getuid(), os.Getgid()
+		flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
+			unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP)
+		if netNS {
+			flags |= unix.CLONE_NEWNET
+		}
+		cmd.SysProcAttr.Cloneflags = flags
+		// The user keeps their own uid and gid inside; files they
+		// create belong to them.
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
+		if uid != 0 {
+			// A non-root init would lose its capabilities in the new
+			// namespace at exec; it keeps just those it needs to build
+			// the sandbox, and drops them before the command runs.
+			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN, unix.CAP_SYS_RESOURCE, unix.CAP_NET_BIND_SERVICE}
+		}
+	}
+	f := &initFork{cmd: cmd, parentConn: parentConn, namespaces: namespaces, netNS: netNS,
+		sigs: make(chan os.Signal, 16), started: make(chan error, 1), exited: make(chan struct{})}
+	// Catch the forwarded signals before the init exists, so that none of
+	// them ends sbshim (and with it the sandbox) instead of reaching the
+	// command; they are kept, and passed on once the init is there to
+	// receive them.
+	signal.Notify(f.sigs, forwardedSignals()...)
+	// The kernel sends Pdeathsig when the thread that forked the child
+	// exits, not the process: fork from a locked thread that stays alive
+	// until the init has been waited for.
+	go func() {
+		runtime.LockOSThread()
+		tr.Mark("init fork begins")
+		err := cmd.Start()
+		childConn.Close()
+		devNull.Close()
+		f.started <- err
+		if err == nil {
+			<-f.exited
+		}
+	}()
+	return f, nil
+}
+
+// Prefork starts a sandbox's init in the namespaces that most policies
+// need (all of them, a network namespace included), before the policy is
+// known; Start takes it when the policy agrees, and discards it otherwise
+// (network.mode "host", no user namespaces). Call Discard once the
+// session no longer needs it: it ends the init unless Start took it.
+func Prefork(tr *StartTrace) *Preforked {
+	f, err := forkInit(true, true, tr)
+	if err != nil {
+		return nil
+	}
+	return &Preforked{f: f}
+}
+
+// take hands the preforked init to startInit when it was forked with
+// these namespaces; otherwise it returns nil (see Discard).
+func (p *Preforked) take(namespaces, netNS bool) *initFork {
+	if p == nil || p.f.used || p.f.namespaces != namespaces || p.f.netNS != netNS {
+		return nil
+	}
+	p.f.used = true
+	return p.f
+}
+
+// Discard ends the preforked init unless Start took it.
+func (p *Preforked) Discard() {
+	if p == nil || p.f.used {
+		return
+	}
+	f := p.f
+	f.used = true
+	signal.Stop(f.sigs)
+	f.parentConn.Close()
+	if err := <-f.started; err == nil {
+		_ = f.cmd.Process.Kill()
+		_ = f.cmd.Wait()
+	}
+	close(f.exited)
+}
+
+// sendStdio sends the init the descriptors of cfg's Stdin, Stdout and
+// Stderr (sbshim's own where unset), which it puts in place of its own.
+func sendStdio(rc syscall.RawConn, cfg Config) error {
+	fds := []int{0, 1, 2}
+	for i, f := range []*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr} {
+		if f != nil {
+			fds[i] = int(f.Fd())
+		}
+	}
+	oob := unix.UnixRights(fds...)
+	var serr error
+	err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), []byte{stdioByte}, oob, nil, 0)
+		return !errors.Is(serr, unix.EAGAIN)
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("send the init its stdin, stdout and stderr: %w", err)
+	}
+	// Keep the files (and so their descriptors) until they are sent.
+	runtime.KeepAlive(cfg.Stdin)
+	runtime.KeepAlive(cfg.Stdout)
+	runtime.KeepAlive(cfg.Stderr)
+	return nil
 }
 
 // msgReader reads the init's length-prefixed messages and the descriptors

@@ -59,6 +59,9 @@ type Options struct {
 	// trace records the phases of the start when SBSHIM_TRACE_START=1
 	// (see Run); nil otherwise.
 	trace *isolation.StartTrace
+	// prefork is the sandbox's init, started while the policy loads
+	// (see run); nil when none could be.
+	prefork *isolation.Preforked
 }
 
 func (o Options) termGrace() time.Duration { return orDefault(o.TermGrace, DefaultTermGrace) }

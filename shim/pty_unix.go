@@ -62,10 +62,11 @@ func (s *Session) runPTY(st streams) int {
 		Argv:   s.opts.Argv,
 		Strict: s.opts.Strict,
 		Stdin:  devnull, Stdout: devnull, Stderr: initErrW,
-		Warn:   s.warn,
-		Report: s.rep.event,
-		PTY:    &size,
-		Trace:  s.opts.trace,
+		Warn:    s.warn,
+		Report:  s.rep.event,
+		PTY:     &size,
+		Trace:   s.opts.trace,
+		Prefork: s.opts.prefork,
 	})
 	devnull.Close()
 	initErrW.Close()

@@ -51,6 +51,10 @@ func Run(o Options, stderr io.Writer) int {
 
 func run(o Options, st streams) int {
 	stderr := st.stderr
+	// The sandbox's init is forked into its namespaces, and its runtime
+	// starts, while the policy loads and its spec is built.
+	o.prefork = isolation.Prefork(o.trace)
+	defer o.prefork.Discard()
 	pol, err := o.Policy()
 	o.trace.Mark("policy loaded")
 	if err != nil {
@@ -175,6 +179,7 @@ func (s *Session) runInherited() int {
 		Report:    s.rep.event,
 		Connected: s.rep.connected,
 		Trace:     s.opts.trace,
+		Prefork:   s.opts.prefork,
 	})
 	if err != nil {
 		s.errw.message(fmt.Appendf(nil, "sbshim: %v\n", err))

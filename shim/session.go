@@ -116,6 +116,7 @@ func (s *Session) run(st streams) int {
 		Report:    s.rep.event,
 		Connected: s.rep.connected,
 		Trace:     s.opts.trace,
+		Prefork:   s.opts.prefork,
 	})
 	s.opts.trace.Mark("sandbox started")
 	childIn.Close()
