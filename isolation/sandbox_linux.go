@@ -461,9 +461,13 @@ func forkInit(namespaces, netNS bool, tr *StartTrace) (*initFork, error) {
 	parentConn := os.NewFile(uintptr(pair[0]), "sbshim-init-parent")
 	childConn := os.NewFile(uintptr(pair[1]), "sbshim-init-child")
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"sbshim-init", InitArg},
-		Env:        []string{},
+		Path: "/proc/self/exe",
+		Args: []string{"sbshim-init", InitArg},
+		// One P: the init's work is sequential and its waits block in
+		// the kernel, and a runtime with fewer Ps starts with less
+		// memory to fault in, and stops fewer threads to change its
+		// credentials. The command gets its own environment (the spec).
+		Env:        []string{"GOMAXPROCS=1"},
 		Stdin:      devNull,
 		Stdout:     devNull,
 		Stderr:     devNull,

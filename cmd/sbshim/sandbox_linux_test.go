@@ -694,3 +694,55 @@ func TestNested(t *testing.T) {
 		t.Fatalf("nested write in the workspace: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// The sandbox's init is forked while the policy loads, with a network
+// namespace of its own (isolation.Prefork). Where the policy needs other
+// namespaces (network mode host) that init is ended and reaped, and
+// another one forked: either way the running sandbox has one init, in
+// the namespaces its policy asks for.
+func TestPreforkedInitTakenOrEnded(t *testing.T) {
+	b := newBox(t)
+	hostNS, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"proxy", "none", "host"} {
+		t.Run(mode, func(t *testing.T) {
+			cmd := b.command([]string{"--net", mode}, "sh", "-c", `readlink /proc/self/ns/net; read x`)
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Wait()
+			defer stdin.Close()
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil {
+				t.Fatalf("no line from the command: %v", err)
+			}
+			if ns := strings.TrimSpace(line); (ns == hostNS) != (mode == "host") {
+				t.Fatalf("network mode %s: the command's network namespace is %s, the host's %s", mode, ns, hostNS)
+			}
+			if kids := childPids(cmd.Process.Pid); len(kids) != 1 {
+				t.Fatalf("network mode %s: sbshim has %d children %v while the command runs, want its one init", mode, len(kids), kids)
+			}
+		})
+	}
+}
+
+// childPids lists the children of process pid, zombies included.
+func childPids(pid int) []string {
+	var out []string
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		out = append(out, strings.Fields(string(data))...)
+	}
+	return out
+}
