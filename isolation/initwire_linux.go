@@ -134,7 +134,8 @@ func (s *initSpec) unmarshal(b []byte) error {
 		s.PTY = &ptySpec{Size: WinSize{Rows: r.u16(), Cols: r.u16(), X: r.u16(), Y: r.u16()}}
 	}
 	if c := r.blob(maxSpecLen); len(c) > 0 {
-		s.DeputyConfig = c
+		// Capped: an append must not write over the rest of b.
+		s.DeputyConfig = c[:len(c):len(c)]
 	}
 	s.HostNetwork = r.flag()
 	s.CgroupWait = r.flag()

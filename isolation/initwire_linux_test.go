@@ -115,6 +115,17 @@ func TestSpecWireEveryField(t *testing.T) {
 	if !reflect.DeepEqual(got, spec) {
 		t.Fatalf("round trip lost something:\n got %#v\nwant %#v", got, spec)
 	}
+	// DeputyConfig shares the message's memory: growing it must not
+	// write over the fields that follow it.
+	b := spec.marshal()
+	var s initSpec
+	if err := s.unmarshal(b); err != nil {
+		t.Fatal(err)
+	}
+	s.DeputyConfig = append(s.DeputyConfig, 0xee)
+	if !bytes.Equal(b, fullSpec(t).marshal()) {
+		t.Fatal("appending to DeputyConfig changed the message it was decoded from")
+	}
 }
 
 func TestSpecWireRoundTrip(t *testing.T) {
