@@ -125,11 +125,46 @@ var errDeputyMsg = errors.New("deputy: malformed message")
 type wire struct{ b []byte }
 
 func (w *wire) u8(v uint8)   { w.b = append(w.b, v) }
+func (w *wire) u16(v uint16) { w.b = binary.LittleEndian.AppendUint16(w.b, v) }
 func (w *wire) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
 func (w *wire) u64(v uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
 func (w *wire) bytes(v []byte) {
 	w.u32(uint32(len(v)))
 	w.b = append(w.b, v...)
+}
+
+// str writes a byte string as bytes does, without converting it first.
+func (w *wire) str(v string) {
+	w.u32(uint32(len(v)))
+	w.b = append(w.b, v...)
+}
+
+// strs writes a count, then each string.
+func (w *wire) strs(v []string) {
+	w.u32(uint32(len(v)))
+	for _, s := range v {
+		w.str(s)
+	}
+}
+
+// flag writes a bool as one byte, 0 or 1.
+func (w *wire) flag(v bool) {
+	if v {
+		w.u8(1)
+		return
+	}
+	w.u8(0)
+}
+
+// int writes an int as 8 bytes, whatever the platform's int size.
+func (w *wire) int(v int) { w.u64(uint64(int64(v))) }
+
+// ints writes a count, then each int.
+func (w *wire) ints(v []int) {
+	w.u32(uint32(len(v)))
+	for _, n := range v {
+		w.int(n)
+	}
 }
 
 type unwire struct {
@@ -168,13 +203,96 @@ func (r *unwire) u64() uint64 {
 	return 0
 }
 
+func (r *unwire) u16() uint16 {
+	if v := r.take(2); v != nil {
+		return binary.LittleEndian.Uint16(v)
+	}
+	return 0
+}
+
+// bytes reads what wire.bytes wrote, at most maxDeputyReq bytes long.
 func (r *unwire) bytes() []byte {
+	return r.blob(maxDeputyReq)
+}
+
+// blob reads a length-prefixed byte string of at most limit bytes. The
+// result shares the message's memory.
+func (r *unwire) blob(limit int) []byte {
 	n := r.u32()
-	if n > maxDeputyReq {
+	if r.err != nil || uint64(n) > uint64(max(limit, 0)) {
 		r.err = errDeputyMsg
 		return nil
 	}
 	return r.take(int(n))
+}
+
+// str reads what wire.str wrote, bounded only by what remains.
+func (r *unwire) str() string {
+	return string(r.blob(len(r.b)))
+}
+
+// count reads a count of items that each take at least size bytes on the
+// wire, and refuses one that what remains cannot hold: nothing is ever
+// allocated for items that are not there.
+func (r *unwire) count(size int) int {
+	n := r.u32()
+	if r.err != nil || uint64(n) > uint64(len(r.b)/size) {
+		r.err = errDeputyMsg
+		return 0
+	}
+	return int(n)
+}
+
+// strs reads what wire.strs wrote; no strings is nil.
+func (r *unwire) strs() []string {
+	n := r.count(4)
+	if n == 0 {
+		return nil
+	}
+	v := make([]string, n)
+	for i := range v {
+		v[i] = r.str()
+	}
+	if r.err != nil {
+		return nil
+	}
+	return v
+}
+
+// flag reads what wire.flag wrote; a byte other than 0 or 1 is an error.
+func (r *unwire) flag() bool {
+	v := r.u8()
+	if v > 1 {
+		r.err = errDeputyMsg
+	}
+	return v == 1
+}
+
+// int reads what wire.int wrote; a value the platform's int cannot hold
+// is an error.
+func (r *unwire) int() int {
+	v := int64(r.u64())
+	if int64(int(v)) != v {
+		r.err = errDeputyMsg
+		return 0
+	}
+	return int(v)
+}
+
+// ints reads what wire.ints wrote; no ints is nil.
+func (r *unwire) ints() []int {
+	n := r.count(8)
+	if n == 0 {
+		return nil
+	}
+	v := make([]int, n)
+	for i := range v {
+		v[i] = r.int()
+	}
+	if r.err != nil {
+		return nil
+	}
+	return v
 }
 
 func (r *unwire) end() error {

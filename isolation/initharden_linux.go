@@ -1,9 +1,7 @@
 package isolation
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -18,30 +16,33 @@ import (
 // deputyMsg is the control message that carries the deputy's sockets.
 const deputyMsg = "deputy"
 
-// writeSpec sends the init's spec. It is gob, not JSON: arguments,
-// environment and paths are byte strings that must arrive exactly as
-// given, invalid UTF-8 included.
+// writeSpec sends the init's spec: its length (4 bytes, big-endian), then
+// its encoding (initSpec.marshal).
 func writeSpec(conn *os.File, spec *initSpec) error {
-	var body bytes.Buffer
-	if err := gob.NewEncoder(&body).Encode(spec); err != nil {
-		return err
+	body := spec.marshal()
+	if len(body) > maxSpecLen {
+		return fmt.Errorf("spec of %d bytes is too large (at most %d)", len(body), maxSpecLen)
 	}
-	msg := binary.BigEndian.AppendUint32(make([]byte, 0, 4+body.Len()), uint32(body.Len()))
-	_, err := conn.Write(append(msg, body.Bytes()...))
+	msg := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(body)), uint32(len(body)))
+	_, err := conn.Write(append(msg, body...))
 	return err
 }
 
-// readSpec reads what writeSpec sent.
+// readSpec reads what writeSpec sent into a zero spec.
 func readSpec(r io.Reader, spec *initSpec) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n > 64<<20 {
+	if n > maxSpecLen {
 		return fmt.Errorf("spec of %d bytes is too large", n)
 	}
-	return gob.NewDecoder(io.LimitReader(r, int64(n))).Decode(spec)
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return fmt.Errorf("spec of %d bytes: %w", n, err)
+	}
+	return spec.unmarshal(body)
 }
 
 // plainStdio replaces a directory on stdin, stdout or stderr with
