@@ -18,8 +18,9 @@ import (
 )
 
 // initFD is the descriptor on which the init talks to its parent: a unix
-// stream socket carrying length-prefixed JSON, and the seccomp listener as
-// SCM_RIGHTS.
+// stream socket carrying the spec (initwire_linux.go), then the init's
+// stdin, stdout and stderr as SCM_RIGHTS; back, length-prefixed JSON, and
+// the seccomp listener and other descriptors as SCM_RIGHTS.
 const initFD = 3
 
 // initSpec is everything the init needs, as plain data.
@@ -44,13 +45,8 @@ type initSpec struct {
 	DNS bool `json:"dns,omitempty"`
 	// PTY asks for a terminal of the sandbox's devpts (PTY mode).
 	PTY *ptySpec `json:"pty,omitempty"`
-	// DeputyConfig is the deputy's configuration (the policy it checks),
-	// encoded by sbshim: the init passes it on without reading it.
-	DeputyConfig []byte `json:"deputyConfig"`
 	// HostNetwork is network.mode "host".
 	HostNetwork bool `json:"hostNetwork,omitempty"`
-	// deputyErr is why DeputyConfig could not be made (sbshim's side only).
-	deputyErr error
 	// CgroupWait: sbshim moves the init into a cgroup while it builds the
 	// sandbox, and sends one byte once done; the command may not start
 	// before.
@@ -86,13 +82,20 @@ func InitMain() {
 	// from it.
 	runtime.LockOSThread()
 	// sbshim passes signals on as soon as the init reports the command
-	// started, so they are caught from the start and kept for the
-	// command. Uncaught, one would make the Go runtime try to die of it,
+	// started, so they are caught before the command is forked and kept
+	// for it. Uncaught, one would make the Go runtime try to die of it,
 	// which a namespace's PID 1 cannot: it would exit with status 2.
+	// Catching them starts the runtime's signal machinery (a goroutine,
+	// a thread), most of a millisecond here: it is done while the init
+	// waits for its spec, and the command waits for it (caught).
 	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, forwardedSignals()...)
 	chld := make(chan os.Signal, 1)
-	signal.Notify(chld, unix.SIGCHLD)
+	caught := make(chan struct{})
+	go func() {
+		signal.Notify(sigs, forwardedSignals()...)
+		signal.Notify(chld, unix.SIGCHLD)
+		close(caught)
+	}()
 	// Only stdin, stdout and stderr cross into the sandbox: whatever
 	// else sbshim was started with (a shell's "7<~") must not, and
 	// neither must the channel to sbshim.
@@ -119,7 +122,7 @@ func InitMain() {
 		tr = &initTrace{marks: []TraceMark{{Proc: "init", Phase: "main entered", At: entered.UnixNano(), Faults: enteredFaults}}}
 		tr.mark("spec read")
 	}
-	pid, layers, err := startInside(conn, &spec, tr)
+	pid, layers, err := startInside(conn, &spec, tr, caught)
 	if err != nil {
 		var se *SetupError
 		if !errors.As(err, &se) {
@@ -146,7 +149,7 @@ func InitMain() {
 
 // startInside builds the sandbox around the calling process and starts the
 // command in it.
-func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, error) {
+func startInside(conn *os.File, spec *initSpec, tr *initTrace, caught <-chan struct{}) (int, Layers, error) {
 	layers := Layers{UserNS: spec.Mounts != nil, NetNS: spec.NetNS}
 	fail := func(layer string, err error) (int, Layers, error) {
 		return 0, layers, &SetupError{Code: ExitSetup, Layer: layer, Err: err}
@@ -240,7 +243,14 @@ func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, err
 		// The deputy shares every restriction so far; the command gets
 		// a Landlock domain nested in the deputy's (so that it can
 		// neither trace nor signal it) and the user-notification filter.
-		dep, err = startDeputy(spec, abi == 0)
+		// Its configuration follows the spec and the stdio: sbshim
+		// encodes it while the init builds the sandbox. The init passes
+		// it on without reading it.
+		config, err := readFrame(conn, "deputy configuration")
+		if err != nil {
+			return fail("supervisor", fmt.Errorf("read the deputy's configuration: %w", err))
+		}
+		dep, err = startDeputy(config, abi == 0)
 		if err != nil {
 			return fail("supervisor", err)
 		}
@@ -309,6 +319,7 @@ func startInside(conn *os.File, spec *initSpec, tr *initTrace) (int, Layers, err
 		}
 		tr.mark("cgroup awaited")
 	}
+	<-caught
 	pid, err := syscall.ForkExec(path, spec.Argv, attr)
 	if err != nil {
 		return 0, layers, execError(spec.Argv[0], err)

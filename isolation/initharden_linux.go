@@ -18,31 +18,45 @@ const deputyMsg = "deputy"
 
 // writeSpec sends the init's spec: its length (4 bytes, big-endian), then
 // its encoding (initSpec.marshal).
-func writeSpec(conn *os.File, spec *initSpec) error {
-	body := spec.marshal()
+func writeSpec(conn io.Writer, spec *initSpec) error {
+	return writeFrame(conn, "spec", spec.marshal())
+}
+
+// readSpec reads what writeSpec sent into a zero spec.
+func readSpec(r io.Reader, spec *initSpec) error {
+	body, err := readFrame(r, "spec")
+	if err != nil {
+		return err
+	}
+	return spec.unmarshal(body)
+}
+
+// writeFrame sends body (what names it in errors) after its length, 4
+// bytes big-endian: the spec, then the deputy's configuration.
+func writeFrame(conn io.Writer, what string, body []byte) error {
 	if len(body) > maxSpecLen {
-		return fmt.Errorf("spec of %d bytes is too large (at most %d)", len(body), maxSpecLen)
+		return fmt.Errorf("%s of %d bytes is too large (at most %d)", what, len(body), maxSpecLen)
 	}
 	msg := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(body)), uint32(len(body)))
 	_, err := conn.Write(append(msg, body...))
 	return err
 }
 
-// readSpec reads what writeSpec sent into a zero spec.
-func readSpec(r io.Reader, spec *initSpec) error {
+// readFrame reads what writeFrame sent.
+func readFrame(r io.Reader, what string) ([]byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return err
+		return nil, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n > maxSpecLen {
-		return fmt.Errorf("spec of %d bytes is too large", n)
+		return nil, fmt.Errorf("%s of %d bytes is too large", what, n)
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(r, body); err != nil {
-		return fmt.Errorf("spec of %d bytes: %w", n, err)
+		return nil, fmt.Errorf("%s of %d bytes: %w", what, n, err)
 	}
-	return spec.unmarshal(body)
+	return body, nil
 }
 
 // plainStdio replaces a directory on stdin, stdout or stderr with
@@ -165,7 +179,7 @@ func (d *deputyProc) close() {
 // command, started next, from its memory. (With Landlock, the command's
 // domain is nested in the deputy's, and Landlock refuses it the deputy's
 // memory from the start.)
-func startDeputy(spec *initSpec, wait bool) (*deputyProc, error) {
+func startDeputy(config []byte, wait bool) (*deputyProc, error) {
 	var pairs [2][2]int
 	for i := range pairs {
 		p, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
@@ -200,7 +214,7 @@ func startDeputy(spec *initSpec, wait bool) (*deputyProc, error) {
 	if wait {
 		ready = deputyReady
 	}
-	_, err = w.Write(append([]byte{ready}, spec.DeputyConfig...))
+	_, err = w.Write(append([]byte{ready}, config...))
 	w.Close()
 	if err == nil && wait {
 		var b [1]byte

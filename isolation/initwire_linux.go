@@ -24,15 +24,14 @@ import (
 
 // specMagic starts every encoded spec; its last byte is the version of
 // the layout, to change with any change of it.
-const specMagic = "sbIS\x01"
+const specMagic = "sbIS\x02"
 
 // maxSpecLen bounds one encoded spec (readSpec refuses a longer one).
 const maxSpecLen = 64 << 20
 
-// marshal encodes the spec. Fields that are not exported (deputyErr)
-// stay on sbshim's side.
+// marshal encodes the spec.
 func (s *initSpec) marshal() []byte {
-	w := &wire{b: make([]byte, 0, 512+len(s.DeputyConfig))}
+	w := &wire{b: make([]byte, 0, 4096)}
 	w.b = append(w.b, specMagic...)
 	w.strs(s.Argv)
 	w.strs(s.Env)
@@ -69,7 +68,6 @@ func (s *initSpec) marshal() []byte {
 		w.u16(p.Size.X)
 		w.u16(p.Size.Y)
 	}
-	w.bytes(s.DeputyConfig)
 	w.flag(s.HostNetwork)
 	w.flag(s.CgroupWait)
 	names := make([]string, 0, len(s.UserLimits))
@@ -90,7 +88,6 @@ func (s *initSpec) marshal() []byte {
 // anything but exactly one canonical encoding: a wrong magic or version,
 // a count or length larger than what remains, a byte other than 0 or 1
 // for a bool, user limits out of order, missing or trailing bytes.
-// DeputyConfig shares b's memory.
 func (s *initSpec) unmarshal(b []byte) error {
 	if len(b) < len(specMagic) || string(b[:len(specMagic)-1]) != specMagic[:len(specMagic)-1] {
 		return errors.New("not an init spec (wrong magic)")
@@ -132,10 +129,6 @@ func (s *initSpec) unmarshal(b []byte) error {
 	s.DNS = r.flag()
 	if r.flag() {
 		s.PTY = &ptySpec{Size: WinSize{Rows: r.u16(), Cols: r.u16(), X: r.u16(), Y: r.u16()}}
-	}
-	if c := r.blob(maxSpecLen); len(c) > 0 {
-		// Capped: an append must not write over the rest of b.
-		s.DeputyConfig = c[:len(c):len(c)]
 	}
 	s.HostNetwork = r.flag()
 	s.CgroupWait = r.flag()

@@ -160,7 +160,6 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 		MemoryMB:    pol.Limits.MemoryMB,
 		Trace:       cfg.Trace != nil,
 	}
-	spec.DeputyConfig, spec.deputyErr = encodeDeputyConfig(pol)
 	cfg.Trace.Mark("spec: environment")
 	if cfg.PTY != nil {
 		spec.PTY = &ptySpec{Size: *cfg.PTY}
@@ -283,10 +282,6 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 		p.cgroup.remove()
 		return nil, err
 	}
-	if spec.deputyErr != nil {
-		specSent <- false
-		return fail(&SetupError{Code: ExitSetup, Layer: "supervisor", Err: spec.deputyErr})
-	}
 	if spec.NetNS != netNS {
 		// Start and buildInitSpec decide alike; a mismatch is a bug, and
 		// the init's namespaces are not those the spec describes.
@@ -302,11 +297,26 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 		// may have been forked before sbshim knew them (Prefork).
 		err = sendStdio(rc, cfg)
 	}
-	specSent <- err == nil
 	if err != nil {
+		specSent <- false
 		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
 	}
 	cfg.Trace.Mark("spec sent")
+	if spec.Supervise {
+		// The deputy's configuration comes next: the init needs it
+		// only once it has built the sandbox, so it is encoded
+		// meanwhile rather than before the spec.
+		config, err := encodeDeputyConfig(cfg.Policy)
+		if err == nil {
+			err = writeFrame(parentConn, "deputy configuration", config)
+		}
+		if err != nil {
+			specSent <- false
+			return fail(&SetupError{Code: ExitSetup, Layer: "supervisor", Err: err})
+		}
+		cfg.Trace.Mark("deputy configuration sent")
+	}
+	specSent <- true
 	rd := &msgReader{rc: rc}
 	for {
 		body, fds, err := rd.next()
