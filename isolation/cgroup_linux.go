@@ -41,11 +41,21 @@ func newPidsCgroup(max int) (*pidsCgroup, error) {
 		return nil, fmt.Errorf("make a cgroup in %s: %w", parent, err)
 	}
 	c := &pidsCgroup{dir: dir}
-	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(max)), 0); err != nil {
-		c.remove()
-		return nil, fmt.Errorf("set %s/pids.max: %w", dir, err)
+	if max > 0 {
+		if err := c.setMax(max); err != nil {
+			c.remove()
+			return nil, err
+		}
 	}
 	return c, nil
+}
+
+// setMax limits the cgroup to max processes.
+func (c *pidsCgroup) setMax(max int) error {
+	if err := os.WriteFile(filepath.Join(c.dir, "pids.max"), []byte(strconv.Itoa(max)), 0); err != nil {
+		return fmt.Errorf("set %s/pids.max: %w", c.dir, err)
+	}
+	return nil
 }
 
 // add moves the process pid, all its threads, into the cgroup.
@@ -139,62 +149,84 @@ type pendingCgroup struct {
 	err  error
 }
 
-// makePidsCgroup starts making the cgroup of a sandbox limited to max
-// processes; nil when there is none to make (max is 0).
-func makePidsCgroup(max int) *pendingCgroup {
-	if max <= 0 {
-		return nil
-	}
+// makePidsCgroup starts making the cgroup of a sandbox, without a limit
+// yet: it is made, and the init moved into it, while the policy loads.
+func makePidsCgroup() *pendingCgroup {
 	p := &pendingCgroup{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.cg, p.err = newPidsCgroup(max)
+		p.cg, p.err = newPidsCgroup(0)
 	}()
 	return p
 }
 
-// wait returns the cgroup once it is made.
+// wait returns the cgroup once it is made, or why it could not be.
 func (p *pendingCgroup) wait() (*pidsCgroup, error) {
 	<-p.done
 	return p.cg, p.err
 }
 
-// discard removes the cgroup once it is made, when it is not to be used.
-func (p *pendingCgroup) discard() {
-	if p == nil {
-		return
-	}
-	if cg, err := p.wait(); err == nil {
-		cg.remove()
-	}
-}
-
-// cgroupJoin is the move of a started init into its pids cgroup, made in
-// the background while the init builds the sandbox.
-type cgroupJoin struct {
-	done chan struct{} // closed once the move is over and the init told
+// cgroupMove is the init's move into its cgroup, started as soon as it
+// is forked: a move takes milliseconds (cgroup v1 waits for an RCU grace
+// period), which then pass while the policy loads and the spec is built.
+type cgroupMove struct {
+	done chan struct{} // closed once the move is over
 	cg   *pidsCgroup   // the cgroup the init is in; nil if the move failed
 	err  error         // why the move failed
 }
 
-// joinCgroup starts moving proc into the cgroup pc makes. Once it is
-// there, the init is told by one byte on conn, after its spec: specSent
-// says whether the spec went (false: nothing more is written). When the
-// move fails and strict is set, proc is killed instead: the init starts
-// no process before the byte, and its end is read as the failure.
-func joinCgroup(pc *pendingCgroup, proc *os.Process, conn *os.File, strict bool, specSent <-chan bool, tr *StartTrace) *cgroupJoin {
+// moveIntoCgroup starts moving process pid into the cgroup pc makes.
+func moveIntoCgroup(pc *pendingCgroup, pid int, tr *StartTrace) *cgroupMove {
+	m := &cgroupMove{done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		c, err := pc.wait()
+		if err == nil {
+			if err = c.add(pid); err != nil {
+				c.remove()
+			} else {
+				m.cg = c
+			}
+		}
+		m.err = err
+		tr.Mark("cgroup joined")
+	}()
+	return m
+}
+
+// wait returns the cgroup the init is in (nil if none) and why the move
+// failed, once it is over; a nil move has neither.
+func (m *cgroupMove) wait() (*pidsCgroup, error) {
+	if m == nil {
+		return nil, nil
+	}
+	<-m.done
+	return m.cg, m.err
+}
+
+// cgroupJoin is the end of the init's move into its cgroup: the limit
+// set, and the init told.
+type cgroupJoin struct {
+	done chan struct{} // closed once the limit is set and the init told
+	cg   *pidsCgroup   // the cgroup the init is in; nil if none
+	err  error         // why the cgroup does not limit the init
+}
+
+// joinCgroup finishes the move m of proc: once proc is in its cgroup, it
+// limits it to max processes and tells the init by one byte on conn,
+// after its spec: specSent says whether the spec went (false: nothing
+// more is written). When the cgroup cannot limit the init and strict is
+// set, proc is killed instead: the init starts no process before the
+// byte, and its end is read as the failure.
+func joinCgroup(m *cgroupMove, max int, proc *os.Process, conn *os.File, strict bool, specSent <-chan bool) *cgroupJoin {
 	j := &cgroupJoin{done: make(chan struct{})}
 	go func() {
 		defer close(j.done)
-		c, err := pc.wait()
+		c, err := m.wait()
 		if err == nil {
-			if err = c.add(proc.Pid); err != nil {
-				c.remove()
-			} else {
-				j.cg = c
-			}
+			err = c.setMax(max)
 		}
-		tr.Mark("cgroup joined")
+		j.cg = c
 		if err != nil {
 			j.err = err
 			if strict {
@@ -213,7 +245,8 @@ func joinCgroup(pc *pendingCgroup, proc *os.Process, conn *os.File, strict bool,
 }
 
 // wait returns the cgroup the init is in (nil if none) and the error that
-// kept it out, once the move is over; a nil join has neither.
+// keeps it from limiting the init, once the join is over; a nil join has
+// neither.
 func (j *cgroupJoin) wait() (*pidsCgroup, error) {
 	if j == nil {
 		return nil, nil

@@ -104,16 +104,10 @@ func Start(cfg Config) (*Process, error) {
 		return nil, &SetupError{Code: ExitSetup, Layer: "policy", Err: errors.New("no policy")}
 	}
 	cfg.Trace.Mark("isolation.Start")
-	// RLIMIT_NPROC does not bind root: a cgroup must. Making one takes
-	// milliseconds, so it is made while the init's spec is built.
-	var cg *pendingCgroup
-	if os.Getuid() == 0 {
-		cg = makePidsCgroup(cfg.Policy.Limits.Pids)
-	}
 	// The init is forked while its spec is built: it needs the spec only
 	// once its runtime has started.
 	netNS := cfg.Policy.Network.Mode != policy.NetHost
-	p, err := startInit(cfg, func() *initSpec { return buildInitSpec(cfg, true, bridgePort()) }, true, netNS, nil, cg)
+	p, err := startInit(cfg, func() *initSpec { return buildInitSpec(cfg, true, bridgePort()) }, true, netNS, nil)
 	if err != nil && isNamespaceRefusal(err) {
 		if cfg.Strict {
 			return nil, &SetupError{Code: ExitSetup, Layer: "userns", Err: fmt.Errorf(
@@ -127,7 +121,7 @@ func Start(cfg Config) (*Process, error) {
 			return nil, &SetupError{Code: ExitSetup, Layer: "proxy", Err: lerr}
 		}
 		spec := buildInitSpec(cfg, false, port)
-		p, err = startInit(cfg, func() *initSpec { return spec }, false, false, ln, nil)
+		p, err = startInit(cfg, func() *initSpec { return spec }, false, false, ln)
 	}
 	if err != nil {
 		var se *SetupError
@@ -213,11 +207,7 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 // sbshim made it itself (no network namespace). cg, when not nil, is the
 // pids cgroup the init is to be moved into (only with namespaces);
 // startInit uses or removes it.
-func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln net.Listener, cg *pendingCgroup) (*Process, error) {
-	if !namespaces {
-		cg.discard()
-		cg = nil
-	}
+func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln net.Listener) (*Process, error) {
 	f := cfg.Prefork.take(namespaces, netNS)
 	if f == nil {
 		var err error
@@ -226,7 +216,6 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 		// once the new one catches the signals.
 		cfg.Prefork.Discard()
 		if err != nil {
-			cg.discard()
 			return nil, err
 		}
 	}
@@ -241,8 +230,10 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 	startErr := make(chan error, 1)
 	go func() {
 		err := <-f.started
-		if err == nil && cg != nil {
-			join = joinCgroup(cg, cmd.Process, parentConn, cfg.Strict, specSent, cfg.Trace)
+		if err == nil && f.move != nil {
+			if max := cfg.Policy.Limits.Pids; max > 0 {
+				join = joinCgroup(f.move, max, cmd.Process, parentConn, cfg.Strict, specSent)
+			}
 		}
 		startErr <- err
 	}()
@@ -255,7 +246,6 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 	cfg.Trace.Mark("init forked")
 	if err != nil {
 		p.release()
-		cg.discard()
 		if namespaces {
 			return nil, fmt.Errorf("start the sandbox: %w", err)
 		}
@@ -263,8 +253,14 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 	}
 	spec.CgroupWait = join != nil
 	// joined waits for the move and takes the cgroup the init is in;
-	// it returns why the move failed.
+	// it returns why the cgroup does not limit the init, when a limit
+	// was asked for.
 	joined := func() error {
+		if join == nil {
+			c, _ := f.move.wait()
+			p.cgroup = c
+			return nil
+		}
 		c, err := join.wait()
 		p.cgroup = c
 		return err
@@ -438,6 +434,10 @@ type initFork struct {
 	// exited is closed once the init has been waited for; until then
 	// the thread that forked it stays (see forkInit).
 	exited chan struct{}
+	// move is the init's move into its pids cgroup when sbshim runs as
+	// root (RLIMIT_NPROC does not bind root): started as soon as the
+	// init is forked, set before started is sent on; nil otherwise.
+	move *cgroupMove
 	// used is set once Start took the init or it was discarded.
 	used bool
 }
@@ -508,6 +508,10 @@ func forkInit(namespaces, netNS bool, tr *StartTrace) (*initFork, error) {
 			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP, unix.CAP_NET_ADMIN, unix.CAP_SYS_RESOURCE, unix.CAP_NET_BIND_SERVICE}
 		}
 	}
+	var pc *pendingCgroup
+	if namespaces && os.Getuid() == 0 {
+		pc = makePidsCgroup()
+	}
 	f := &initFork{cmd: cmd, parentConn: parentConn, namespaces: namespaces, netNS: netNS,
 		sigs: make(chan os.Signal, 16), started: make(chan error, 1), exited: make(chan struct{})}
 	// Catch the forwarded signals before the init exists, so that none of
@@ -524,6 +528,16 @@ func forkInit(namespaces, netNS bool, tr *StartTrace) (*initFork, error) {
 		err := cmd.Start()
 		childConn.Close()
 		devNull.Close()
+		switch {
+		case err == nil && pc != nil:
+			f.move = moveIntoCgroup(pc, cmd.Process.Pid, tr)
+		case pc != nil:
+			go func() {
+				if c, err := pc.wait(); err == nil {
+					c.remove()
+				}
+			}()
+		}
 		f.started <- err
 		if err == nil {
 			<-f.exited
@@ -569,6 +583,9 @@ func (p *Preforked) Discard() {
 		_ = f.cmd.Wait()
 	}
 	close(f.exited)
+	if c, _ := f.move.wait(); c != nil {
+		c.remove()
+	}
 }
 
 // sendStdio sends the init the descriptors of cfg's Stdin, Stdout and
