@@ -156,8 +156,23 @@ func makePidsCgroup() *pendingCgroup {
 	go func() {
 		defer close(p.done)
 		p.cg, p.err = newPidsCgroup(0)
+		if p.err == nil {
+			go warmCgroupMoves(filepath.Dir(p.cg.dir))
+		}
 	}()
 	return p
+}
+
+// warmCgroupMoves moves sbshim into the cgroup it is in (dir): a move
+// that changes nothing, made while the init is being forked. The first
+// move into a cgroup after a while waits for an RCU grace period (the
+// kernel's cgroup_threadgroup_rwsem switching to its writers' mode);
+// the init's own move, made once it is forked, then finds that wait
+// under way or over instead of starting it (measured here: the move
+// done 7.7 ms after the start instead of 18.6). A failure only loses
+// the head start.
+func warmCgroupMoves(dir string) {
+	_ = os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0)
 }
 
 // wait returns the cgroup once it is made, or why it could not be.
