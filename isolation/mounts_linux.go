@@ -353,6 +353,83 @@ func (b *rootBuilder) openIn(p string, flags uint64) (int, error) {
 
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
+// minListed is how many paths of a plan list must share a folder for
+// the folder to be listed rather than each path opened.
+const minListed = 3
+
+// presence tells which paths of a plan list may exist in the new root,
+// from one listing of each folder that holds several of them: the plan
+// names hundreds of denyRead and protected paths, most of them absent,
+// under a few folders (the home, ~/.config, each writable tree), and an
+// open per path was most of the cost of building the mount tree. A
+// presence reflects the tree when it was made: make one per step.
+type presence struct {
+	b     *rootBuilder
+	names map[string]map[string]bool // by folder; nil: not listed, open each path
+}
+
+// newPresence prepares to answer for paths.
+func (b *rootBuilder) newPresence(paths []string) *presence {
+	count := map[string]int{}
+	for _, p := range paths {
+		count[filepath.Dir(p)]++
+	}
+	s := &presence{b: b, names: map[string]map[string]bool{}}
+	for dir, n := range count {
+		if n >= minListed {
+			s.names[dir] = nil // listed when first asked
+		}
+	}
+	return s
+}
+
+// mayExist says false only when p's folder was listed, as the sandbox
+// will resolve it, and has no entry of p's name: then opening p would
+// fail with ENOENT. It says true when unsure.
+func (s *presence) mayExist(p string) bool {
+	dir, name := filepath.Dir(p), filepath.Base(p)
+	names, listable := s.names[dir]
+	if !listable {
+		return true
+	}
+	if names == nil {
+		names = s.b.list(dir)
+		if names == nil {
+			delete(s.names, dir) // not listable: open each path
+			return true
+		}
+		s.names[dir] = names
+	}
+	return names[name]
+}
+
+// list returns the names in folder dir of the new root, resolved as
+// openIn resolves (none where there is no such folder); nil if it cannot
+// be listed.
+func (b *rootBuilder) list(dir string) map[string]bool {
+	fd, err := unix.Openat2(b.rootFD, dir, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+		return map[string]bool{}
+	}
+	if err != nil {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), dir)
+	defer f.Close()
+	entries, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil
+	}
+	names := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		names[e] = true
+	}
+	return names
+}
+
 // mountAt mounts a filesystem on the target p inside the new root.
 func (b *rootBuilder) mountAt(p, fstype string, flags uintptr, data string) error {
 	fd, err := b.openIn(p, 0)
@@ -530,7 +607,11 @@ func (b *rootBuilder) mask(paths []string) error {
 		return fmt.Errorf("open the empty file: %w", err)
 	}
 	defer unix.Close(empty)
+	seen := b.newPresence(paths)
 	for _, m := range paths {
+		if !seen.mayExist(m) {
+			continue
+		}
 		fd, err := b.openIn(m, 0)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EACCES) {
 			continue
@@ -610,7 +691,11 @@ func (b *rootBuilder) sealScaffold() error {
 // itself, read-only. Paths that do not exist yet are kept from being
 // created by the supervisor.
 func (b *rootBuilder) rebindReadOnly() error {
+	seen := b.newPresence(b.plan.ReadOnly)
 	for _, p := range b.plan.ReadOnly {
+		if !seen.mayExist(p) {
+			continue
+		}
 		fd, err := b.openIn(p, 0)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EACCES) {
 			continue
