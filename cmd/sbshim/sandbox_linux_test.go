@@ -571,16 +571,7 @@ func TestSignalDuringStart(t *testing.T) {
 }
 
 // hasChild says whether process pid has a child process.
-func hasChild(pid int) bool {
-	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	for _, task := range tasks {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
-		if err == nil && len(strings.TrimSpace(string(data))) > 0 {
-			return true
-		}
-	}
-	return false
-}
+func hasChild(pid int) bool { return len(childPids(pid)) > 0 }
 
 func TestBadConfigIsRefused(t *testing.T) {
 	b := newBox(t)
