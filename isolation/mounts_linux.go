@@ -385,11 +385,15 @@ func (b *rootBuilder) newPresence(paths []string) *presence {
 
 // mayExist says false only when p's folder was listed, as the sandbox
 // will resolve it, and has no entry of p's name: then opening p would
-// fail with ENOENT. It says true when unsure.
+// fail with ENOENT. It says true when unsure. Names are compared without
+// ASCII case, and a name with other bytes than printable ASCII, or a ~,
+// is always opened: a folder of a case-folding filesystem (ext4 casefold,
+// vfat) finds an entry under other spellings than the one it lists
+// (another case, another Unicode normalisation, an 8.3 alias).
 func (s *presence) mayExist(p string) bool {
 	dir, name := filepath.Dir(p), filepath.Base(p)
 	names, listable := s.names[dir]
-	if !listable {
+	if !listable || !plainName(name) {
 		return true
 	}
 	if names == nil {
@@ -400,7 +404,17 @@ func (s *presence) mayExist(p string) bool {
 		}
 		s.names[dir] = names
 	}
-	return names[name]
+	return names[strings.ToLower(name)]
+}
+
+// plainName says whether name is printable ASCII without a ~.
+func plainName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e || c == '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // list returns the names in folder dir of the new root, resolved as
@@ -425,7 +439,7 @@ func (b *rootBuilder) list(dir string) map[string]bool {
 	}
 	names := make(map[string]bool, len(entries))
 	for _, e := range entries {
-		names[e] = true
+		names[strings.ToLower(e)] = true // lowering more than ASCII only opens more
 	}
 	return names
 }
