@@ -1,9 +1,7 @@
 package isolation
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -36,7 +34,8 @@ import (
 // that may block (each answered in its own goroutine). fd 5 is a pipe
 // with its configuration: one byte, deputyReady when the init asks for
 // the ready byte (sent on fd 3 once the deputy is not dumpable), then the
-// deputyConfig as gob, encoded by sbshim (the init passes it on as it is).
+// policy (policywire_linux.go), encoded by sbshim (the init passes it on
+// as it is), up to the pipe's end.
 const (
 	deputySyncFD   = 3
 	deputyAsyncFD  = 4
@@ -58,11 +57,11 @@ const (
 // encodeDeputyConfig is the deputy's configuration for pol, as the init
 // passes it on.
 func encodeDeputyConfig(pol *policy.Policy) ([]byte, error) {
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(deputyConfig{Policy: pol}); err != nil {
-		return nil, fmt.Errorf("encode the deputy's configuration: %w", err)
+	b := marshalPolicy(pol)
+	if len(b) > maxSpecLen {
+		return nil, fmt.Errorf("the deputy's configuration of %d bytes is too large (at most %d)", len(b), maxSpecLen)
 	}
-	return b.Bytes(), nil
+	return b, nil
 }
 
 // readDeputyConfig reads what startDeputy writes on the configuration
@@ -76,11 +75,15 @@ func readDeputyConfig(r io.Reader) (deputyConfig, bool, error) {
 	if first[0] != deputyReady && first[0] != deputyNoReady {
 		return cfg, false, fmt.Errorf("bad first byte %q", first[0])
 	}
-	if err := gob.NewDecoder(r).Decode(&cfg); err != nil {
+	b, err := io.ReadAll(io.LimitReader(r, maxSpecLen+1))
+	if err != nil {
 		return cfg, false, err
 	}
-	if cfg.Policy == nil {
-		return cfg, false, errors.New("no policy")
+	if len(b) > maxSpecLen {
+		return cfg, false, errors.New("configuration too large")
+	}
+	if cfg.Policy, err = unmarshalPolicy(b); err != nil {
+		return cfg, false, err
 	}
 	return cfg, first[0] == deputyReady, nil
 }

@@ -21,13 +21,23 @@ import (
 var unsentSpecFields = map[string]bool{}
 
 // fullSpec returns an initSpec whose every sent field, nested ones
-// included, holds a non-zero value distinct from every other field's:
-// strings with NUL bytes and invalid UTF-8, negative ints, several
-// entries in every list and map. A field of a kind it cannot fill fails
-// the test: teach fill, and the codec, about it.
+// included, holds a non-zero value distinct from every other field's (see
+// fillDistinct).
 func fullSpec(t testing.TB) *initSpec {
 	t.Helper()
 	var spec initSpec
+	fillDistinct(t, &spec, unsentSpecFields)
+	return &spec
+}
+
+// fillDistinct fills every exported field of the struct ptr points to,
+// nested ones included, with a non-zero value distinct from every other
+// field's: strings with NUL bytes and invalid UTF-8, negative ints,
+// several entries in every list and map. An unexported field must be
+// listed in unsent ("Type.Field"); a field of a kind it cannot fill fails
+// the test: teach fillDistinct, and the codec, about it.
+func fillDistinct(t testing.TB, ptr any, unsent map[string]bool) {
+	t.Helper()
 	n := 0
 	var fill func(v reflect.Value, where string)
 	fill = func(v reflect.Value, where string) {
@@ -65,19 +75,19 @@ func fullSpec(t testing.TB) *initSpec {
 				f := v.Type().Field(i)
 				name := v.Type().Name() + "." + f.Name
 				if !f.IsExported() {
-					if !unsentSpecFields[name] {
-						t.Fatalf("%s is not exported: decide whether the init needs it (then export it and send it) or list it in unsentSpecFields", name)
+					if !unsent[name] {
+						t.Fatalf("%s is not exported: decide whether it must cross (then export it and encode it) or list it as unsent", name)
 					}
 					continue
 				}
 				fill(v.Field(i), name)
 			}
 		default:
-			t.Fatalf("%s is a %s, which the test cannot fill: teach fullSpec and initSpec.marshal/unmarshal", where, v.Type())
+			t.Fatalf("%s is a %s, which the test cannot fill: teach fillDistinct and the codec", where, v.Type())
 		}
 	}
-	fill(reflect.ValueOf(&spec).Elem(), "initSpec")
-	return &spec
+	v := reflect.ValueOf(ptr).Elem()
+	fill(v, v.Type().Name())
 }
 
 // sendSpec passes spec through writeSpec and readSpec over a unix stream
