@@ -201,12 +201,13 @@ func buildInitSpec(cfg Config, namespaces bool, proxyPort int) *initSpec {
 }
 
 // startInit starts sbshim's init, in new namespaces when namespaces is
-// true (with a network namespace of its own when netNS is), sends it the
-// spec that build returns (built while the init starts), and waits until
-// it reports that the command started. ln is the proxy's listener when
-// sbshim made it itself (no network namespace). cg, when not nil, is the
-// pids cgroup the init is to be moved into (only with namespaces);
-// startInit uses or removes it.
+// true (with a network namespace of its own when netNS is), or takes the
+// one cfg.Prefork started in those, sends it the spec that build returns
+// (built while the init starts), its stdin, stdout and stderr and the
+// deputy's policy, and waits until it reports that the command started.
+// ln is the proxy's listener when sbshim made it itself (no network
+// namespace). As root, the init's pids cgroup gets the policy's limit
+// before the init may start the command.
 func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln net.Listener) (*Process, error) {
 	f := cfg.Prefork.take(namespaces, netNS)
 	if f == nil {
