@@ -299,21 +299,26 @@ func startInit(cfg Config, build func() *initSpec, namespaces, netNS bool, ln ne
 		return fail(&SetupError{Code: ExitSetup, Layer: "init", Err: fmt.Errorf("send the spec: %w", err)})
 	}
 	cfg.Trace.Mark("spec sent")
+	sent := true
 	if spec.Supervise {
 		// The deputy's configuration comes next: the init needs it
 		// only once it has built the sandbox, so it is encoded
 		// meanwhile rather than before the spec.
 		config, err := encodeDeputyConfig(cfg.Policy)
-		if err == nil {
-			err = writeFrame(parentConn, "deputy configuration", config)
-		}
 		if err != nil {
 			specSent <- false
 			return fail(&SetupError{Code: ExitSetup, Layer: "supervisor", Err: err})
 		}
+		if err := writeFrame(parentConn, "deputy configuration", config); err != nil {
+			// The init ended first, usually because building the
+			// sandbox failed: the status saying why is read below.
+			// An init still waiting for the frame sees its end.
+			sent = false
+			_ = rc.Control(func(fd uintptr) { _ = unix.Shutdown(int(fd), unix.SHUT_WR) })
+		}
 		cfg.Trace.Mark("deputy configuration sent")
 	}
-	specSent <- true
+	specSent <- sent
 	rd := &msgReader{rc: rc}
 	for {
 		body, fds, err := rd.next()
