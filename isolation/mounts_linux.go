@@ -3,6 +3,7 @@ package isolation
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -354,8 +355,13 @@ func (b *rootBuilder) openIn(p string, flags uint64) (int, error) {
 func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // minListed is how many paths of a plan list must share a folder for
-// the folder to be listed rather than each path opened.
-const minListed = 3
+// the folder to be listed rather than each path opened; maxListed is how
+// many names a listing may hold before the paths are opened after all
+// (a home or a workspace with tens of thousands of entries).
+const (
+	minListed = 3
+	maxListed = 4096
+)
 
 // presence tells which paths of a plan list may exist in the new root,
 // from one listing of each folder that holds several of them: the plan
@@ -433,8 +439,8 @@ func (b *rootBuilder) list(dir string) map[string]bool {
 	}
 	f := os.NewFile(uintptr(fd), dir)
 	defer f.Close()
-	entries, err := f.Readdirnames(-1)
-	if err != nil {
+	entries, err := f.Readdirnames(maxListed + 1)
+	if err != nil && !errors.Is(err, io.EOF) || len(entries) > maxListed {
 		return nil
 	}
 	names := make(map[string]bool, len(entries))

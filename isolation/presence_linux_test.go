@@ -1,6 +1,7 @@
 package isolation
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,9 +32,16 @@ func TestPresence(t *testing.T) {
 		return out
 	}
 	lone := filepath.Join(t.TempDir(), "absent")
+	crowded := t.TempDir()
+	for i := range maxListed + 1 {
+		if err := os.WriteFile(filepath.Join(crowded, fmt.Sprint(i)), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	missing := filepath.Join(dir, "no-such-folder")
 	paths := append(in("foo", "BAR", "absent", "caf\u00e9", "longname.txt~", "other"),
-		lone, filepath.Join(missing, "a"), filepath.Join(missing, "b"), filepath.Join(missing, "c"))
+		lone, filepath.Join(missing, "a"), filepath.Join(missing, "b"), filepath.Join(missing, "c"),
+		filepath.Join(crowded, "x"), filepath.Join(crowded, "y"), filepath.Join(crowded, "z"))
 	seen := b.newPresence(paths)
 	for _, tc := range []struct {
 		path string
@@ -47,6 +55,7 @@ func TestPresence(t *testing.T) {
 		{filepath.Join(dir, "longname.txt~"), true}, // a ~: an 8.3 alias may find it
 		{lone, true},                         // the only path in its folder: opened
 		{filepath.Join(missing, "a"), false}, // no such folder
+		{filepath.Join(crowded, "x"), true},  // too many names to list: opened
 	} {
 		if got := seen.mayExist(tc.path); got != tc.want {
 			t.Errorf("mayExist(%q) = %v, want %v", tc.path, got, tc.want)
