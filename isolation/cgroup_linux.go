@@ -158,6 +158,7 @@ func makePidsCgroup() *pendingCgroup {
 		p.cg, p.err = newPidsCgroup(0)
 		if p.err == nil {
 			go warmCgroupMoves(filepath.Dir(p.cg.dir))
+			removeStaleCgroups(filepath.Dir(p.cg.dir))
 		}
 	}()
 	return p
@@ -173,6 +174,32 @@ func makePidsCgroup() *pendingCgroup {
 // the head start.
 func warmCgroupMoves(dir string) {
 	_ = os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0)
+}
+
+// removeStaleCgroups removes, from dir, the cgroups that sbshim
+// processes now gone left behind: a sbshim killed by SIGKILL cannot
+// remove its own. A cgroup named for a pid that is alive (another
+// sbshim, or a pid used again) is left alone, and only an empty cgroup
+// can be removed at all.
+func removeStaleCgroups(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "sbshim-")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pid, _, _ := strings.Cut(rest, "-")
+		if n, err := strconv.Atoi(pid); err != nil || n <= 0 {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); err == nil || !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		_ = os.Remove(filepath.Join(dir, e.Name()))
+	}
 }
 
 // wait returns the cgroup once it is made, or why it could not be.

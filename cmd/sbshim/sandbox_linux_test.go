@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -734,6 +735,73 @@ func childPids(pid int) []string {
 	for _, task := range tasks {
 		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
 		out = append(out, strings.Fields(string(data))...)
+	}
+	return out
+}
+
+// A sbshim killed by SIGKILL cannot remove the pids cgroup it made for
+// its sandbox (as root); the next sbshim removes it. As another user
+// sbshim makes no cgroup at all.
+func TestKilledSbshimLeavesNoCgroup(t *testing.T) {
+	b := newBox(t)
+	cmd := b.command(nil, "sh", "-c", "echo ready; exec sleep 60")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		t.Fatalf("the command did not start: %q, %v", line, err)
+	}
+	pid := cmd.Process.Pid
+	want := 0
+	if os.Getuid() == 0 {
+		want = 1
+	}
+	if got := sbshimCgroups(pid); len(got) != want {
+		cmd.Process.Kill()
+		t.Fatalf("a running sandbox has pids cgroups %v, want %d (uid %d)", got, want, os.Getuid())
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	// The sandbox dies with its init, which dies with sbshim; its cgroup
+	// stays, empty.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, dir := range sbshimCgroups(pid) {
+		for {
+			procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			if err != nil || len(strings.TrimSpace(string(procs))) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still holds %s 10 s after sbshim was killed", dir, procs)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if got := sbshimCgroups(pid); len(got) != want {
+		t.Fatalf("after SIGKILL: pids cgroups %v, want %d left behind", got, want)
+	}
+	if _, stderr, code := b.run(nil, "true"); code != 0 {
+		t.Fatalf("the next sbshim: exit %d: %s", code, stderr)
+	}
+	if got := sbshimCgroups(pid); len(got) != 0 {
+		t.Fatalf("the next sbshim left the killed one's cgroups %v", got)
+	}
+}
+
+// sbshimCgroups lists the cgroups sbshim process pid made, at any depth
+// up to four below /sys/fs/cgroup.
+func sbshimCgroups(pid int) []string {
+	var out []string
+	pattern := "sbshim-" + strconv.Itoa(pid) + "-*"
+	for depth := range 5 {
+		glob := filepath.Join(append([]string{"/sys/fs/cgroup"}, append(slices.Repeat([]string{"*"}, depth), pattern)...)...)
+		m, _ := filepath.Glob(glob)
+		out = append(out, m...)
 	}
 	return out
 }
