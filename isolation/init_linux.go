@@ -344,14 +344,7 @@ func receiveStdio(fd int) error {
 	if err != nil {
 		return fmt.Errorf("receive stdin, stdout and stderr: %w", err)
 	}
-	var fds []int
-	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-		for _, m := range msgs {
-			if got, err := unix.ParseUnixRights(&m); err == nil {
-				fds = append(fds, got...)
-			}
-		}
-	}
+	fds := rightsOf(oob[:oobn])
 	defer func() {
 		for _, f := range fds {
 			unix.Close(f)

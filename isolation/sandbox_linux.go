@@ -660,16 +660,7 @@ func (r *msgReader) next() ([]byte, []int, error) {
 		if err != nil {
 			return nil, fds, err
 		}
-		if oobn > 0 {
-			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-			if err == nil {
-				for _, m := range msgs {
-					if got, err := unix.ParseUnixRights(&m); err == nil {
-						fds = append(fds, got...)
-					}
-				}
-			}
-		}
+		fds = append(fds, rightsOf(oob[:oobn])...)
 		if n == 0 {
 			return nil, fds, errors.New("connection closed")
 		}
