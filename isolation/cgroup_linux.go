@@ -26,11 +26,9 @@ func (c *pidsCgroup) remove() {
 	}
 }
 
-// newPidsCgroup makes an empty child of sbshim's own pids cgroup, limited
-// to max processes. It is made before the sandbox's init exists (each
-// step takes milliseconds on cgroup v1), so that only the move of the
-// init (add) is left once it does.
-func newPidsCgroup(max int) (*pidsCgroup, error) {
+// newPidsCgroup makes an empty child of sbshim's own pids cgroup, with no
+// limit yet (setMax sets it once the policy is known).
+func newPidsCgroup() (*pidsCgroup, error) {
 	parent, err := pidsCgroupDir()
 	if err != nil {
 		return nil, err
@@ -40,14 +38,7 @@ func newPidsCgroup(max int) (*pidsCgroup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("make a cgroup in %s: %w", parent, err)
 	}
-	c := &pidsCgroup{dir: dir}
-	if max > 0 {
-		if err := c.setMax(max); err != nil {
-			c.remove()
-			return nil, err
-		}
-	}
-	return c, nil
+	return &pidsCgroup{dir: dir}, nil
 }
 
 // setMax limits the cgroup to max processes.
@@ -155,7 +146,7 @@ func makePidsCgroup() *pendingCgroup {
 	p := &pendingCgroup{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.cg, p.err = newPidsCgroup(0)
+		p.cg, p.err = newPidsCgroup()
 		if p.err == nil {
 			go warmCgroupMoves(filepath.Dir(p.cg.dir))
 			removeStaleCgroups(filepath.Dir(p.cg.dir))
