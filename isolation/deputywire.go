@@ -3,6 +3,7 @@ package isolation
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 )
 
@@ -293,6 +294,20 @@ func (r *unwire) ints() []int {
 		return nil
 	}
 	return v
+}
+
+// afterMagic returns what follows magic at the start of b, magic's last
+// byte being the version of the layout. What names the message in errors
+// ("init spec"), reader what reads it ("init").
+func afterMagic(b []byte, magic, what, reader string) ([]byte, error) {
+	n := len(magic)
+	if len(b) < n || string(b[:n-1]) != magic[:n-1] {
+		return nil, fmt.Errorf("%s: wrong magic", what)
+	}
+	if v, want := b[n-1], magic[n-1]; v != want {
+		return nil, fmt.Errorf("%s of layout version %d, this %s reads version %d", what, v, reader, want)
+	}
+	return b[n:], nil
 }
 
 func (r *unwire) end() error {

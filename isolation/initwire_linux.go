@@ -1,7 +1,6 @@
 package isolation
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 )
@@ -89,13 +88,11 @@ func (s *initSpec) marshal() []byte {
 // a count or length larger than what remains, a byte other than 0 or 1
 // for a bool, user limits out of order, missing or trailing bytes.
 func (s *initSpec) unmarshal(b []byte) error {
-	if len(b) < len(specMagic) || string(b[:len(specMagic)-1]) != specMagic[:len(specMagic)-1] {
-		return errors.New("not an init spec (wrong magic)")
+	body, err := afterMagic(b, specMagic, "init spec", "init")
+	if err != nil {
+		return err
 	}
-	if v, want := b[len(specMagic)-1], specMagic[len(specMagic)-1]; v != want {
-		return fmt.Errorf("init spec of layout version %d, this init reads version %d", v, want)
-	}
-	r := &unwire{b: b[len(specMagic):]}
+	r := &unwire{b: body}
 	s.Argv = r.strs()
 	s.Env = r.strs()
 	s.Dir = r.str()

@@ -1,7 +1,6 @@
 package isolation
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -86,13 +85,11 @@ func marshalPolicy(p *policy.Policy) []byte {
 // or length larger than what remains, a byte other than 0 or 1 for a
 // bool, Env.Set's names out of order, missing or trailing bytes.
 func unmarshalPolicy(b []byte) (*policy.Policy, error) {
-	if len(b) < len(policyMagic) || string(b[:len(policyMagic)-1]) != policyMagic[:len(policyMagic)-1] {
-		return nil, errors.New("not a deputy policy (wrong magic)")
+	body, err := afterMagic(b, policyMagic, "deputy policy", "deputy")
+	if err != nil {
+		return nil, err
 	}
-	if v, want := b[len(policyMagic)-1], policyMagic[len(policyMagic)-1]; v != want {
-		return nil, fmt.Errorf("deputy policy of layout version %d, this deputy reads version %d", v, want)
-	}
-	r := &unwire{b: b[len(policyMagic):]}
+	r := &unwire{b: body}
 	p := &policy.Policy{}
 	p.Name = r.str()
 	p.Sources = r.strs()
