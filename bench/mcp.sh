@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # MCP servers: the reference servers from the npm registry started
 # directly, under bare bubblewrap and under sbshim, in one run (the three
-# modes one after another, COUNT times), printed as a table with ratios
+# modes in turn, start by start and call by call, so that the machine's
+# slow spells fall on all three alike), printed as a table with ratios
 # against direct and the targets of issue 17:
 #
 #   cold start   spawn → initialize result, server-filesystem and
@@ -28,16 +29,17 @@ export CGO_ENABLED=0
 go test -run '^$' -bench 'MCP(ColdStart|True)' -benchtime "${starts}x" -count "$count" ./cmd/sbshim/ >"$out"
 go test -run '^$' -bench 'MCPReadGraph' -benchtime "${calls}x" -count "$count" ./cmd/sbshim/ >>"$out"
 awk -v count="$count" '
-function metric(unit,   i) { for (i = 3; i < NF; i++) if ($(i+1) == unit) return $i; return "" }
 function median(key,   n, a, i, j, t) {
   n = split(vals[key], a, " ")
   for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j+1] = a[j]; a[j+1] = t }
   return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
 }
 /^BenchmarkMCP/ {
+  # one median per mode: "12.3 direct-ms/start 14.5 bwrap-ms/start ..."
   name = $1; sub(/-[0-9]+$/, "", name); sub(/^BenchmarkMCP/, "", name)
-  v = metric("ms/start"); if (v == "") v = metric("p50-µs"); if (v == "") v = metric("ms/run")
-  vals[name] = vals[name] " " v
+  for (i = 3; i < NF; i++) if (split($(i+1), u, "-") >= 2 && (u[1] == "direct" || u[1] == "bwrap" || u[1] == "sbshim")) {
+    key = name "/" u[1]; vals[key] = vals[key] " " $i
+  }
 }
 function verdict(ok) { if (!ok) fail = 1; return ok ? "PASS" : "FAIL" }
 END {
