@@ -16,6 +16,10 @@ type Process struct{ sp *seatbeltProcess }
 // Layers reports the isolation layers in force.
 func (p *Process) Layers() Layers { return p.sp.Layers() }
 
+// Serving tells the sandbox that the command has started. Seatbelt has no
+// supervisor to tell.
+func (p *Process) Serving() {}
+
 // Pid is the host pid of the command.
 func (p *Process) Pid() int { return p.sp.Pid() }
 

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -36,7 +37,14 @@ type Process struct {
 	deputy *deputyClient // until the supervisor takes it
 	pty    *os.File      // the terminal's master in PTY mode
 	trace  *StartTrace   // Config.Trace
+	// serving is set once the command answers its client (Serving).
+	serving atomic.Bool
 }
+
+// Serving tells the supervisor that the command has started: it answers
+// its client. The supervisor then stops waiting for the sandbox's calls
+// on a thread of its own (see notifWaiter).
+func (p *Process) Serving() { p.serving.Store(true) }
 
 // Layers reports the isolation layers in force.
 func (p *Process) Layers() Layers { return p.layers }
@@ -394,6 +402,7 @@ func (p *Process) startSupervisor(listener int, cfg Config, spec *initSpec) {
 		report = func(Event) {}
 	}
 	sup := newSupervisor(listener, cfg.Policy, cfg.Policy.Network.Mode, report, p.deputy)
+	sup.serving = &p.serving
 	p.deputy = nil // the supervisor closes it
 	sup.directNet = directNetGate(cfg.Policy.Network.Mode, spec.NetNS, spec.ProxyPort)
 	if p.dns != nil && sup.directNet == nil {

@@ -14,6 +14,9 @@ type Process struct{}
 // Layers reports the isolation layers in force.
 func (p *Process) Layers() Layers { return Layers{} }
 
+// Serving tells the sandbox that the command has started.
+func (p *Process) Serving() {}
+
 // Pid is the host pid of the sandbox's init.
 func (p *Process) Pid() int { return 0 }
 

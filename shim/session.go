@@ -47,7 +47,10 @@ type Session struct {
 	auditTimer *time.Timer    // writes them, when they wait
 	mcpSeen    atomic.Bool    // the client sent a JSON-RPC message
 	mcpStarted chan struct{}  // closed when mcpSeen becomes true
-	toolRuns   atomic.Int64
+	// serving tells the sandbox that the server answers its client (nil
+	// outside a sandbox's relay): see serverToClient.
+	serving  func()
+	toolRuns atomic.Int64
 }
 
 // streams are the client side of a session.
@@ -131,6 +134,7 @@ func (s *Session) run(st streams) int {
 	}
 	s.sessionStart(proc.Layers())
 	s.opts.trace.Mark("session_start recorded")
+	s.serving = proc.Serving
 
 	exited, code := s.waitInBackground(proc)
 
@@ -341,6 +345,11 @@ func (s *Session) serverToClient(fromChild *os.File) {
 		err = out.add(p, seg.End)
 		if err == nil && !fr.Ready() {
 			err = out.flush()
+		}
+		if s.serving != nil && seg.Line != nil {
+			// The server's first whole line: it has started.
+			s.serving()
+			s.serving = nil
 		}
 		if err != nil {
 			// The client is gone; keep draining so the child is not
