@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,6 +21,7 @@ import (
 //   BenchmarkMCPColdStart   spawn → the initialize result (<mode>-ms/start)
 //   BenchmarkMCPReadGraph   server-memory's read_graph round trip (<mode>-p50-µs)
 //   BenchmarkMCPTrue        the whole run of /bin/true (<mode>-ms/run)
+//   BenchmarkMCPOpenBurst   Node opening a file 3000 times in a row (<mode>-µs/open)
 //
 // Each reports one median per mode, the modes measured in turn.
 
@@ -211,4 +214,35 @@ func BenchmarkMCPTrue(b *testing.B) {
 		return time.Since(t0)
 	})
 	reportModes(b, med, time.Millisecond, "ms/run")
+}
+
+// openBurstScript opens one file 3000 times in a row and prints the
+// nanoseconds per open: under sbshim each open is a notification that
+// the supervisor answers, as in a server's start or a grep -r.
+const openBurstScript = `const fs = require("fs"), n = 3000, t = process.hrtime.bigint();
+for (let i = 0; i < n; i++) fs.closeSync(fs.openSync("/etc/hostname", "r"));
+console.log(Number(process.hrtime.bigint() - t) / n);`
+
+// BenchmarkMCPOpenBurst measures the time per open of openBurstScript,
+// b.N runs per mode, interleaved.
+func BenchmarkMCPOpenBurst(b *testing.B) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		b.Fatalf("node is needed for this benchmark: %v", err)
+	}
+	ws := mcpWorkspace(b)
+	med := interleaved(b.N, func(mode string) time.Duration {
+		out, err := mcpCommand(b, mode, ws, nil, []string{node, "-e", openBurstScript}).Output()
+		if err != nil {
+			b.Fatalf("%s: %v", mode, err)
+		}
+		ns, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+		if err != nil {
+			b.Fatalf("%s: %q: %v", mode, out, err)
+		}
+		return time.Duration(ns)
+	})
+	for _, mode := range mcpModes {
+		b.ReportMetric(float64(med[mode])/1e3, mode+"-µs/open")
+	}
 }
