@@ -187,15 +187,16 @@ func (s *supervisor) Run(ctx context.Context) error {
 // scheduler. Node opening a file 3000 times in a row under sbshim: 9-14 µs
 // per open on the supervisor's thread, 10-65 µs (bimodal) from the poller.
 //
-// Once startQuiet passes without a notification, the command has started
-// (a server waits for its client), and the supervisor waits in the poller
-// from then on, as the relay waits for its pipes: a thread blocked in a
-// system call through the scheduler keeps the runtime's monitor thread
-// (sysmon) awake, and it hands Ps about whenever the relay runs
-// meanwhile, which cost three more context switches and 60-90 µs more CPU
-// per tool call of a server that opens a file per call. It does not go
-// back: the thread that waits in the poller is the one that polls for the
-// relay too, and while it waits in ppoll nobody would.
+// Once the server answers its client (Process.Serving), or startQuiet
+// passes without a notification (a command that is no server, or one
+// that waits for its client), the command has started, and the supervisor
+// waits in the poller from then on, as the relay waits for its pipes: a
+// thread blocked in a system call through the scheduler keeps the
+// runtime's monitor thread (sysmon) awake, and it hands Ps about whenever
+// the relay runs meanwhile, which cost three more context switches and
+// 60-90 µs more CPU per tool call of a server that opens a file per call.
+// It does not go back: the thread that waits in the poller is the one
+// that polls for the relay too, and while it waits in ppoll nobody would.
 type notifWaiter struct {
 	ctx      context.Context
 	listener int
