@@ -3,6 +3,7 @@ package isolation
 import (
 	"bytes"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -100,17 +101,22 @@ func isCleanAbs(p string) bool {
 	return true
 }
 
-// fastRead answers a read-only open at pathAddr (flags: its open flags)
-// when it can tell at little cost that observeOpen would let it go on.
-// It reads the path into the supervisor's own buffer, so only the
-// supervisor's goroutine may use it (inline calls). ok false: ask
-// observeOpen.
+// fastRead answers a read-only open of the path at pathAddr, relative to
+// dirfd (flags: its open flags), when it can tell at little cost that
+// observeOpen would let it go on. It reads the path into the supervisor's
+// own buffers, so only the supervisor's goroutine may use it (inline
+// calls). ok false: ask observeOpen.
+//
+// A relative path (a directory walk: grep -r, find and git open each
+// name relative to the folder's descriptor) is joined to the folder's
+// name, read from /proc as sandboxPath reads it, and checked as an
+// absolute one.
 //
 // Its system calls are raw, as the answer's (rawIoctlPtr): none of them
 // waits on anything but the kernel (a remote memory read, a lookup with
 // O_PATH, which opens nothing), and the scheduler's bookkeeping of a
 // system call would wake the runtime's monitor thread on every open.
-func (c *call) fastRead(pathAddr, flags uint64) bool {
+func (c *call) fastRead(dirfd int32, pathAddr, flags uint64) bool {
 	s := c.s
 	if !c.inline || s.readIdx == nil {
 		return false
@@ -123,7 +129,58 @@ func (c *call) fastRead(pathAddr, flags uint64) bool {
 	if !ok {
 		return false
 	}
+	if len(p) > 0 && p[0] != '/' {
+		dir, ok := c.dirName(dirfd, s.dirBuf[:])
+		if !ok {
+			return false
+		}
+		p = joinPath(s.joinBuf[:], dir, p)
+	}
 	return readSeen(root, p, flags&unix.O_NOFOLLOW != 0, s.readIdx)
+}
+
+// dirName reads into buf the name of the caller's folder that a path
+// relative to dirfd starts from: its working directory for AT_FDCWD.
+// ok is false when that is not an absolute path (a descriptor of a pipe,
+// a deleted folder), or cannot be read.
+func (c *call) dirName(dirfd int32, buf []byte) ([]byte, bool) {
+	var link [64]byte
+	l := append(link[:0], "/proc/"...)
+	l = strconv.AppendInt(l, int64(c.pid), 10)
+	if dirfd == unix.AT_FDCWD {
+		l = append(l, "/cwd"...)
+	} else if dirfd >= 0 {
+		l = append(l, "/fd/"...)
+		l = strconv.AppendInt(l, int64(dirfd), 10)
+	} else {
+		return nil, false
+	}
+	l = append(l, 0)
+	atFDCWD := unix.AT_FDCWD // a variable: a negative constant cannot become a uintptr
+	n, _, errno := syscall.RawSyscall6(unix.SYS_READLINKAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(&l[0])),
+		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+	if errno != 0 || n == 0 || int(n) == len(buf) || buf[0] != '/' {
+		return nil, false
+	}
+	dir := buf[:n]
+	if bytes.HasSuffix(dir, []byte(" (deleted)")) {
+		return nil, false
+	}
+	return dir, true
+}
+
+// joinPath writes dir, a slash and rel into buf, followed by the NUL
+// that readSeen looks for, and returns the path without it. buf holds
+// both names at their longest.
+func joinPath(buf, dir, rel []byte) []byte {
+	n := copy(buf, dir)
+	if n > 1 {
+		buf[n] = '/'
+		n++
+	}
+	n += copy(buf[n:], rel)
+	buf[n] = 0
+	return buf[:n]
 }
 
 // readSeen says whether observeOpen would let a read of the path p (in

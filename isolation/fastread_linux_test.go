@@ -264,3 +264,69 @@ func BenchmarkReadOpenCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestDirName: the folder a relative path starts from is read from the
+// caller's /proc entry, and only an absolute folder that still exists is
+// taken.
+func TestDirName(t *testing.T) {
+	c := &call{pid: os.Getpid()}
+	var buf [unix.PathMax]byte
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if got, ok := c.dirName(int32(fd), buf[:]); !ok || string(got) != dir {
+		t.Errorf("dirName(folder) = %q, %v; want %q", got, ok, dir)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := c.dirName(unix.AT_FDCWD, buf[:]); !ok || string(got) != wd {
+		t.Errorf("dirName(AT_FDCWD) = %q, %v; want %q", got, ok, wd)
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	gone := filepath.Join(dir, "gone")
+	if err := os.Mkdir(gone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gfd, err := unix.Open(gone, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(gfd)
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range map[string]int32{"a pipe": int32(p[0]), "a removed folder": int32(gfd), "-5": -5, "not open": 999_999} {
+		if got, ok := c.dirName(d, buf[:]); ok {
+			t.Errorf("dirName(%s) = %q, want none", name, got)
+		}
+	}
+}
+
+func TestJoinPath(t *testing.T) {
+	var buf [2*unix.PathMax + 1]byte
+	for _, k := range []struct{ dir, rel, want string }{
+		{"/", "etc/hostname", "/etc/hostname"},
+		{"/home/u", "proj", "/home/u/proj"},
+		{"/home/u", ".ssh/id_rsa", "/home/u/.ssh/id_rsa"},
+		{"/a", "../b", "/a/../b"}, // joined as written: readSeen refuses what is not clean
+		{"/" + strings.Repeat("d", unix.PathMax-2), strings.Repeat("r", unix.PathMax-1), "/" + strings.Repeat("d", unix.PathMax-2) + "/" + strings.Repeat("r", unix.PathMax-1)},
+	} {
+		got := joinPath(buf[:], []byte(k.dir), []byte(k.rel))
+		if string(got) != k.want || buf[len(got)] != 0 {
+			t.Errorf("joinPath(%q, %q) = %q (then %q), want %q and a NUL", k.dir, k.rel, got, buf[len(got)], k.want)
+		}
+	}
+}

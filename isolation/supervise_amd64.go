@@ -14,7 +14,7 @@ func (c *call) legacy(nr uintptr) (int64, syscall.Errno) {
 	switch nr {
 	case unix.SYS_OPEN:
 		if !performedOpen(c.arg(1)) {
-			if c.fastRead(c.arg(0), c.arg(1)) {
+			if c.fastRead(cwd, c.arg(0), c.arg(1)) {
 				return 0, continueCall
 			}
 			return c.observeOpen(cwd, c.arg(0), c.arg(1))

@@ -113,8 +113,11 @@ type supervisor struct {
 	// path (fastread_linux.go); nil: none.
 	readIdx *readIndex
 	// pathBuf holds the path of a call answered on the supervisor's own
-	// goroutine by the fast path.
+	// goroutine by the fast path; dirBuf the name of the folder a
+	// relative one starts from, and joinBuf the two joined.
 	pathBuf [unix.PathMax]byte
+	dirBuf  [unix.PathMax]byte
+	joinBuf [2*unix.PathMax + 1]byte
 
 	mu   sync.Mutex
 	root int // O_PATH fd of the sandbox's root, -1 until needed
@@ -541,7 +544,7 @@ func (c *call) dispatch() (int64, syscall.Errno) {
 	case nr == unix.SYS_OPENAT:
 		d, p := at(0, 1)
 		if !performedOpen(c.arg(2)) {
-			if c.fastRead(p, c.arg(2)) {
+			if c.fastRead(d, p, c.arg(2)) {
 				return 0, continueCall
 			}
 			return c.observeOpen(d, p, c.arg(2))
