@@ -194,7 +194,7 @@ func BenchmarkMCPReadGraph(b *testing.B) {
 			return ds
 		}
 	}
-	interleavedBlocks(5, block(10)) // warm up
+	interleavedBlocks(5, block(readGraphBlock)) // warm up
 	b.ResetTimer()
 	med := interleavedBlocks((b.N+readGraphBlock-1)/readGraphBlock, block(readGraphBlock))
 	b.StopTimer()
@@ -242,7 +242,5 @@ func BenchmarkMCPOpenBurst(b *testing.B) {
 		}
 		return time.Duration(ns)
 	})
-	for _, mode := range mcpModes {
-		b.ReportMetric(float64(med[mode])/1e3, mode+"-µs/open")
-	}
+	reportModes(b, med, time.Microsecond, "µs/open")
 }
