@@ -187,8 +187,9 @@ func (s *supervisor) Run(ctx context.Context) error {
 // answered, and wakes the caller on the supervisor's CPU when the answer
 // goes out. The flag does not pass through epoll: from the poller, each
 // notification woke a thread on the other CPU and went through the
-// scheduler. Node opening a file 3000 times in a row under sbshim: 9-14 µs
-// per open on the supervisor's thread, 10-65 µs (bimodal) from the poller.
+// scheduler. Node opening a file thousands of times in a row under
+// sbshim: 9-15 µs per open on the supervisor's thread, 10-136 µs
+// (bimodal) from the poller.
 //
 // Once the server answers its client (Process.Serving), or startQuiet
 // passes without a notification (a command that is no server, or one
