@@ -323,6 +323,15 @@ func (w *notifWaiter) poll(fd int, wait time.Duration, req *seccompNotif) (pollR
 	return pollReceived, nil
 }
 
+// started moves the wait to the poller, for good.
+func (w *notifWaiter) started() error {
+	if err := w.enterPoller(); err != nil {
+		return err
+	}
+	w.starting = false
+	return nil
+}
+
 // next receives the next notification into req. got is false when every
 // process of the sandbox is gone or the context is done.
 func (w *notifWaiter) next(req *seccompNotif) (got bool, err error) {
@@ -331,10 +340,9 @@ func (w *notifWaiter) next(req *seccompNotif) (got bool, err error) {
 			return false, nil
 		}
 		if w.serving != nil && w.serving.Load() {
-			if err := w.enterPoller(); err != nil {
+			if err := w.started(); err != nil {
 				return false, err
 			}
-			w.starting = false
 			break
 		}
 		switch res, err := w.poll(w.listener, startQuiet, req); {
@@ -345,10 +353,9 @@ func (w *notifWaiter) next(req *seccompNotif) (got bool, err error) {
 		case res == pollReceived:
 			return true, nil
 		case res == pollNothing:
-			if err := w.enterPoller(); err != nil {
+			if err := w.started(); err != nil {
 				return false, err
 			}
-			w.starting = false
 		}
 	}
 	for {
