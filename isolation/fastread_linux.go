@@ -3,7 +3,6 @@ package isolation
 import (
 	"bytes"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -144,18 +143,11 @@ func (c *call) fastRead(dirfd int32, pathAddr, flags uint64) bool {
 // ok is false when that is not an absolute path (a descriptor of a pipe,
 // a deleted folder), or cannot be read.
 func (c *call) dirName(dirfd int32, buf []byte) ([]byte, bool) {
-	var link [64]byte
-	l := append(link[:0], "/proc/"...)
-	l = strconv.AppendInt(l, int64(c.pid), 10)
-	if dirfd == unix.AT_FDCWD {
-		l = append(l, "/cwd"...)
-	} else if dirfd >= 0 {
-		l = append(l, "/fd/"...)
-		l = strconv.AppendInt(l, int64(dirfd), 10)
-	} else {
+	if dirfd < 0 && dirfd != unix.AT_FDCWD {
 		return nil, false
 	}
-	l = append(l, 0)
+	var link [64]byte
+	l := append(dirLink(link[:0], c.pid, dirfd), 0)
 	atFDCWD := unix.AT_FDCWD // a variable: a negative constant cannot become a uintptr
 	n, _, errno := syscall.RawSyscall6(unix.SYS_READLINKAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(&l[0])),
 		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)

@@ -613,11 +613,8 @@ func (c *call) sandboxPath(dirfd int32, p string) (string, error) {
 	if strings.HasPrefix(p, "/") {
 		return p, nil
 	}
-	link := "/proc/" + strconv.Itoa(c.pid) + "/cwd"
-	if dirfd != unix.AT_FDCWD {
-		link = "/proc/" + strconv.Itoa(c.pid) + "/fd/" + strconv.Itoa(int(dirfd))
-	}
-	base, err := os.Readlink(link)
+	var link [64]byte
+	base, err := os.Readlink(string(dirLink(link[:0], c.pid, dirfd)))
 	if err != nil {
 		return "", unix.EBADF
 	}
@@ -625,6 +622,19 @@ func (c *call) sandboxPath(dirfd int32, p string) (string, error) {
 		return "", unix.ENOENT
 	}
 	return strings.TrimSuffix(base, "/") + "/" + p, nil
+}
+
+// dirLink appends to buf the /proc link that names the folder a path
+// relative to dirfd starts from, in the process pid: its working
+// directory for AT_FDCWD, the descriptor's target otherwise.
+func dirLink(buf []byte, pid int, dirfd int32) []byte {
+	buf = append(buf, "/proc/"...)
+	buf = strconv.AppendInt(buf, int64(pid), 10)
+	if dirfd == unix.AT_FDCWD {
+		return append(buf, "/cwd"...)
+	}
+	buf = append(buf, "/fd/"...)
+	return strconv.AppendInt(buf, int64(dirfd), 10)
 }
 
 // openRoot opens the sandbox's root directory.
