@@ -286,9 +286,9 @@ const (
 	pollGone                       // every process of the sandbox is gone
 )
 
-// poll looks at the listener once, waiting up to wait (0: not at all),
-// and receives a pending notification into req.
-func (w *notifWaiter) poll(fd int, wait time.Duration, req *seccompNotif) (pollResult, error) {
+// pollListener looks at the listener fd once, waiting up to wait (0: not
+// at all), and receives a pending notification into req.
+func pollListener(fd int, wait time.Duration, req *seccompNotif) (pollResult, error) {
 	pfd := unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
 	ts := unix.NsecToTimespec(int64(wait))
 	var r uintptr
@@ -345,7 +345,7 @@ func (w *notifWaiter) next(req *seccompNotif) (got bool, err error) {
 			}
 			break
 		}
-		switch res, err := w.poll(w.listener, startQuiet, req); {
+		switch res, err := pollListener(w.listener, startQuiet, req); {
 		case err != nil:
 			return false, err
 		case res == pollGone:
@@ -362,7 +362,7 @@ func (w *notifWaiter) next(req *seccompNotif) (got bool, err error) {
 		var res pollResult
 		var perr error
 		err := w.rc.Read(func(fd uintptr) bool {
-			res, perr = w.poll(int(fd), 0, req)
+			res, perr = pollListener(int(fd), 0, req)
 			// Nothing pending and no error: wait in the poller. The
 			// poller reports readiness once (edge-triggered): anything
 			// else goes round the loop and looks again first.
