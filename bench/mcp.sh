@@ -13,7 +13,9 @@
 #                (printed only: what a supervised open costs)
 #
 # COUNT (default 5) rounds; STARTS (default 5) starts and CALLS (default
-# 300) calls a round. The servers are installed with npm (from the registry
+# 300) calls a round. SBSHIM_BENCH_COMPARE="NAME=PATH ..." adds other
+# builds of sbshim (the build before a change, say) to the same runs,
+# printed below the table without targets. The servers are installed with npm (from the registry
 # npm is configured for) into SBSHIM_TEST_NPM_DIR or a cache under
 # /var/tmp. Needs node, npm and bwrap (apt-get install nodejs npm
 # bubblewrap). Prints PASS/FAIL per target; exits 1 on a miss.
@@ -39,8 +41,9 @@ function median(key,   n, a, i, j, t) {
 /^BenchmarkMCP/ {
   # one median per mode: "12.3 direct-ms/start 14.5 bwrap-ms/start ..."
   name = $1; sub(/-[0-9]+$/, "", name); sub(/^BenchmarkMCP/, "", name)
-  for (i = 3; i < NF; i++) if (split($(i+1), u, "-") >= 2 && (u[1] == "direct" || u[1] == "bwrap" || u[1] == "sbshim")) {
+  for (i = 3; i < NF; i++) if (split($(i+1), u, "-") >= 2 && u[1] ~ /^[a-z0-9]+$/) {
     key = name "/" u[1]; vals[key] = vals[key] " " $i
+    if (u[1] != "direct" && u[1] != "bwrap" && u[1] != "sbshim" && !(u[1] in other)) { other[u[1]] = 1; others = others " " u[1] }
   }
 }
 function verdict(ok) { if (!ok) fail = 1; return ok ? "PASS" : "FAIL" }
@@ -58,5 +61,17 @@ END {
   printf "  %-36s %7.2f ms %7.2f ms         %7.2f ms (%4.2fx bwrap)  target <= 2x bwrap: %s\n", "X -- /bin/true", d, bw, sb, sb/bw, verdict(sb/bw <= 2)
   d = median("OpenBurst/direct"); bw = median("OpenBurst/bwrap"); sb = median("OpenBurst/sbshim")
   printf "  %-36s %7.1f µs %+7.1f µs         %+7.1f µs          (no target)\n", "open of a file, in a burst (added)", d, bw-d, sb-d
+  n = split(others, names, " ")
+  if (n > 0) printf "\nOther builds of sbshim, in the same runs (SBSHIM_BENCH_COMPARE)\n\n"
+  for (k = 1; k <= n; k++) {
+    o = names[k]
+    for (j = 1; j <= 2; j++) {
+      s = servers[j]
+      printf "  %-10s %-30s %7.1f ms (%4.2fx direct; this build %4.2fx)\n", o, s " cold start", median("ColdStart/" s "/" o), median("ColdStart/" s "/" o) / median("ColdStart/" s "/direct"), median("ColdStart/" s "/sbshim") / median("ColdStart/" s "/direct")
+    }
+    printf "  %-10s %-30s %+7.0f µs (this build %+.0f µs)\n", o, "read_graph, p50 (added)", median("ReadGraph/" o) - median("ReadGraph/direct"), median("ReadGraph/sbshim") - median("ReadGraph/direct")
+    printf "  %-10s %-30s %7.2f ms (%4.2fx bwrap; this build %4.2fx)\n", o, "X -- /bin/true", median("True/" o), median("True/" o) / median("True/bwrap"), median("True/sbshim") / median("True/bwrap")
+    printf "  %-10s %-30s %+7.1f µs (this build %+.1f µs)\n", o, "open in a burst (added)", median("OpenBurst/" o) - median("OpenBurst/direct"), median("OpenBurst/sbshim") - median("OpenBurst/direct")
+  }
   exit fail
 }' "$out"

@@ -25,8 +25,37 @@ import (
 //
 // Each reports one median per mode, the modes measured in turn.
 
-// mcpModes are the ways a server is started, in the order measured.
-var mcpModes = []string{"direct", "bwrap", "sbshim"}
+// mcpModes are the ways a server is started, in the order measured:
+// directly, under bare bubblewrap, under this sbshim, and under each other
+// build of sbshim that SBSHIM_BENCH_COMPARE names ("NAME=PATH ...", say
+// the build from before a change), so that a change is measured against
+// another build in the same interleaved run.
+func mcpModes(b testing.TB) []string {
+	modes := []string{"direct", "bwrap", "sbshim"}
+	for name := range mcpCompared(b) {
+		modes = append(modes, name)
+	}
+	slices.Sort(modes[3:])
+	return modes
+}
+
+// mcpCompared reads SBSHIM_BENCH_COMPARE: each NAME=PATH adds the mode
+// NAME, the sbshim binary at PATH.
+func mcpCompared(b testing.TB) map[string]string {
+	out := map[string]string{}
+	for _, f := range strings.Fields(os.Getenv("SBSHIM_BENCH_COMPARE")) {
+		name, path, ok := strings.Cut(f, "=")
+		valid := ok && name != "" && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789") == ""
+		if !valid || slices.Contains([]string{"direct", "bwrap", "sbshim"}, name) || out[name] != "" {
+			b.Fatalf("SBSHIM_BENCH_COMPARE: %q is not NAME=PATH with a new lower-case NAME", f)
+		}
+		if st, err := os.Stat(path); err != nil || st.Mode()&0o111 == 0 || !st.Mode().IsRegular() {
+			b.Fatalf("SBSHIM_BENCH_COMPARE: %s: not an executable file (%v)", path, err)
+		}
+		out[name] = path
+	}
+	return out
+}
 
 // mcpCommand starts argv in mode, with ws as its working directory (and
 // the only folder it may write under bwrap).
@@ -44,8 +73,12 @@ func mcpCommand(b *testing.B, mode, ws string, env []string, argv []string) *exe
 			"--bind", ws, ws, "--unshare-all", "--die-with-parent", "--chdir", ws, "--"}
 		cmd = exec.Command(bwrap, append(args, argv...)...)
 	default:
+		bin := filepath.Join(binDir, "sbshim")
+		if mode != "sbshim" {
+			bin = mcpCompared(b)[mode]
+		}
 		args := append([]string{"--audit-log", "-", "--"}, argv...)
-		cmd = exec.Command(filepath.Join(binDir, "sbshim"), args...)
+		cmd = exec.Command(bin, args...)
 	}
 	cmd.Dir = ws
 	cmd.Env = append(os.Environ(), env...)
@@ -102,17 +135,17 @@ func medianOf(ds []time.Duration) time.Duration {
 // machine's slow spells (a busy host, another job) then fall on every
 // mode alike instead of on whichever ran during them: on a small VM the
 // same server's p50 moves by a factor of two from one second to the next.
-func interleaved(n int, measure func(mode string) time.Duration) map[string]time.Duration {
-	return interleavedBlocks(n, func(mode string) []time.Duration { return []time.Duration{measure(mode)} })
+func interleaved(modes []string, n int, measure func(mode string) time.Duration) map[string]time.Duration {
+	return interleavedBlocks(modes, n, func(mode string) []time.Duration { return []time.Duration{measure(mode)} })
 }
 
 // interleavedBlocks is interleaved for a measure that takes several
 // samples a turn.
-func interleavedBlocks(n int, measure func(mode string) []time.Duration) map[string]time.Duration {
+func interleavedBlocks(modes []string, n int, measure func(mode string) []time.Duration) map[string]time.Duration {
 	ds := map[string][]time.Duration{}
 	for i := 0; i < n; i++ {
-		for j := range mcpModes {
-			mode := mcpModes[(i+j)%len(mcpModes)]
+		for j := range modes {
+			mode := modes[(i+j)%len(modes)]
 			ds[mode] = append(ds[mode], measure(mode)...)
 		}
 	}
@@ -126,7 +159,7 @@ func interleavedBlocks(n int, measure func(mode string) []time.Duration) map[str
 // reportModes reports each mode's median as the metric "<mode>-<unit>",
 // in unit (a duration).
 func reportModes(b *testing.B, med map[string]time.Duration, unit time.Duration, name string) {
-	for _, mode := range mcpModes {
+	for mode := range med {
 		b.ReportMetric(float64(med[mode])/float64(unit), mode+"-"+name)
 	}
 }
@@ -138,7 +171,7 @@ func BenchmarkMCPColdStart(b *testing.B) {
 		b.Run(server, func(b *testing.B) {
 			ws := mcpWorkspace(b)
 			argv, env := mcpServerSetup(b, server, ws)
-			med := interleaved(b.N, func(mode string) time.Duration {
+			med := interleaved(mcpModes(b), b.N, func(mode string) time.Duration {
 				t0 := time.Now()
 				cmd, stdin, _ := mcpStart(b, mode, ws, env, argv)
 				d := time.Since(t0)
@@ -165,7 +198,8 @@ func BenchmarkMCPReadGraph(b *testing.B) {
 		r     *bufio.Reader
 	}
 	servers := map[string]*server{}
-	for _, mode := range mcpModes {
+	modes := mcpModes(b)
+	for _, mode := range modes {
 		ws := mcpWorkspace(b)
 		argv, env := mcpServerSetup(b, "server-memory", ws)
 		cmd, stdin, r := mcpStart(b, mode, ws, env, argv)
@@ -194,9 +228,9 @@ func BenchmarkMCPReadGraph(b *testing.B) {
 			return ds
 		}
 	}
-	interleavedBlocks(5, block(readGraphBlock)) // warm up
+	interleavedBlocks(modes, 5, block(readGraphBlock)) // warm up
 	b.ResetTimer()
-	med := interleavedBlocks((b.N+readGraphBlock-1)/readGraphBlock, block(readGraphBlock))
+	med := interleavedBlocks(modes, (b.N+readGraphBlock-1)/readGraphBlock, block(readGraphBlock))
 	b.StopTimer()
 	reportModes(b, med, time.Microsecond, "p50-µs")
 }
@@ -205,7 +239,7 @@ func BenchmarkMCPReadGraph(b *testing.B) {
 // mode, interleaved.
 func BenchmarkMCPTrue(b *testing.B) {
 	ws := mcpWorkspace(b)
-	med := interleaved(b.N, func(mode string) time.Duration {
+	med := interleaved(mcpModes(b), b.N, func(mode string) time.Duration {
 		cmd := mcpCommand(b, mode, ws, nil, []string{"/bin/true"})
 		t0 := time.Now()
 		if err := cmd.Run(); err != nil {
@@ -231,7 +265,7 @@ func BenchmarkMCPOpenBurst(b *testing.B) {
 		b.Fatalf("node is needed for this benchmark: %v", err)
 	}
 	ws := mcpWorkspace(b)
-	med := interleaved(b.N, func(mode string) time.Duration {
+	med := interleaved(mcpModes(b), b.N, func(mode string) time.Duration {
 		out, err := mcpCommand(b, mode, ws, nil, []string{node, "-e", openBurstScript}).Output()
 		if err != nil {
 			b.Fatalf("%s: %v", mode, err)
