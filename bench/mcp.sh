@@ -15,9 +15,9 @@
 # COUNT (default 5) rounds; STARTS (default 5) starts and CALLS (default
 # 300) calls a round. SBSHIM_BENCH_COMPARE="NAME=PATH ..." adds other
 # builds of sbshim (the build before a change, say) to the same runs,
-# printed below the table without targets. The servers are installed with npm (from the registry
-# npm is configured for) into SBSHIM_TEST_NPM_DIR or a cache under
-# /var/tmp. Needs node, npm and bwrap (apt-get install nodejs npm
+# printed below the table without targets. The servers are installed
+# with npm (from the registry npm is configured for) into
+# SBSHIM_TEST_NPM_DIR or a cache under /var/tmp. Needs node, npm and bwrap (apt-get install nodejs npm
 # bubblewrap). Prints PASS/FAIL per target; exits 1 on a miss.
 set -euo pipefail
 cd "$(dirname "$0")/.."
