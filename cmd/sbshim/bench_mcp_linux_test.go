@@ -30,14 +30,23 @@ import (
 // build of sbshim that SBSHIM_BENCH_COMPARE names ("NAME=PATH ...", say
 // the build from before a change), so that a change is measured against
 // another build in the same interleaved run.
+// Each benchmark calls it once, before it measures: the builds' files are
+// checked here, not on every start.
 func mcpModes(b testing.TB) []string {
-	modes := []string{"direct", "bwrap", "sbshim"}
-	for name := range mcpCompared(b) {
-		modes = append(modes, name)
+	base := mcpBaseModes()
+	var more []string
+	for name, path := range mcpCompared(b) {
+		if st, err := os.Stat(path); err != nil || st.Mode()&0o111 == 0 || !st.Mode().IsRegular() {
+			b.Fatalf("SBSHIM_BENCH_COMPARE: %s: not an executable file (%v)", path, err)
+		}
+		more = append(more, name)
 	}
-	slices.Sort(modes[3:])
-	return modes
+	slices.Sort(more)
+	return append(base, more...)
 }
+
+// mcpBaseModes are the modes every run measures.
+func mcpBaseModes() []string { return []string{"direct", "bwrap", "sbshim"} }
 
 // mcpCompared reads SBSHIM_BENCH_COMPARE: each NAME=PATH adds the mode
 // NAME, the sbshim binary at PATH.
@@ -46,11 +55,8 @@ func mcpCompared(b testing.TB) map[string]string {
 	for _, f := range strings.Fields(os.Getenv("SBSHIM_BENCH_COMPARE")) {
 		name, path, ok := strings.Cut(f, "=")
 		valid := ok && name != "" && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789") == ""
-		if !valid || slices.Contains([]string{"direct", "bwrap", "sbshim"}, name) || out[name] != "" {
+		if !valid || slices.Contains(mcpBaseModes(), name) || out[name] != "" {
 			b.Fatalf("SBSHIM_BENCH_COMPARE: %q is not NAME=PATH with a new lower-case NAME", f)
-		}
-		if st, err := os.Stat(path); err != nil || st.Mode()&0o111 == 0 || !st.Mode().IsRegular() {
-			b.Fatalf("SBSHIM_BENCH_COMPARE: %s: not an executable file (%v)", path, err)
 		}
 		out[name] = path
 	}
