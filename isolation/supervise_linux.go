@@ -309,8 +309,9 @@ func pollListener(fd int, wait time.Duration, req *seccompNotif) (pollResult, er
 		return pollNothing, nil
 	case errno != 0:
 		return pollNothing, fmt.Errorf("supervisor: poll: %w", errno)
-	case pfd.Revents&(unix.POLLHUP|unix.POLLERR) != 0:
-		return pollGone, nil
+	}
+	if res, ready := afterPoll(pfd.Revents); !ready {
+		return res, nil
 	}
 	// Ready: a notification is pending, so the receive does not wait (it
 	// fails with ENOENT if its caller went away).
@@ -321,6 +322,27 @@ func pollListener(fd int, wait time.Duration, req *seccompNotif) (pollResult, er
 		return pollNothing, fmt.Errorf("supervisor: receive: %w", err)
 	}
 	return pollReceived, nil
+}
+
+// afterPoll says what the events a poll found on the listener mean:
+// ready when a notification may be received, else the result.
+//
+// POLLHUP alone says that every process of the sandbox is gone. The
+// kernel's poll of a listener answers POLLERR, and nothing else, when a
+// signal came while it waited for the listener's lock (seccomp_notify_poll
+// in kernel/seccomp.c): a busy sandbox and a signal to sbshim's thread at
+// once. That is a look to take again. Taken for the sandbox's end, it
+// stopped the supervisor mid-session without a word, and every supervised
+// call of the sandbox failed with ENOSYS from then on (npm's extraction
+// under npx, once in a few dozen runs).
+func afterPoll(revents int16) (res pollResult, ready bool) {
+	switch {
+	case revents&unix.POLLHUP != 0:
+		return pollGone, false
+	case revents&unix.POLLERR != 0:
+		return pollAgain, false
+	}
+	return pollNothing, true
 }
 
 // started moves the wait to the poller, for good.
